@@ -1,0 +1,13 @@
+# SPDX-License-Identifier: Apache-2.0
+# Finds every third-party dependency (Debian 12 packages; ci/setup installs them).
+find_package(Threads REQUIRED)
+find_package(Protobuf REQUIRED)
+find_package(gRPC CONFIG REQUIRED)
+find_package(SQLite3 REQUIRED)
+find_package(SQLiteCpp CONFIG REQUIRED)
+find_package(OpenSSL REQUIRED)
+find_package(yaml-cpp CONFIG REQUIRED)
+find_package(CLI11 CONFIG REQUIRED)
+find_package(spdlog CONFIG REQUIRED)
+find_package(nlohmann_json CONFIG REQUIRED)
+find_library(RPCFORGE_PROTOC_LIB NAMES protoc REQUIRED)

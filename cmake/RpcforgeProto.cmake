@@ -1,0 +1,113 @@
+# SPDX-License-Identifier: Apache-2.0
+# rpcforge_add_proto(<target>
+#     PROTOS a/v1/a.proto ...        .proto files (relative to the current source dir or absolute)
+#     [IMPORT_DIRS dir ...]          roots the .proto files are named relative to
+#     [NO_GRPC]                      messages only: no grpc stubs, no rpcforge services
+#     [LINK lib ...])                libraries of imported protos
+#
+# Creates a STATIC library <target> holding, for every .proto, the protobuf code
+# (X.pb.h), the grpc code with mocks (X.grpc.pb.h, X_mock.grpc.pb.h) and the rpcforge
+# service bases and adapters (X.rpcforge.h). The generated folder is a PUBLIC SYSTEM
+# include, and the framework's own proto/ folder is always an import directory, so
+# `import "google/rpc/status.proto";` works everywhere.
+include_guard(GLOBAL)
+
+if(NOT RPCFORGE_PROTO_DIR)
+  message(FATAL_ERROR "RPCFORGE_PROTO_DIR is not set; include rpcforge through find_package")
+endif()
+
+function(_rpcforge_proto_rel out proto import_dirs)
+  foreach(dir IN LISTS import_dirs)
+    file(RELATIVE_PATH rel "${dir}" "${proto}")
+    if(NOT rel MATCHES "^\\.\\./")
+      set(${out} "${rel}" PARENT_SCOPE)
+      return()
+    endif()
+  endforeach()
+  message(FATAL_ERROR "rpcforge_add_proto: ${proto} is not under any IMPORT_DIRS (${import_dirs})")
+endfunction()
+
+function(rpcforge_add_proto target)
+  cmake_parse_arguments(P "NO_GRPC;NO_RPCFORGE" "" "PROTOS;IMPORT_DIRS;LINK" ${ARGN})
+  if(NOT P_PROTOS)
+    message(FATAL_ERROR "rpcforge_add_proto(${target}): PROTOS is empty")
+  endif()
+  set(out_dir "${CMAKE_CURRENT_BINARY_DIR}/${target}_gen")
+  file(MAKE_DIRECTORY "${out_dir}")
+
+  set(import_dirs "")
+  foreach(dir IN LISTS P_IMPORT_DIRS)
+    get_filename_component(abs "${dir}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
+    list(APPEND import_dirs "${abs}")
+  endforeach()
+  if(NOT P_IMPORT_DIRS)
+    list(APPEND import_dirs "${CMAKE_CURRENT_SOURCE_DIR}")
+  endif()
+  list(APPEND import_dirs "${RPCFORGE_PROTO_DIR}")
+  list(REMOVE_DUPLICATES import_dirs)
+  set(include_flags "")
+  foreach(dir IN LISTS import_dirs)
+    list(APPEND include_flags "-I${dir}")
+  endforeach()
+
+  if(TARGET rpcforge_protoc_gen)
+    set(rpcforge_plugin "$<TARGET_FILE:rpcforge_protoc_gen>")
+    set(rpcforge_plugin_dep rpcforge_protoc_gen)
+  else()
+    set(rpcforge_plugin "$<TARGET_FILE:rpcforge::protoc-gen-rpcforge>")
+    set(rpcforge_plugin_dep rpcforge::protoc-gen-rpcforge)
+  endif()
+  set(grpc_plugin "$<TARGET_FILE:gRPC::grpc_cpp_plugin>")
+
+  set(srcs "")
+  set(hdrs "")
+  foreach(proto IN LISTS P_PROTOS)
+    get_filename_component(abs "${proto}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
+    _rpcforge_proto_rel(rel "${abs}" "${import_dirs}")
+    string(REGEX REPLACE "\\.proto$" "" stem "${rel}")
+    set(outs "${out_dir}/${stem}.pb.h" "${out_dir}/${stem}.pb.cc")
+    set(args --cpp_out=${out_dir})
+    set(deps "${abs}")
+    if(NOT P_NO_GRPC)
+      list(APPEND outs "${out_dir}/${stem}.grpc.pb.h" "${out_dir}/${stem}.grpc.pb.cc"
+                       "${out_dir}/${stem}_mock.grpc.pb.h")
+      list(APPEND args "--plugin=protoc-gen-grpc=${grpc_plugin}"
+                       "--grpc_out=generate_mock_code=true:${out_dir}")
+      if(NOT P_NO_RPCFORGE)
+        list(APPEND outs "${out_dir}/${stem}.rpcforge.h" "${out_dir}/${stem}.rpcforge.cc")
+        list(APPEND args "--plugin=protoc-gen-rpcforge=${rpcforge_plugin}"
+                         "--rpcforge_out=${out_dir}")
+        list(APPEND deps ${rpcforge_plugin_dep})
+      endif()
+    endif()
+    add_custom_command(
+      OUTPUT ${outs}
+      COMMAND protobuf::protoc ${include_flags} ${args} "${abs}"
+      DEPENDS ${deps} protobuf::protoc
+      COMMENT "rpcforge: generating code for ${rel}"
+      VERBATIM)
+    foreach(o IN LISTS outs)
+      if(o MATCHES "\\.cc$")
+        list(APPEND srcs "${o}")
+      else()
+        list(APPEND hdrs "${o}")
+      endif()
+    endforeach()
+  endforeach()
+
+  add_library(${target} STATIC ${srcs} ${hdrs})
+  set_target_properties(${target} PROPERTIES POSITION_INDEPENDENT_CODE ON)
+  target_compile_features(${target} PUBLIC cxx_std_17)
+  target_include_directories(${target} SYSTEM PUBLIC "$<BUILD_INTERFACE:${out_dir}>")
+  target_link_libraries(${target} PUBLIC protobuf::libprotobuf ${P_LINK})
+  if(NOT P_NO_GRPC)
+    target_link_libraries(${target} PUBLIC gRPC::grpc++)
+    if(NOT P_NO_RPCFORGE)
+      if(TARGET rpcforge_framework)
+        target_link_libraries(${target} PUBLIC rpcforge_framework)
+      else()
+        target_link_libraries(${target} PUBLIC rpcforge::framework)
+      endif()
+    endif()
+  endif()
+endfunction()

@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: Apache-2.0
+// rpcforge::Clock is how every part of the framework reads the time, so tests can
+// replace it (rpcforge::testing::FakeClock) and move time at will.
+//
+//   rpcforge::Clock& clock = rpcforge::Clock::Real();
+//   auto created = clock.Now();                  // UTC wall time
+//   auto started = clock.SteadyNow();            // for durations
+#ifndef RPCFORGE_CLOCK_H_
+#define RPCFORGE_CLOCK_H_
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "rpcforge/export.h"
+
+namespace rpcforge {
+
+// Clock is the source of wall time (`Now`, UTC) and of monotonic time (`SteadyNow`).
+// Implementations are thread-safe: any thread may read the time at any moment.
+// Clocks are owned by whoever creates them (the `App`, a test) and must outlive every
+// component they are handed to; `Real()` lives for the whole process.
+class RPCFORGE_EXPORT Clock {
+ public:
+  using TimePoint = std::chrono::system_clock::time_point;
+  using SteadyTimePoint = std::chrono::steady_clock::time_point;
+
+  virtual ~Clock() = default;
+
+  // Now returns the current UTC wall time.
+  virtual TimePoint Now() const = 0;
+
+  // SteadyNow returns a monotonic time for measuring durations and timeouts.
+  virtual SteadyTimePoint SteadyNow() const = 0;
+
+  // Real returns the process-wide clock backed by the system clocks.
+  static Clock& Real();
+};
+
+// FormatTimestamp renders `t` as RFC 3339 UTC with microseconds,
+// e.g. "2026-11-22T04:21:45.123456Z"; the database stores datetimes in this form.
+RPCFORGE_EXPORT std::string FormatTimestamp(Clock::TimePoint t);
+
+// ParseTimestamp parses the RFC 3339 forms FormatTimestamp writes (fraction optional,
+// "Z" or "+00:00" offset). Returns false and leaves `*out` unchanged on bad input.
+RPCFORGE_EXPORT bool ParseTimestamp(const std::string& text, Clock::TimePoint* out);
+
+}  // namespace rpcforge
+
+#endif  // RPCFORGE_CLOCK_H_

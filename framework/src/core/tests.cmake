@@ -1,0 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
+rpcforge_add_test(NAME rpcforge_core_test
+  SRCS src/core/clock_test.cc src/core/errors_test.cc
+  DEPS rpcforge_core SQLiteCpp)
