@@ -19,6 +19,9 @@ install(DIRECTORY framework/include/ testing/include/ fixtures/include/
 install(DIRECTORY "${PROJECT_BINARY_DIR}/framework/rpcforge_protos_gen/"
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/rpcforge/gen
   FILES_MATCHING PATTERN "*.h")
+install(DIRECTORY "${PROJECT_BINARY_DIR}/framework/rpcforge_grpc_protos_gen/"
+  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/rpcforge/gen
+  FILES_MATCHING PATTERN "*.h")
 install(DIRECTORY proto/ DESTINATION ${CMAKE_INSTALL_DATADIR}/rpcforge/proto)
 
 install(EXPORT rpcforgeTargets NAMESPACE rpcforge:: DESTINATION ${RPCFORGE_INSTALL_CMAKEDIR})

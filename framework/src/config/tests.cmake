@@ -1,2 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-# (placeholder until the config loader lands)
+rpcforge_add_test(NAME rpcforge_config_test
+  SRCS src/config/config_test.cc
+  DEPS rpcforge_config)
+target_compile_definitions(rpcforge_config_test PRIVATE
+  RPCFORGE_SOURCE_DIR="${PROJECT_SOURCE_DIR}")

@@ -1,2 +1,12 @@
 # SPDX-License-Identifier: Apache-2.0
-# (placeholder until the config loader lands)
+rpcforge_add_proto(rpcforge_echo_proto
+  PROTOS src/server/testdata/echo.proto
+  IMPORT_DIRS ${CMAKE_CURRENT_SOURCE_DIR}/src)
+
+rpcforge_add_test(NAME rpcforge_server_test
+  SRCS
+    src/server/handler_model_test.cc
+    src/server/pipeline_test.cc
+    src/server/server_test.cc
+  DEPS rpcforge_testing rpcforge_echo_proto rpcforge_grpc_protos)
+target_include_directories(rpcforge_server_test PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src)

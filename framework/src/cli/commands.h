@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: Apache-2.0
+// Private: the command registry behind App::Main. Each module adds its commands
+// (db: migrate/loaddata/dumpdata; auth: users/keys; ...) with RegisterCommand.
+#ifndef RPCFORGE_SRC_CLI_COMMANDS_H_
+#define RPCFORGE_SRC_CLI_COMMANDS_H_
+
+#include <chrono>
+#include <functional>
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "rpcforge/app.h"
+#include "rpcforge/config/config.h"
+#include "rpcforge/server/server.h"
+
+namespace CLI {
+class App;
+}  // namespace CLI
+
+namespace rpcforge::cli_internal {
+
+// CommandEnv is what a running command gets.
+struct CommandEnv {
+  App* app = nullptr;
+  config::v1::Config config;
+  std::string config_file;  // may be empty
+  std::vector<std::string> argv;  // the whole command line, argv[0] first
+  std::ostream* out = nullptr;
+  std::ostream* err = nullptr;
+};
+
+// A command: `setup` adds its options to `sub` and returns the function that runs it
+// (returning the exit code) once the command line is parsed.
+struct Command {
+  std::string name;
+  std::string description;
+  int order = 100;  // position in --help
+  std::function<std::function<int(CommandEnv&)>(CLI::App& sub)> setup;
+};
+
+void RegisterCommand(Command command);
+const std::vector<Command>& Commands();
+
+// SettingsFromConfig maps the config's server section to ServerSettings.
+ServerSettings SettingsFromConfig(const config::v1::Config& config);
+
+// ShutdownGraceOf is the configured shutdown grace period.
+std::chrono::milliseconds ShutdownGraceOf(const CommandEnv& env);
+
+// Each module's commands; RunMain calls them once before parsing.
+void RegisterServeCommands();
+void RegisterDatabaseCommands();
+
+// RunMain is App::Main with explicit streams (tests capture them).
+int RunMain(App& app, int argc, char** argv, std::ostream& out, std::ostream& err);
+
+}  // namespace rpcforge::cli_internal
+
+#endif  // RPCFORGE_SRC_CLI_COMMANDS_H_

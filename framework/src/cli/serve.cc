@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: Apache-2.0
+// `serve` (and `serve --dev`) and `check`.
+#include <CLI/CLI.hpp>
+#include <google/protobuf/descriptor.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <climits>
+#include <cstring>
+#include <iomanip>
+#include <iostream>
+#include <thread>
+
+#include "cli/commands.h"
+#include "core/logging.h"
+#include "rpcforge/errors.h"
+
+namespace rpcforge::cli_internal {
+namespace {
+
+// --- serve ----------------------------------------------------------------------------
+
+int Serve(CommandEnv& env) {
+  ServerSettings settings = SettingsFromConfig(env.config);
+  // Termination signals are blocked in every thread (gRPC's threads inherit the mask)
+  // and taken synchronously here, so shutdown runs on an ordinary thread.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  ServerEnv server_env;
+  server_env.config = &env.config;
+  auto server = Server::Start(*env.app, settings, server_env);
+  RPCFORGE_LOG_INFO("server", "serving {} service(s) on {} (pid {})",
+                    server->registered_services().size(), server->address(), getpid());
+  *env.out << "listening on " << server->address() << std::endl;
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  RPCFORGE_LOG_INFO("server", "received {}, draining calls", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  server->Shutdown();
+  return 0;
+}
+
+// --- serve --dev ----------------------------------------------------------------------
+
+struct FileStamp {
+  bool exists = false;
+  struct timespec mtime {};
+  off_t size = 0;
+  ino_t inode = 0;
+  bool operator!=(const FileStamp& o) const {
+    return exists != o.exists || mtime.tv_sec != o.mtime.tv_sec ||
+           mtime.tv_nsec != o.mtime.tv_nsec || size != o.size || inode != o.inode;
+  }
+};
+
+FileStamp Stamp(const std::string& path) {
+  FileStamp s;
+  struct stat st {};
+  if (!path.empty() && stat(path.c_str(), &st) == 0) {
+    s.exists = true;
+    s.mtime = st.st_mtim;
+    s.size = st.st_size;
+    s.inode = st.st_ino;
+  }
+  return s;
+}
+
+std::string SelfPath() {
+  char buf[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n <= 0) return "";
+  buf[n] = '\0';
+  return buf;
+}
+
+pid_t SpawnChild(const std::string& binary, const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    sigset_t none;
+    sigemptyset(&none);
+    pthread_sigmask(SIG_SETMASK, &none, nullptr);
+    execv(binary.c_str(), argv.data());
+    std::perror("exec");
+    _exit(127);
+  }
+  return pid;
+}
+
+// StopChild sends SIGTERM and waits up to `grace`, then SIGKILL.
+int StopChild(pid_t pid, std::chrono::milliseconds grace) {
+  kill(pid, SIGTERM);
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  int status = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (waitpid(pid, &status, WNOHANG) == pid) return status;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, &status, 0);
+  return status;
+}
+
+int ServeDev(CommandEnv& env) {
+  const std::string binary = SelfPath();
+  if (binary.empty()) throw FailedPrecondition("serve --dev: cannot find this binary's path");
+  std::vector<std::string> args;
+  for (const auto& a : env.argv) {
+    if (a != "--dev") args.push_back(a);
+  }
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const auto grace = ShutdownGraceOf(env) + std::chrono::seconds(2);
+
+  FileStamp binary_stamp = Stamp(binary);
+  FileStamp config_stamp = Stamp(env.config_file);
+  pid_t child = SpawnChild(binary, args);
+  RPCFORGE_LOG_INFO("dev", "watching {}{}{}; server pid {}", binary,
+                    env.config_file.empty() ? "" : " and ", env.config_file, child);
+  const timespec poll{0, 200 * 1000 * 1000};
+  for (;;) {
+    int sig = sigtimedwait(&signals, nullptr, &poll);
+    if (sig == SIGINT || sig == SIGTERM) {
+      if (child > 0) StopChild(child, grace);
+      return 0;
+    }
+    if (child > 0) {
+      int status = 0;
+      if (waitpid(child, &status, WNOHANG) == child) {
+        RPCFORGE_LOG_WARN("dev", "server exited ({}); waiting for a change to restart",
+                          WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status));
+        child = -1;
+      }
+    }
+    FileStamp b = Stamp(binary), c = Stamp(env.config_file);
+    if (b != binary_stamp || c != config_stamp) {
+      // A binary being rewritten by the linker changes several times; let it settle.
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      binary_stamp = Stamp(binary);
+      config_stamp = Stamp(env.config_file);
+      RPCFORGE_LOG_INFO("dev", "change detected, restarting the server");
+      if (child > 0) StopChild(child, grace);
+      child = SpawnChild(binary, args);
+    }
+  }
+}
+
+// --- check ----------------------------------------------------------------------------
+
+int Check(CommandEnv& env) {
+  std::ostream& out = *env.out;
+  out << "config: ok" << (env.config_file.empty() ? " (defaults)" : " (" + env.config_file + ")")
+      << "\n";
+  ServerSettings settings = SettingsFromConfig(env.config);
+  const auto& names = settings.middlewares.empty() ? env.app->DefaultMiddlewares()
+                                                   : settings.middlewares;
+  for (const auto& name : names) {
+    if (!env.app->HasMiddleware(name)) {
+      std::string known;
+      for (const auto& n : env.app->MiddlewareNames()) known += (known.empty() ? "" : ", ") + n;
+      *env.err << "error: middlewares: unknown middleware '" << name << "' (known: " << known
+               << ")\n";
+      return 1;
+    }
+  }
+  std::vector<std::shared_ptr<Service>> services;
+  for (const auto& s : env.app->services()) {
+    if (config::ServiceEnabled(env.config, s->service_full_name())) services.push_back(s);
+  }
+  for (const auto& name : settings.enabled_services) {
+    bool found = false;
+    for (const auto& s : env.app->services()) found |= name == s->service_full_name();
+    if (!found) {
+      *env.err << "error: enabled_services: unknown service '" << name << "'\n";
+      return 1;
+    }
+  }
+  int problems = 0;
+  out << "address: " << settings.address << (settings.tls.enabled() ? " (TLS)" : "") << "\n";
+  out << "middlewares: ";
+  for (size_t i = 0; i < names.size(); ++i) out << (i ? ", " : "") << names[i];
+  out << "\nservices (" << services.size() << "):\n";
+  for (const auto& s : services) {
+    out << "  " << s->service_full_name() << "\n";
+    for (const MethodInfo& m : s->methods()) {
+      out << "    " << std::left << std::setw(28) << m.method << RpcKindName(m.kind);
+      if (m.descriptor == nullptr) {
+        out << "  (no descriptor!)";
+        ++problems;
+      }
+      out << "\n";
+    }
+  }
+  if (services.empty()) out << "  (none registered)\n";
+  return problems == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+std::chrono::milliseconds ShutdownGraceOf(const CommandEnv& env) {
+  return config::ShutdownGrace(env.config);
+}
+
+void RegisterServeCommands() {
+  RegisterCommand({"serve", "Run the gRPC server until SIGINT/SIGTERM", 10, [](CLI::App& sub) {
+                     auto address = std::make_shared<std::string>();
+                     auto dev = std::make_shared<bool>(false);
+                     sub.add_option("--address", *address,
+                                    "host:port to listen on (port 0: the kernel picks one)");
+                     sub.add_flag("--dev", *dev,
+                                  "restart the server when the binary or the config changes");
+                     return [dev](CommandEnv& env) { return *dev ? ServeDev(env) : Serve(env); };
+                   }});
+  RegisterCommand({"check", "Validate the config and list services and their methods", 20,
+                   [](CLI::App&) { return [](CommandEnv& env) { return Check(env); }; }});
+}
+
+}  // namespace rpcforge::cli_internal

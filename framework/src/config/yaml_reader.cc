@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: Apache-2.0
+// YAML -> v1::Config. Walks the yaml-cpp node tree alongside the message descriptor
+// rather than converting through JSON, so that every error keeps its line and column.
+#include <yaml-cpp/yaml.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "config/internal.h"
+#include "rpcforge/config/config.h"
+
+namespace rpcforge::config {
+namespace {
+
+using config_internal::ElementPath;
+using config_internal::ExpectedKind;
+using config_internal::FieldPath;
+using config_internal::IsDuration;
+using config_internal::MapEntryPath;
+using config_internal::Quote;
+using google::protobuf::Descriptor;
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+using google::protobuf::Reflection;
+
+std::string Describe(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Scalar:
+      return Quote(n.Scalar());
+    default:
+      return "null";
+  }
+}
+
+// A quoted scalar carries the non-specific tag "!"; a plain one "?".
+bool IsQuoted(const YAML::Node& n) { return n.Tag() == "!"; }
+
+class Reader {
+ public:
+  Reader(std::string source, LoadResult* result) : source_(std::move(source)), result_(result) {}
+
+  void Error(const YAML::Mark& mark, const std::string& path, std::string message) {
+    ConfigError e;
+    e.path = path;
+    e.source = source_;
+    if (!mark.is_null()) {
+      e.line = mark.line + 1;
+      e.column = mark.column + 1;
+    }
+    e.message = std::move(message);
+    result_->errors.push_back(std::move(e));
+  }
+
+  void Record(const std::string& path, const YAML::Mark& mark) {
+    if (mark.is_null()) return;
+    result_->locations[path] = Position{source_, mark.line + 1, mark.column + 1};
+  }
+
+  // ReadMessage reads the mapping `node` into `msg`. `where` is the mark to report when
+  // `node` has none of its own (a null value's mark points past its key).
+  void ReadMessage(const YAML::Node& node, const YAML::Mark& where, Message* msg,
+                   const std::string& path) {
+    if (node.IsNull()) return;
+    if (!node.IsMap()) {
+      Error(MarkOf(node, where), path, "expected a mapping, got " + Describe(node));
+      return;
+    }
+    const Descriptor* d = msg->GetDescriptor();
+    std::map<std::string, int> seen;  // key -> line of first occurrence
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      const YAML::Node& key = it->first;
+      const YAML::Node& value = it->second;
+      if (!key.IsScalar()) {
+        Error(key.Mark(), path, "keys must be plain names, got " + Describe(key));
+        continue;
+      }
+      const std::string name = key.Scalar();
+      const std::string child = FieldPath(path, name);
+      if (!CheckDuplicate(&seen, name, key.Mark(), child)) continue;
+      const FieldDescriptor* f = d->FindFieldByName(name);
+      if (f == nullptr) {
+        Error(key.Mark(), child, config_internal::UnknownFieldMessage(d, name));
+        continue;
+      }
+      Record(child, key.Mark());
+      ReadField(value, key.Mark(), msg, f, child);
+    }
+  }
+
+ private:
+  static YAML::Mark MarkOf(const YAML::Node& node, const YAML::Mark& fallback) {
+    return node.IsNull() || node.Mark().is_null() ? fallback : node.Mark();
+  }
+
+  bool CheckDuplicate(std::map<std::string, int>* seen, const std::string& name,
+                      const YAML::Mark& mark, const std::string& path) {
+    auto [it, inserted] = seen->emplace(name, mark.line + 1);
+    if (inserted) return true;
+    Error(mark, path,
+          "duplicate key " + Quote(name) + " (first at line " + std::to_string(it->second) + ")");
+    return false;
+  }
+
+  void ReadField(const YAML::Node& value, const YAML::Mark& key_mark, Message* msg,
+                 const FieldDescriptor* f, const std::string& path) {
+    if (value.IsNull()) return;  // `key:` with no value keeps the default
+    const Reflection* r = msg->GetReflection();
+    if (f->is_map()) {
+      ReadMap(value, msg, f, path);
+    } else if (f->is_repeated()) {
+      if (!value.IsSequence()) {
+        Error(value.Mark(), path, "expected a list, got " + Describe(value));
+        return;
+      }
+      int index = 0;
+      for (const YAML::Node& element : value) {
+        const std::string element_path = ElementPath(path, index++);
+        Record(element_path, element.Mark());
+        if (f->message_type() != nullptr && !IsDuration(f)) {
+          if (element.IsNull()) {
+            Error(element.Mark(), element_path, "expected a mapping, got null");
+            continue;
+          }
+          ReadMessage(element, element.Mark(), r->AddMessage(msg, f), element_path);
+        } else {
+          ReadScalar(element, element.Mark(), msg, f, element_path);
+        }
+      }
+    } else if (f->message_type() != nullptr && !IsDuration(f)) {
+      ReadMessage(value, key_mark, r->MutableMessage(msg, f), path);
+    } else {
+      ReadScalar(value, key_mark, msg, f, path);
+    }
+  }
+
+  void ReadMap(const YAML::Node& value, Message* msg, const FieldDescriptor* f,
+               const std::string& path) {
+    if (!value.IsMap()) {
+      Error(value.Mark(), path, "expected a mapping, got " + Describe(value));
+      return;
+    }
+    const Reflection* r = msg->GetReflection();
+    const FieldDescriptor* key_field = f->message_type()->map_key();
+    const FieldDescriptor* value_field = f->message_type()->map_value();
+    std::map<std::string, int> seen;
+    for (auto it = value.begin(); it != value.end(); ++it) {
+      const YAML::Node& key = it->first;
+      if (!key.IsScalar()) {
+        Error(key.Mark(), path, "keys must be scalars, got " + Describe(key));
+        continue;
+      }
+      const std::string entry_path = MapEntryPath(path, key.Scalar());
+      if (!CheckDuplicate(&seen, key.Scalar(), key.Mark(), entry_path)) continue;
+      Record(entry_path, key.Mark());
+      if (it->second.IsNull()) {
+        Error(key.Mark(), entry_path, "expected " + ExpectedKind(value_field) + ", got null");
+        continue;
+      }
+      Message* entry = r->AddMessage(msg, f);
+      std::string error = config_internal::SetScalar(entry, key_field, key.Scalar(), false);
+      if (error.empty()) {
+        if (value_field->message_type() != nullptr && !IsDuration(value_field)) {
+          ReadMessage(it->second, key.Mark(),
+                      entry->GetReflection()->MutableMessage(entry, value_field), entry_path);
+          continue;
+        }
+        if (!it->second.IsScalar()) {
+          error = "expected " + ExpectedKind(value_field) + ", got " + Describe(it->second);
+        } else {
+          error = config_internal::SetScalar(entry, value_field, it->second.Scalar(),
+                                             IsQuoted(it->second));
+        }
+      }
+      if (!error.empty()) {
+        r->RemoveLast(msg, f);
+        Error(MarkOf(it->second, key.Mark()), entry_path, error);
+      }
+    }
+  }
+
+  void ReadScalar(const YAML::Node& value, const YAML::Mark& where, Message* msg,
+                  const FieldDescriptor* f, const std::string& path) {
+    if (value.IsNull() && !f->is_repeated()) return;
+    if (!value.IsScalar()) {
+      std::string kind = ExpectedKind(f);
+      if (f->is_repeated()) {  // an element of a list of scalars
+        kind = f->enum_type() != nullptr ? "one of " + config_internal::EnumValueNames(
+                                                           f->enum_type())
+               : IsDuration(f)           ? "a duration"
+                                         : "a scalar";
+      }
+      Error(MarkOf(value, where), path, "expected " + kind + ", got " + Describe(value));
+      return;
+    }
+    std::string error = config_internal::SetScalar(msg, f, value.Scalar(), IsQuoted(value));
+    if (!error.empty()) Error(value.Mark(), path, error);
+  }
+
+  std::string source_;
+  LoadResult* result_;
+};
+
+}  // namespace
+
+LoadResult LoadString(std::string_view yaml, std::string source_name) {
+  LoadResult result;
+  Reader reader(source_name, &result);
+  std::vector<YAML::Node> documents;
+  try {
+    documents = YAML::LoadAll(std::string(yaml));
+  } catch (const YAML::ParserException& e) {
+    reader.Error(e.mark, "", "YAML syntax error: " + e.msg);
+    return result;
+  } catch (const YAML::Exception& e) {
+    reader.Error(e.mark, "", std::string("cannot parse YAML: ") + e.what());
+    return result;
+  }
+  if (documents.empty()) return result;  // empty file, or only comments
+  if (documents.size() > 1) {
+    reader.Error(documents[1].Mark(), "",
+                 "expected one YAML document, found " + std::to_string(documents.size()));
+    return result;
+  }
+  const YAML::Node& root = documents[0];
+  if (root.IsNull()) return result;
+  if (!root.IsMap()) {
+    reader.Error(root.Mark(), "", "expected a mapping, got " + Describe(root));
+    return result;
+  }
+  reader.ReadMessage(root, root.Mark(), &result.config, "");
+  return result;
+}
+
+LoadResult LoadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    LoadResult result;
+    ConfigError e;
+    e.source = path;
+    e.message = std::string("cannot read the config file: ") + std::strerror(errno);
+    result.errors.push_back(std::move(e));
+    return result;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return LoadString(text.str(), path);
+}
+
+}  // namespace rpcforge::config

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "rpcforge/app.h"
+
+#include <algorithm>
+
+#include "core/logging.h"
+#include "rpcforge/errors.h"
+
+namespace rpcforge {
+namespace {
+// The built-in order of the default chain: admission first, then observation, then
+// identity, then limits that may depend on the identity.
+const char* const kBuiltinOrder[] = {"max_concurrency", "signals",    "request_logging",
+                                     "auth",            "rate_limit", "signature"};
+}  // namespace
+
+App::App() : clock_(&Clock::Real()) {
+  RegisterMiddleware("max_concurrency", [](const MiddlewareEnv& env) {
+    return std::make_shared<MaxConcurrencyMiddleware>(env.max_concurrent_rpcs);
+  });
+  RegisterMiddleware("signals", [](const MiddlewareEnv& env) {
+    return std::make_shared<SignalsMiddleware>(env.signals);
+  });
+}
+
+App::~App() = default;
+
+App& App::Default() {
+  static App* app = new App();  // never destroyed: static registrars use it anytime
+  return *app;
+}
+
+void App::AddService(std::shared_ptr<Service> service) {
+  if (!service) throw InvalidArgument("AddService: null service");
+  for (const auto& s : services_) {
+    if (std::string(s->service_full_name()) == service->service_full_name()) {
+      throw AlreadyExists(std::string("Service ") + service->service_full_name() +
+                          " is already registered");
+    }
+  }
+  services_.push_back(std::move(service));
+}
+
+void App::RegisterMiddleware(std::string name, MiddlewareFactory factory) {
+  for (auto& [n, f] : middlewares_) {
+    if (n == name) {
+      f = std::move(factory);
+      return;
+    }
+  }
+  middlewares_.emplace_back(std::move(name), std::move(factory));
+}
+
+bool App::HasMiddleware(const std::string& name) const {
+  return std::any_of(middlewares_.begin(), middlewares_.end(),
+                     [&](const auto& m) { return m.first == name; });
+}
+
+std::vector<std::string> App::MiddlewareNames() const {
+  std::vector<std::string> names;
+  for (const auto& m : middlewares_) names.push_back(m.first);
+  return names;
+}
+
+std::vector<std::string> App::DefaultMiddlewares() const {
+  std::vector<std::string> names;
+  for (const char* builtin : kBuiltinOrder) {
+    if (HasMiddleware(builtin)) names.emplace_back(builtin);
+  }
+  for (const auto& m : middlewares_) {
+    if (std::find(names.begin(), names.end(), m.first) == names.end()) names.push_back(m.first);
+  }
+  return names;
+}
+
+std::shared_ptr<const Pipeline> App::BuildPipeline(const std::vector<std::string>& names,
+                                                   const MiddlewareEnv& env) const {
+  std::vector<std::shared_ptr<Middleware>> chain;
+  for (const std::string& name : names) {
+    auto it = std::find_if(middlewares_.begin(), middlewares_.end(),
+                           [&](const auto& m) { return m.first == name; });
+    if (it == middlewares_.end()) {
+      std::string known;
+      for (const auto& m : middlewares_) known += (known.empty() ? "" : ", ") + m.first;
+      throw InvalidArgument("Unknown middleware '" + name + "' (known: " + known + ")");
+    }
+    auto middleware = it->second(env);
+    if (middleware) chain.push_back(std::move(middleware));
+  }
+  return std::make_shared<const Pipeline>(std::move(chain));
+}
+
+void App::OnShutdown(std::function<void()> hook) { shutdown_hooks_.push_back(std::move(hook)); }
+
+void App::RunShutdownHooks() const {
+  for (const auto& hook : shutdown_hooks_) {
+    try {
+      hook();
+    } catch (const std::exception& e) {
+      RPCFORGE_LOG_ERROR("server", "shutdown hook failed: {}", e.what());
+    } catch (...) {
+      RPCFORGE_LOG_ERROR("server", "shutdown hook failed");
+    }
+  }
+}
+
+int Main(int argc, char** argv) { return App::Default().Main(argc, argv); }
+
+}  // namespace rpcforge

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "rpcforge/server/dispatcher.h"
+
+#include <google/protobuf/descriptor.h>
+#include <grpcpp/server_context.h>
+
+#include <chrono>
+
+#include "core/logging.h"
+#include "rpcforge/errors.h"
+#include "server/server_context.h"
+
+namespace rpcforge {
+
+// WorkerSlot holds one of `max_workers` handler slots for its scope. Waiting is
+// bounded by the call's deadline and ends early when the client cancels.
+class Dispatcher::WorkerSlot {
+ public:
+  WorkerSlot(Dispatcher* d, const Context& ctx) : d_(d) {
+    if (d_->options_.max_workers <= 0) {
+      std::lock_guard<std::mutex> lock(d_->mu_);
+      ++d_->busy_;
+      return;
+    }
+    std::unique_lock<std::mutex> lock(d_->mu_);
+    const auto deadline = ctx.deadline();
+    while (d_->busy_ >= d_->options_.max_workers) {
+      if (ctx.IsCancelled()) throw Cancelled("Cancelled while waiting for a worker");
+      if (deadline && std::chrono::system_clock::now() >= *deadline) {
+        throw DeadlineExceeded("Deadline exceeded while waiting for a worker");
+      }
+      // Wake up periodically to notice cancellation, which nothing signals here.
+      d_->slot_freed_.wait_for(lock, std::chrono::milliseconds(20));
+    }
+    ++d_->busy_;
+  }
+  ~WorkerSlot() {
+    {
+      std::lock_guard<std::mutex> lock(d_->mu_);
+      --d_->busy_;
+    }
+    d_->slot_freed_.notify_one();
+  }
+  WorkerSlot(const WorkerSlot&) = delete;
+  WorkerSlot& operator=(const WorkerSlot&) = delete;
+
+ private:
+  Dispatcher* d_;
+};
+
+Dispatcher::Dispatcher(DispatcherOptions options) : options_(std::move(options)) {
+  if (!options_.pipeline) options_.pipeline = std::make_shared<Pipeline>();
+  if (!options_.clock) options_.clock = &Clock::Real();
+}
+
+Dispatcher::~Dispatcher() = default;
+
+int Dispatcher::busy_workers() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return busy_;
+}
+
+grpc::Status Dispatcher::Dispatch(grpc::ServerContext* server_context, const MethodInfo& method,
+                                  const google::protobuf::Message* request, HandlerRef handler) {
+  try {
+    server_internal::ServerContextImpl ctx(server_context);
+    ctx.SetMethod(&method);
+    ctx.SetClock(options_.clock);
+    ctx.SetDatabase(options_.database);
+    ServerCall call(ctx, method, request, *options_.clock);
+    if (request != nullptr) call.RecordReceived(*request);
+    return options_.pipeline->Run(call, [&](ServerCall& c) {
+      WorkerSlot slot(this, c.context());
+      handler(c);
+    });
+  } catch (...) {
+    // Only reachable if building the call itself failed (e.g. out of memory).
+    return StatusFromException(std::current_exception(), method.full_name);
+  }
+}
+
+const std::vector<MethodInfo>* Dispatcher::DescribeMethods(
+    const char* service, std::initializer_list<MethodSpec> specs) {
+  const auto* pool = google::protobuf::DescriptorPool::generated_pool();
+  const google::protobuf::ServiceDescriptor* sd = pool->FindServiceByName(service);
+  auto* methods = new std::vector<MethodInfo>();
+  methods->reserve(specs.size());
+  for (const MethodSpec& spec : specs) {
+    MethodInfo info;
+    info.service = service;
+    info.method = spec.name;
+    info.full_name = "/" + info.service + "/" + info.method;
+    info.kind = spec.kind;
+    info.descriptor = sd ? sd->FindMethodByName(spec.name) : nullptr;
+    methods->push_back(std::move(info));
+  }
+  return methods;
+}
+
+}  // namespace rpcforge

@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "rpcforge/server/server.h"
+
+#include <arpa/inet.h>
+#include <grpc/grpc.h>
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/impl/server_builder_option.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server.h>
+#include <grpcpp/server_builder.h>
+#include <grpcpp/impl/codegen/service_type.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+#include "core/logging.h"
+#include "rpcforge/app.h"
+#include "rpcforge/errors.h"
+#include "rpcforge/server/dispatcher.h"
+#include "rpcforge/server/service.h"
+
+namespace rpcforge {
+namespace {
+
+// Turns reflection on or off for one builder. Loading libgrpc++_reflection registers
+// its plugin for every server in the process, so "off" must remove it, and "on" adds
+// it only when that registration has not happened.
+class ReflectionOption final : public grpc::ServerBuilderOption {
+ public:
+  explicit ReflectionOption(bool enabled) : enabled_(enabled) {}
+  void UpdateArguments(grpc::ChannelArguments*) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override {
+    const std::string name = grpc::reflection::ProtoServerReflectionPlugin().name();
+    auto is_reflection = [&](const auto& p) { return p && p->name() == name; };
+    const bool present = std::any_of(plugins->begin(), plugins->end(), is_reflection);
+    if (!enabled_) {
+      plugins->erase(std::remove_if(plugins->begin(), plugins->end(), is_reflection),
+                     plugins->end());
+    } else if (!present) {
+      plugins->push_back(std::make_unique<grpc::reflection::ProtoServerReflectionPlugin>());
+    }
+  }
+
+ private:
+  bool enabled_;
+};
+
+std::string ReadFile(const std::string& path, const char* what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InvalidArgument(std::string("Cannot read ") + what + " file '" + path + "'");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::shared_ptr<grpc::ServerCredentials> MakeCredentials(const TlsSettings& tls) {
+  if (!tls.enabled()) {
+    if (!tls.private_key_file.empty() || !tls.client_ca_file.empty()) {
+      throw InvalidArgument("TLS needs a certificate chain file");
+    }
+    return grpc::InsecureServerCredentials();
+  }
+  grpc::SslServerCredentialsOptions options;
+  options.pem_key_cert_pairs.push_back(
+      {ReadFile(tls.private_key_file, "TLS private key"),
+       ReadFile(tls.cert_chain_file, "TLS certificate chain")});
+  if (!tls.client_ca_file.empty()) {
+    options.pem_root_certs = ReadFile(tls.client_ca_file, "TLS client CA");
+    options.client_certificate_request =
+        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(options);
+}
+
+// Splits "host:port" / "[v6]:port". Returns false when malformed.
+bool SplitHostPort(const std::string& address, std::string* host, std::string* port) {
+  if (address.empty()) return false;
+  if (address[0] == '[') {
+    auto close = address.find(']');
+    if (close == std::string::npos || close + 1 >= address.size() || address[close + 1] != ':') {
+      return false;
+    }
+    *host = address.substr(1, close - 1);
+    *port = address.substr(close + 2);
+  } else {
+    auto colon = address.rfind(':');
+    if (colon == std::string::npos) return false;
+    *host = address.substr(0, colon);
+    *port = address.substr(colon + 1);
+  }
+  if (port->empty() || !std::all_of(port->begin(), port->end(), ::isdigit)) return false;
+  return std::stol(*port) <= 65535;
+}
+
+}  // namespace
+
+std::string ExplainBindFailure(const std::string& address) {
+  std::string host, port;
+  if (!SplitHostPort(address, &host, &port)) return "malformed address (expected host:port)";
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  int rc = getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &res);
+  if (rc != 0) return std::string("cannot resolve host '") + host + "': " + gai_strerror(rc);
+  std::string why;
+  for (addrinfo* ai = res; ai != nullptr && why.empty(); ai = ai->ai_next) {
+    int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+    if (fd < 0) continue;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+      switch (errno) {
+        case EADDRINUSE: why = "address already in use"; break;
+        case EACCES: why = "permission denied (ports below 1024 need privileges)"; break;
+        case EADDRNOTAVAIL: why = "address not assignable (no such local address)"; break;
+        default: why = std::strerror(errno);
+      }
+    }
+    close(fd);
+  }
+  freeaddrinfo(res);
+  return why;
+}
+
+struct Server::Impl {
+  App* app = nullptr;
+  ServerSettings settings;
+  ServerEnv env;
+  std::unique_ptr<Dispatcher> dispatcher;
+  std::vector<std::unique_ptr<grpc::Service>> adapters;
+  std::unique_ptr<grpc::Server> server;
+  std::string address;
+  int port = 0;
+  std::vector<std::string> services;
+
+  std::mutex mu;
+  std::condition_variable done_cv;
+  bool shutdown_started = false;
+  bool shutdown_done = false;
+};
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Server::~Server() {
+  Shutdown(std::chrono::milliseconds(0));
+}
+
+std::unique_ptr<Server> Server::Start(App& app, const ServerSettings& settings,
+                                      const ServerEnv& env) {
+  auto impl = std::make_unique<Impl>();
+  impl->app = &app;
+  impl->settings = settings;
+  impl->env = env;
+  const Clock* clock = env.clock ? env.clock : &app.clock();
+
+  // Which services.
+  std::vector<std::shared_ptr<Service>> services;
+  for (const std::string& name : settings.enabled_services) {
+    auto it = std::find_if(app.services().begin(), app.services().end(),
+                           [&](const auto& s) { return name == s->service_full_name(); });
+    if (it == app.services().end()) {
+      std::string known;
+      for (const auto& s : app.services()) {
+        known += (known.empty() ? "" : ", ") + std::string(s->service_full_name());
+      }
+      throw InvalidArgument("enabled_services: unknown service '" + name + "' (registered: " +
+                            (known.empty() ? "none" : known) + ")");
+    }
+    services.push_back(*it);
+  }
+  if (settings.enabled_services.empty()) services = app.services();
+
+  // The pipeline and the dispatcher.
+  MiddlewareEnv menv;
+  menv.clock = clock;
+  menv.database = env.database;
+  menv.signals = &app.signals();
+  menv.max_concurrent_rpcs = settings.max_concurrent_rpcs;
+  menv.config = env.config;
+  DispatcherOptions dopts;
+  dopts.pipeline = app.BuildPipeline(
+      settings.middlewares.empty() ? app.DefaultMiddlewares() : settings.middlewares, menv);
+  dopts.clock = clock;
+  dopts.database = env.database;
+  dopts.max_workers = settings.max_workers;
+  impl->dispatcher = std::make_unique<Dispatcher>(std::move(dopts));
+
+  grpc::EnableDefaultHealthCheckService(settings.health);
+  grpc::ServerBuilder builder;
+  builder.SetOption(std::make_unique<ReflectionOption>(settings.reflection));
+  // Without this, gRPC sets SO_REUSEPORT and two servers silently share a port.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  if (settings.max_receive_message_length != -1) {
+    builder.SetMaxReceiveMessageSize(settings.max_receive_message_length);
+  }
+  if (settings.max_send_message_length != -1) {
+    builder.SetMaxSendMessageSize(settings.max_send_message_length);
+  }
+  if (settings.keepalive_time.count() > 0) {
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
+                               static_cast<int>(settings.keepalive_time.count()));
+  }
+  if (settings.keepalive_timeout.count() > 0) {
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+                               static_cast<int>(settings.keepalive_timeout.count()));
+  }
+  if (settings.keepalive_permit_without_calls) {
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                               static_cast<int>(std::max<int64_t>(
+                                   1000, settings.keepalive_time.count())));
+  }
+  int selected_port = 0;
+  std::string host, port_text;
+  if (!settings.address.empty()) {
+    if (!SplitHostPort(settings.address, &host, &port_text)) {
+      throw InvalidArgument("Bad listen address '" + settings.address +
+                            "' (expected host:port, e.g. 127.0.0.1:50051 or [::1]:0)");
+    }
+    builder.AddListeningPort(settings.address, MakeCredentials(settings.tls), &selected_port);
+  }
+  for (const auto& service : services) {
+    impl->adapters.push_back(service->CreateAdapter(*impl->dispatcher));
+    builder.RegisterService(impl->adapters.back().get());
+    impl->services.emplace_back(service->service_full_name());
+  }
+  impl->server = builder.BuildAndStart();
+  if (!impl->server || (!settings.address.empty() && selected_port == 0)) {
+    std::string why = settings.address.empty() ? "" : ExplainBindFailure(settings.address);
+    if (why.empty()) why = "gRPC could not start the server";
+    throw Unavailable("Cannot listen on " + settings.address + ": " + why);
+  }
+  if (!settings.address.empty()) {
+    impl->port = selected_port;
+    impl->address = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+                    std::to_string(selected_port);
+  }
+  auto server = std::unique_ptr<Server>(new Server(std::move(impl)));
+  server->SetServing(true);
+  return server;
+}
+
+const std::string& Server::address() const { return impl_->address; }
+int Server::port() const { return impl_->port; }
+
+std::shared_ptr<grpc::Channel> Server::InProcessChannel() const {
+  return impl_->server->InProcessChannel(grpc::ChannelArguments());
+}
+
+std::shared_ptr<grpc::Channel> Server::InProcessChannel(const grpc::ChannelArguments& args) const {
+  return impl_->server->InProcessChannel(args);
+}
+
+void Server::SetServing(bool serving) {
+  if (!impl_->settings.health) return;
+  auto* health = impl_->server->GetHealthCheckService();
+  if (health == nullptr) return;
+  health->SetServingStatus(serving);
+  for (const auto& name : impl_->services) health->SetServingStatus(name, serving);
+}
+
+void Server::Shutdown() { Shutdown(impl_->settings.shutdown_grace); }
+
+void Server::Shutdown(std::chrono::milliseconds grace) {
+  std::unique_lock<std::mutex> lock(impl_->mu);
+  if (impl_->shutdown_started) {
+    impl_->done_cv.wait(lock, [&] { return impl_->shutdown_done; });
+    return;
+  }
+  impl_->shutdown_started = true;
+  lock.unlock();
+
+  RPCFORGE_LOG_INFO("server", "shutting down (grace {} ms)", grace.count());
+  SetServing(false);
+  impl_->server->Shutdown(std::chrono::system_clock::now() + grace);
+  impl_->server->Wait();
+  impl_->app->RunShutdownHooks();
+  RPCFORGE_LOG_INFO("server", "stopped");
+
+  lock.lock();
+  impl_->shutdown_done = true;
+  impl_->done_cv.notify_all();
+}
+
+void Server::Wait() {
+  std::unique_lock<std::mutex> lock(impl_->mu);
+  impl_->done_cv.wait(lock, [&] { return impl_->shutdown_done; });
+}
+
+Dispatcher& Server::dispatcher() { return *impl_->dispatcher; }
+
+const std::vector<std::string>& Server::registered_services() const { return impl_->services; }
+
+}  // namespace rpcforge

@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: Apache-2.0
+// rpcforge::Server: listening, bind errors, health, reflection, enabled services and
+// graceful shutdown.
+#include "rpcforge/server/server.h"
+
+#include <gmock/gmock.h>
+#include <grpcpp/client_context.h>
+#include <grpcpp/create_channel.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <future>
+#include <thread>
+
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "rpcforge/app.h"
+#include "rpcforge/server/dispatcher.h"
+#include "rpcforge/errors.h"
+#include "server/testdata/echo.grpc.pb.h"
+#include "server/testdata/echo_service.h"
+#include "src/proto/grpc/reflection/v1alpha/reflection.grpc.pb.h"
+
+using rpcforge::test::EchoRequest;
+using rpcforge::test::EchoResponse;
+using rpcforge::test::EchoService;
+using rpcforge_test::EchoImpl;
+using ::testing::HasSubstr;
+using ::testing::UnorderedElementsAre;
+
+namespace {
+
+rpcforge::ServerSettings Loopback() {
+  rpcforge::ServerSettings s;
+  s.address = "127.0.0.1:0";
+  s.shutdown_grace = std::chrono::milliseconds(2000);
+  return s;
+}
+
+std::shared_ptr<grpc::Channel> Dial(const std::string& address) {
+  return grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+}
+
+TEST(Server, ListensOnAKernelChosenPort) {
+  rpcforge::App app;
+  app.AddService<EchoImpl>();
+  auto server = rpcforge::Server::Start(app, Loopback());
+  EXPECT_GT(server->port(), 0);
+  EXPECT_EQ(server->address(), "127.0.0.1:" + std::to_string(server->port()));
+  auto stub = EchoService::NewStub(Dial(server->address()));
+  grpc::ClientContext ctx;
+  EchoRequest req;
+  req.set_message("tcp");
+  EchoResponse resp;
+  ASSERT_TRUE(stub->Echo(&ctx, req, &resp).ok());
+  EXPECT_EQ(resp.message(), "tcp");
+}
+
+TEST(Server, ListensOnIpv6Loopback) {
+  int probe = socket(AF_INET6, SOCK_STREAM, 0);
+  sockaddr_in6 addr{};
+  addr.sin6_family = AF_INET6;
+  addr.sin6_addr = in6addr_loopback;
+  const bool has_v6 = probe >= 0 && bind(probe, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  if (probe >= 0) close(probe);
+  if (!has_v6) GTEST_SKIP() << "no IPv6 loopback on this machine";
+  rpcforge::App app;
+  app.AddService<EchoImpl>();
+  rpcforge::ServerSettings settings = Loopback();
+  settings.address = "[::1]:0";
+  auto server = rpcforge::Server::Start(app, settings);
+  EXPECT_EQ(server->address(), "[::1]:" + std::to_string(server->port()));
+  auto stub = EchoService::NewStub(Dial(server->address()));
+  grpc::ClientContext ctx;
+  EchoResponse resp;
+  ASSERT_TRUE(stub->Echo(&ctx, EchoRequest(), &resp).ok());
+  EXPECT_THAT(resp.peer(), ::testing::StartsWith("ipv6:"));
+  EXPECT_THAT(resp.peer(), ::testing::HasSubstr("::1"));
+}
+
+TEST(Server, AddressInUseIsExplained) {
+  rpcforge::App app;
+  auto first = rpcforge::Server::Start(app, Loopback());
+  rpcforge::ServerSettings settings = Loopback();
+  settings.address = first->address();
+  try {
+    rpcforge::Server::Start(app, settings);
+    FAIL() << "second server on the same port started";
+  } catch (const rpcforge::Unavailable& e) {
+    EXPECT_THAT(e.what(), HasSubstr("address already in use"));
+    EXPECT_THAT(e.what(), HasSubstr(first->address()));
+  }
+}
+
+TEST(Server, AddressNotAssignableIsExplained) {
+  rpcforge::App app;
+  rpcforge::ServerSettings settings = Loopback();
+  settings.address = "192.0.2.1:0";  // TEST-NET-1: never a local address
+  try {
+    rpcforge::Server::Start(app, settings);
+    FAIL() << "started on a foreign address";
+  } catch (const rpcforge::Unavailable& e) {
+    EXPECT_THAT(e.what(), HasSubstr("address not assignable"));
+  }
+}
+
+TEST(Server, MalformedAddressIsInvalidArgument) {
+  rpcforge::App app;
+  rpcforge::ServerSettings settings = Loopback();
+  settings.address = "localhost";
+  EXPECT_THROW(rpcforge::Server::Start(app, settings), rpcforge::InvalidArgument);
+  settings.address = "127.0.0.1:99999";
+  EXPECT_THROW(rpcforge::Server::Start(app, settings), rpcforge::InvalidArgument);
+}
+
+TEST(ExplainBindFailure, NamesTheReason) {
+  EXPECT_EQ(rpcforge::ExplainBindFailure("127.0.0.1:0"), "");
+  EXPECT_THAT(rpcforge::ExplainBindFailure("nonsense"), HasSubstr("malformed"));
+  EXPECT_THAT(rpcforge::ExplainBindFailure("no-such-host.invalid:80"), HasSubstr("resolve"));
+}
+
+TEST(Server, HealthIsServingThenNotServingWhileDraining) {
+  rpcforge::App app;
+  auto impl = app.AddService<EchoImpl>();
+  auto server = rpcforge::Server::Start(app, Loopback());
+  auto health = grpc::health::v1::Health::NewStub(Dial(server->address()));
+  auto check = [&](const std::string& service) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    grpc::health::v1::HealthCheckRequest req;
+    req.set_service(service);
+    grpc::health::v1::HealthCheckResponse resp;
+    grpc::Status s = health->Check(&ctx, req, &resp);
+    return s.ok() ? static_cast<int>(resp.status()) : -static_cast<int>(s.error_code());
+  };
+  EXPECT_EQ(check(""), grpc::health::v1::HealthCheckResponse::SERVING);
+  EXPECT_EQ(check("rpcforge.test.EchoService"), grpc::health::v1::HealthCheckResponse::SERVING);
+
+  // Hold one call in flight, then start shutting down: the call still completes.
+  auto stub = EchoService::NewStub(Dial(server->address()));
+  auto held = std::async(std::launch::async, [&] {
+    grpc::ClientContext ctx;
+    EchoRequest req;
+    req.set_wait_for_release(true);
+    EchoResponse resp;
+    return stub->Echo(&ctx, req, &resp);
+  });
+  ASSERT_TRUE(impl->WaitForWaiting(1));
+  auto shutdown = std::async(std::launch::async, [&] { server->Shutdown(); });
+  EXPECT_EQ(shutdown.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout);
+  impl->Release();
+  EXPECT_TRUE(held.get().ok());
+  shutdown.get();
+}
+
+TEST(Server, GraceExpiryCancelsStragglersAndHooksRunOnce) {
+  rpcforge::App app;
+  auto impl = app.AddService<EchoImpl>();
+  int hooks = 0;
+  app.OnShutdown([&] { ++hooks; });
+  auto server = rpcforge::Server::Start(app, Loopback());
+  auto stub = EchoService::NewStub(Dial(server->address()));
+  auto held = std::async(std::launch::async, [&] {
+    grpc::ClientContext ctx;
+    EchoRequest req;
+    req.set_sleep_ms(10000);  // stops early when cancelled
+    EchoResponse resp;
+    return stub->Echo(&ctx, req, &resp);
+  });
+  for (int i = 0; i < 400 && server->dispatcher().busy_workers() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  const auto start = std::chrono::steady_clock::now();
+  server->Shutdown(std::chrono::milliseconds(100));
+  server->Shutdown(std::chrono::milliseconds(100));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_FALSE(held.get().ok());
+  EXPECT_EQ(hooks, 1);
+}
+
+TEST(Server, ReflectionListsTheRegisteredServices) {
+  rpcforge::App app;
+  app.AddService<EchoImpl>();
+  auto server = rpcforge::Server::Start(app, Loopback());
+  auto stub = grpc::reflection::v1alpha::ServerReflection::NewStub(Dial(server->address()));
+  grpc::ClientContext ctx;
+  auto stream = stub->ServerReflectionInfo(&ctx);
+  grpc::reflection::v1alpha::ServerReflectionRequest req;
+  req.set_list_services("");
+  ASSERT_TRUE(stream->Write(req));
+  grpc::reflection::v1alpha::ServerReflectionResponse resp;
+  ASSERT_TRUE(stream->Read(&resp));
+  stream->WritesDone();
+  std::vector<std::string> names;
+  for (const auto& s : resp.list_services_response().service()) names.push_back(s.name());
+  EXPECT_THAT(names, UnorderedElementsAre("rpcforge.test.EchoService", "grpc.health.v1.Health",
+                                          "grpc.reflection.v1alpha.ServerReflection"));
+  EXPECT_TRUE(stream->Finish().ok());
+}
+
+TEST(Server, ReflectionAndHealthCanBeTurnedOff) {
+  rpcforge::App app;
+  app.AddService<EchoImpl>();
+  rpcforge::ServerSettings settings = Loopback();
+  settings.reflection = false;
+  settings.health = false;
+  auto server = rpcforge::Server::Start(app, settings);
+  auto health = grpc::health::v1::Health::NewStub(Dial(server->address()));
+  grpc::ClientContext ctx;
+  grpc::health::v1::HealthCheckResponse resp;
+  EXPECT_EQ(health->Check(&ctx, {}, &resp).error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  auto refl = grpc::reflection::v1alpha::ServerReflection::NewStub(Dial(server->address()));
+  grpc::ClientContext rctx;
+  auto stream = refl->ServerReflectionInfo(&rctx);
+  stream->WritesDone();
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::UNIMPLEMENTED);
+}
+
+TEST(Server, EnabledServicesSelectsAndValidates) {
+  rpcforge::App app;
+  app.AddService<EchoImpl>();
+  rpcforge::ServerSettings settings = Loopback();
+  settings.enabled_services = {"rpcforge.test.Nope"};
+  try {
+    rpcforge::Server::Start(app, settings);
+    FAIL();
+  } catch (const rpcforge::InvalidArgument& e) {
+    EXPECT_THAT(e.what(), HasSubstr("rpcforge.test.Nope"));
+    EXPECT_THAT(e.what(), HasSubstr("rpcforge.test.EchoService"));
+  }
+  settings.enabled_services = {"rpcforge.test.EchoService"};
+  auto server = rpcforge::Server::Start(app, settings);
+  EXPECT_THAT(server->registered_services(), ::testing::ElementsAre("rpcforge.test.EchoService"));
+}
+
+TEST(App, RejectsADuplicateService) {
+  rpcforge::App app;
+  app.AddService<EchoImpl>();
+  EXPECT_THROW(app.AddService<EchoImpl>(), rpcforge::AlreadyExists);
+}
+
+TEST(App, DefaultMiddlewaresFollowTheBuiltinOrderThenUserOnes) {
+  rpcforge::App app;
+  app.RegisterMiddleware("mine", [](const rpcforge::MiddlewareEnv&) { return nullptr; });
+  auto names = app.DefaultMiddlewares();
+  ASSERT_GE(names.size(), 3u);
+  EXPECT_EQ(names[0], "max_concurrency");
+  EXPECT_EQ(names[1], "signals");
+  EXPECT_EQ(names.back(), "mine");
+}
+
+}  // namespace

@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: Apache-2.0
+// EchoImpl: the test service behind the framework's server tests.
+#ifndef RPCFORGE_SRC_SERVER_TESTDATA_ECHO_SERVICE_H_
+#define RPCFORGE_SRC_SERVER_TESTDATA_ECHO_SERVICE_H_
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include "rpcforge/context.h"
+#include "rpcforge/errors.h"
+#include "server/testdata/echo.rpcforge.h"
+
+namespace rpcforge_test {
+
+using rpcforge::test::EchoRequest;
+using rpcforge::test::EchoResponse;
+
+class EchoImpl : public rpcforge::test::EchoServiceBase {
+ public:
+  EchoResponse Echo(rpcforge::Context& ctx, const EchoRequest& req) override {
+    Fail(ctx, req);
+    if (req.wait_for_release()) WaitForRelease();
+    SleepWatchingCancellation(ctx, req.sleep_ms());
+    EchoResponse r;
+    r.set_message(req.message());
+    r.set_peer(ctx.peer());
+    if (ctx.user()) r.set_user(ctx.user()->username);
+    auto remaining = ctx.TimeRemaining();
+    r.set_remaining_ms(remaining ? remaining->count() : -1);
+    r.set_cancelled(ctx.IsCancelled());
+    for (auto v : ctx.GetMetadataAll("x-echo")) ctx.AddTrailingMetadata("x-echo", v);
+    if (auto b = ctx.GetMetadata("X-Data-Bin")) ctx.AddTrailingMetadata("x-data-bin", *b);
+    ctx.AddInitialMetadata("x-initial", "yes");
+    return r;
+  }
+
+  void Expand(rpcforge::Context& ctx, const EchoRequest& req,
+              rpcforge::Writer<EchoResponse>& writer) override {
+    Fail(ctx, req);
+    for (int i = 0; i < req.count(); ++i) {
+      if (req.abort_at() > 0 && i == req.abort_at()) {
+        ctx.Abort(grpc::StatusCode::ABORTED, "stopped at " + std::to_string(i));
+      }
+      EchoResponse r;
+      r.set_message(req.message());
+      r.set_index(i);
+      if (!writer.Write(r)) return;
+    }
+  }
+
+  EchoResponse Collect(rpcforge::Context& ctx, rpcforge::Reader<EchoRequest>& reader) override {
+    EchoResponse r;
+    int n = 0;
+    EchoRequest req;
+    while (reader.Read(&req)) {
+      Fail(ctx, req);
+      if (req.abort_at() > 0 && n + 1 == req.abort_at()) {
+        ctx.Abort(grpc::StatusCode::ABORTED, "stopped at " + std::to_string(n + 1));
+      }
+      r.mutable_message()->append(req.message());
+      ++n;
+    }
+    r.set_index(n);
+    return r;
+  }
+
+  void Chat(rpcforge::Context& ctx,
+            rpcforge::Stream<EchoRequest, EchoResponse>& stream) override {
+    EchoRequest req;
+    int i = 0;
+    while (stream.Read(&req)) {
+      Fail(ctx, req);
+      EchoResponse r;
+      r.set_message(req.message());
+      r.set_index(i++);
+      if (!stream.Write(r)) return;
+    }
+  }
+
+  // Tests hold handlers with wait_for_release and let them go with Release().
+  void Release() {
+    std::lock_guard<std::mutex> lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+  // WaitForWaiting blocks (at most 10 s) until `n` handlers wait for release.
+  bool WaitForWaiting(int n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(10), [&] { return waiting_ >= n; });
+  }
+
+ private:
+  static void Fail(rpcforge::Context& ctx, const EchoRequest& req) {
+    const std::string& f = req.fail();
+    if (f.empty()) return;
+    if (f == "runtime") throw std::runtime_error("database password is hunter2");
+    if (f == "validation") {
+      rpcforge::ValidationError err;
+      err.Add("message", "This field may not be blank.");
+      err.Add("count", "Ensure this value is greater than or equal to 1.");
+      throw err;
+    }
+    if (f == "not_found") throw rpcforge::NotFound("Echo: 42 not found");
+    if (f == "abort") ctx.Abort(grpc::StatusCode::FAILED_PRECONDITION, "aborted by request");
+    if (f == "set_code") {
+      ctx.SetCode(grpc::StatusCode::OUT_OF_RANGE);
+      ctx.SetDetails("set without abort");
+      return;
+    }
+    if (f == "bad_metadata") ctx.AddTrailingMetadata("Bad Key!", "v");
+    if (f == "int") throw 42;
+  }
+
+  void WaitForRelease() {
+    std::unique_lock<std::mutex> lock(mu_);
+    ++waiting_;
+    cv_.notify_all();
+    cv_.wait_for(lock, std::chrono::seconds(10), [&] { return released_; });
+    --waiting_;
+  }
+
+  static void SleepWatchingCancellation(rpcforge::Context& ctx, int ms) {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    while (std::chrono::steady_clock::now() < end && !ctx.IsCancelled()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool released_ = false;
+  int waiting_ = 0;
+};
+
+}  // namespace rpcforge_test
+
+#endif  // RPCFORGE_SRC_SERVER_TESTDATA_ECHO_SERVICE_H_
