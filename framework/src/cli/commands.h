@@ -43,9 +43,6 @@ struct Command {
 void RegisterCommand(Command command);
 const std::vector<Command>& Commands();
 
-// SettingsFromConfig maps the config's server section to ServerSettings.
-ServerSettings SettingsFromConfig(const config::v1::Config& config);
-
 // ShutdownGraceOf is the configured shutdown grace period.
 std::chrono::milliseconds ShutdownGraceOf(const CommandEnv& env);
 

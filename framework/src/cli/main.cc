@@ -33,27 +33,6 @@ void RegisterCommand(Command command) {
 
 const std::vector<Command>& Commands() { return Registry(); }
 
-ServerSettings SettingsFromConfig(const config::v1::Config& c) {
-  ServerSettings s;
-  s.address = config::ListenAddress(c);
-  s.max_workers = config::MaxWorkers(c);
-  s.max_concurrent_rpcs = config::MaxConcurrentRpcs(c);
-  s.shutdown_grace = config::ShutdownGrace(c);
-  s.max_receive_message_length = config::MaxReceiveMessageBytes(c);
-  s.max_send_message_length = config::MaxSendMessageBytes(c);
-  s.keepalive_time = config::KeepaliveTime(c);
-  s.keepalive_timeout = config::KeepaliveTimeout(c);
-  s.keepalive_permit_without_calls = config::KeepalivePermitWithoutCalls(c);
-  s.tls.cert_chain_file = c.server().tls().cert_chain_file();
-  s.tls.private_key_file = c.server().tls().private_key_file();
-  s.tls.client_ca_file = c.server().tls().client_ca_file();
-  s.reflection = config::ReflectionEnabled(c);
-  s.health = config::HealthEnabled(c);
-  s.middlewares = config::Middlewares(c);
-  s.enabled_services.assign(c.enabled_services().begin(), c.enabled_services().end());
-  return s;
-}
-
 int RunMain(App& app, int argc, char** argv, std::ostream& out, std::ostream& err) {
   static std::once_flag registered;
   std::call_once(registered, [] {

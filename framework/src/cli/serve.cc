@@ -24,7 +24,7 @@ namespace {
 // --- serve ----------------------------------------------------------------------------
 
 int Serve(CommandEnv& env) {
-  ServerSettings settings = SettingsFromConfig(env.config);
+  ServerSettings settings = ServerSettings::FromConfig(env.config);
   // Termination signals are blocked in every thread (gRPC's threads inherit the mask)
   // and taken synchronously here, so shutdown runs on an ordinary thread.
   sigset_t signals;
@@ -163,7 +163,7 @@ int Check(CommandEnv& env) {
   std::ostream& out = *env.out;
   out << "config: ok" << (env.config_file.empty() ? " (defaults)" : " (" + env.config_file + ")")
       << "\n";
-  ServerSettings settings = SettingsFromConfig(env.config);
+  ServerSettings settings = ServerSettings::FromConfig(env.config);
   const auto& names = settings.middlewares.empty() ? env.app->DefaultMiddlewares()
                                                    : settings.middlewares;
   for (const auto& name : names) {

@@ -92,9 +92,11 @@ class Pipeline : public ::testing::Test {
                                                        int max_concurrent = 1000) {
     rpcforge::testing::TestServerOptions options;
     options.app = &app_;
-    options.settings.middlewares = std::move(middlewares);
-    options.settings.max_workers = max_workers;
-    options.settings.max_concurrent_rpcs = max_concurrent;
+    std::string chain;
+    for (const auto& m : middlewares) chain += (chain.empty() ? "" : ",") + m;
+    if (!chain.empty()) options.config.emplace_back("middlewares", chain);
+    options.config.emplace_back("server.max_workers", std::to_string(max_workers));
+    options.config.emplace_back("server.max_concurrent_rpcs", std::to_string(max_concurrent));
     return std::make_unique<rpcforge::testing::TestServer>(options);
   }
 
@@ -271,7 +273,7 @@ TEST_F(Pipeline, SignalsFireWhenTheStreamIsAbortedMidway) {
 }
 
 TEST_F(Pipeline, MaxConcurrencyRejectsCallsBeyondTheLimit) {
-  auto server = Start({"max_concurrency"}, /*max_workers=*/16, /*max_concurrent=*/2);
+  auto server = Start({"max_concurrency"}, /*max_workers=*/2, /*max_concurrent=*/2);
   auto stub = server->Stub<EchoService>();
   std::vector<std::future<grpc::Status>> held;
   for (int i = 0; i < 2; ++i) {

@@ -23,6 +23,7 @@
 #include <sstream>
 
 #include "core/logging.h"
+#include "rpcforge/config/config.h"
 #include "rpcforge/app.h"
 #include "rpcforge/errors.h"
 #include "rpcforge/server/dispatcher.h"
@@ -102,6 +103,27 @@ bool SplitHostPort(const std::string& address, std::string* host, std::string* p
 }
 
 }  // namespace
+
+ServerSettings ServerSettings::FromConfig(const config::v1::Config& c) {
+  ServerSettings s;
+  s.address = config::ListenAddress(c);
+  s.max_workers = config::MaxWorkers(c);
+  s.max_concurrent_rpcs = config::MaxConcurrentRpcs(c);
+  s.shutdown_grace = config::ShutdownGrace(c);
+  s.max_receive_message_length = config::MaxReceiveMessageBytes(c);
+  s.max_send_message_length = config::MaxSendMessageBytes(c);
+  s.keepalive_time = config::KeepaliveTime(c);
+  s.keepalive_timeout = config::KeepaliveTimeout(c);
+  s.keepalive_permit_without_calls = config::KeepalivePermitWithoutCalls(c);
+  s.tls.cert_chain_file = c.server().tls().cert_chain_file();
+  s.tls.private_key_file = c.server().tls().private_key_file();
+  s.tls.client_ca_file = c.server().tls().client_ca_file();
+  s.reflection = config::ReflectionEnabled(c);
+  s.health = config::HealthEnabled(c);
+  s.middlewares.assign(c.middlewares().begin(), c.middlewares().end());
+  s.enabled_services.assign(c.enabled_services().begin(), c.enabled_services().end());
+  return s;
+}
 
 std::string ExplainBindFailure(const std::string& address) {
   std::string host, port;

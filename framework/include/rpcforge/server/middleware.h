@@ -43,6 +43,10 @@ namespace google::protobuf {
 class Message;
 }  // namespace google::protobuf
 
+namespace rpcforge::config::v1 {
+class Config;
+}  // namespace rpcforge::config::v1
+
 namespace rpcforge {
 namespace db {
 class Database;
@@ -140,8 +144,8 @@ struct MiddlewareEnv {
   db::Database* database = nullptr;  // null when the application has no database
   Signals* signals = nullptr;
   int max_concurrent_rpcs = 0;
-  // The config message of the application (rpcforge::config::v1::Config), or null.
-  const void* config = nullptr;
+  // The application's configuration; null means all defaults.
+  const config::v1::Config* config = nullptr;
 };
 
 using MiddlewareFactory = std::function<std::shared_ptr<Middleware>(const MiddlewareEnv&)>;

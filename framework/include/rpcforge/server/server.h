@@ -25,6 +25,10 @@ class Channel;
 class ChannelArguments;
 }  // namespace grpc
 
+namespace rpcforge::config::v1 {
+class Config;
+}  // namespace rpcforge::config::v1
+
 namespace rpcforge {
 class App;
 class Dispatcher;
@@ -62,6 +66,11 @@ struct ServerSettings {
   std::vector<std::string> middlewares;
   // Full service names to serve; empty = every registered service.
   std::vector<std::string> enabled_services;
+
+  // FromConfig reads the settings from a configuration (defaults applied by
+  // rpcforge::config's accessors); `middlewares` stays empty unless the config lists
+  // them, so the App's defaults apply.
+  static ServerSettings FromConfig(const config::v1::Config& config);
 };
 
 // ServerEnv: what the server shares with the rest of the application. Pointers must
@@ -69,7 +78,7 @@ struct ServerSettings {
 struct ServerEnv {
   const Clock* clock = nullptr;
   db::Database* database = nullptr;
-  const void* config = nullptr;  // rpcforge::config::v1::Config, for middlewares
+  const config::v1::Config* config = nullptr;  // for middlewares; null = defaults
 };
 
 // Server is thread-safe. Destroying it shuts it down (without grace) if still running.

@@ -1,0 +1,26 @@
+# SPDX-License-Identifier: Apache-2.0
+# cmake -DSOURCE=<test.cc> -DDOC=<doc.md> -P check_doc_snippets.cmake
+# Fails unless every block between "// [name]" and "// [name end]" in SOURCE appears
+# verbatim in DOC, so the examples in the doc are the compiled ones.
+file(READ "${SOURCE}" src)
+file(READ "${DOC}" doc)
+string(REGEX MATCHALL "// \\[[a-z_]+\\]\n" starts "${src}")
+if(NOT starts)
+  message(FATAL_ERROR "no snippet markers in ${SOURCE}")
+endif()
+foreach(start IN LISTS starts)
+  string(REGEX REPLACE "// \\[([a-z_]+)\\]\n" "\\1" name "${start}")
+  string(FIND "${src}" "// [${name}]\n" begin)
+  string(FIND "${src}" "// [${name} end]" end)
+  if(end LESS 0)
+    message(FATAL_ERROR "snippet '${name}' has no end marker in ${SOURCE}")
+  endif()
+  string(LENGTH "// [${name}]\n" marker_len)
+  math(EXPR begin "${begin} + ${marker_len}")
+  math(EXPR len "${end} - ${begin}")
+  string(SUBSTRING "${src}" ${begin} ${len} body)
+  string(FIND "${doc}" "${body}" found)
+  if(found LESS 0)
+    message(FATAL_ERROR "snippet '${name}' of ${SOURCE} is not quoted verbatim in ${DOC}")
+  endif()
+endforeach()

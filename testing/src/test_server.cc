@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "rpcforge/testing/test_server.h"
+
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+
+#include <algorithm>
+
+#include "rpcforge/config/config.h"
+#include "rpcforge/errors.h"
+
+namespace rpcforge::testing {
+
+TestServer::TestServer(App& app) : TestServer([&] {
+  TestServerOptions options;
+  options.app = &app;
+  return options;
+}()) {}
+
+TestServer::TestServer(TestServerOptions options)
+    : app_(options.app ? options.app : &App::Default()),
+      config_(std::make_unique<config::v1::Config>()) {
+  config::LoadResult loaded = config::LoadString(options.config_yaml, "TestServerOptions.config_yaml");
+  for (const auto& [path, value] : options.config) {
+    auto errors = config::ApplyOverride(&loaded.config, path, value, "TestServerOptions.config",
+                                        &loaded.locations);
+    loaded.errors.insert(loaded.errors.end(), errors.begin(), errors.end());
+  }
+  // The test server has no port of its own; don't let a configured one fail validation.
+  loaded.config.mutable_server()->clear_address();
+  if (loaded.ok()) {
+    auto errors = config::Validate(loaded.config, loaded.locations);
+    loaded.errors.insert(loaded.errors.end(), errors.begin(), errors.end());
+  }
+  if (!loaded.ok()) throw InvalidArgument("TestServer config: " + loaded.ErrorText());
+  *config_ = std::move(loaded.config);
+
+  ServerSettings settings = ServerSettings::FromConfig(*config_);
+  settings.address = options.listen_on_loopback ? "127.0.0.1:0" : "";
+  settings.shutdown_grace = std::min(settings.shutdown_grace, std::chrono::milliseconds(2000));
+  ServerEnv env;
+  env.clock = options.clock;
+  env.database = options.database;
+  env.config = config_.get();
+  server_ = Server::Start(*app_, settings, env);
+  channel_ = server_->InProcessChannel();
+}
+
+TestServer::~TestServer() = default;
+
+std::shared_ptr<grpc::Channel> TestServer::TcpChannel() const {
+  if (server_->address().empty()) {
+    throw FailedPrecondition("TestServer: TcpChannel() needs listen_on_loopback = true");
+  }
+  return grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
+}
+
+}  // namespace rpcforge::testing
