@@ -434,7 +434,7 @@ std::vector<std::string> FakeTimeProcess::output() const {
 
 std::optional<ExitStatus> FakeTimeProcess::Wait(std::chrono::milliseconds timeout) {
   if (pid_ <= 0) throw std::logic_error("FakeTimeProcess: not started");
-  if (Reap(WNOHANG)) return status_;
+  if (status_) return status_;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   int pidfd = OpenPidfd(pid_);
   while (true) {
@@ -451,7 +451,14 @@ std::optional<ExitStatus> FakeTimeProcess::Wait(std::chrono::milliseconds timeou
     if (Reap(WNOHANG)) break;
   }
   if (pidfd >= 0) ::close(pidfd);
-  if (status_) return status_;
+  if (status_) {
+    // The child is gone, but its last output may still be in the pipe: let the reader
+    // reach end-of-file, so output() after Wait() has everything the child wrote.
+    // Bounded, because a grandchild may still hold the pipe open.
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, std::chrono::seconds(2), [&] { return eof_; });
+    return status_;
+  }
   return std::nullopt;
 }
 

@@ -91,6 +91,8 @@ class RPCFORGE_EXPORT ValidationError : public Error {
 
   ValidationError();
   explicit ValidationError(std::vector<FieldViolation> violations);
+  // One violation: `throw ValidationError("title", "This field may not be blank.");`
+  ValidationError(std::string field, std::string description);
 
   // Add records one more violation (a field may have several).
   void Add(std::string field, std::string description);

@@ -57,6 +57,22 @@ int RunMain(App& app, int argc, char** argv, std::ostream& out, std::ostream& er
     subs[command.name] = sub;
   }
 
+  // Name an unknown command plainly (CLI11 would only say one is required).
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "-c" || arg == "--config" || arg == "--database" || arg == "--log-level") {
+      ++i;  // the option's value
+      continue;
+    }
+    if (arg.empty() || arg[0] == '-') continue;
+    if (subs.count(arg) == 0) {
+      std::string known;
+      for (const auto& [name, sub] : subs) known += (known.empty() ? "" : ", ") + name;
+      err << "error: unknown command '" << arg << "' (commands: " << known << ")\n";
+      return 2;
+    }
+    break;
+  }
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

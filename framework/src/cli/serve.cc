@@ -221,7 +221,10 @@ void RegisterServeCommands() {
                                     "host:port to listen on (port 0: the kernel picks one)");
                      sub.add_flag("--dev", *dev,
                                   "restart the server when the binary or the config changes");
-                     return [dev](CommandEnv& env) { return *dev ? ServeDev(env) : Serve(env); };
+                     // The lambda owns the option storage: CLI11 writes into it during parsing.
+                     return [dev, address](CommandEnv& env) {
+                       return *dev ? ServeDev(env) : Serve(env);
+                     };
                    }});
   RegisterCommand({"check", "Validate the config and list services and their methods", 20,
                    [](CLI::App&) { return [](CommandEnv& env) { return Check(env); }; }});

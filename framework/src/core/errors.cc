@@ -25,6 +25,11 @@ ValidationError::ValidationError(std::vector<FieldViolation> violations)
   violations_ = std::move(violations);
 }
 
+ValidationError::ValidationError(std::string field, std::string description)
+    : ValidationError() {
+  Add(std::move(field), std::move(description));
+}
+
 void ValidationError::Add(std::string field, std::string description) {
   violations_.push_back({std::move(field), std::move(description)});
 }

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: Apache-2.0
+// The command line every application shares: help, check, config errors and flags.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "rpcforge/app.h"
+#include "server/testdata/echo_service.h"
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+namespace {
+
+struct Result {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+Result RunCli(rpcforge::App& app, std::vector<std::string> args) {
+  args.insert(args.begin(), "app");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  std::ostringstream out, err;
+  int code = rpcforge::cli_internal::RunMain(app, static_cast<int>(argv.size()), argv.data(),
+                                             out, err);
+  return {code, out.str(), err.str()};
+}
+
+std::string WriteConfig(const std::string& text) {
+  std::string path = ::testing::TempDir() + "/rpcforge_cli_" + std::to_string(getpid()) + ".yaml";
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(Cli, HelpListsTheCommands) {
+  rpcforge::App app;
+  Result r = RunCli(app, {"--help"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_THAT(r.out, HasSubstr("serve"));
+  EXPECT_THAT(r.out, HasSubstr("check"));
+  EXPECT_THAT(r.out, HasSubstr("--config"));
+  EXPECT_THAT(r.out, HasSubstr("--database"));
+  EXPECT_THAT(r.out, HasSubstr("--log-level"));
+}
+
+TEST(Cli, NoCommandOrAnUnknownOneIsAUsageError) {
+  rpcforge::App app;
+  EXPECT_EQ(RunCli(app, {}).code, 2);
+  Result r = RunCli(app, {"frobnicate"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("frobnicate"));
+}
+
+TEST(Cli, CheckListsServicesMethodsKindsAndMiddlewares) {
+  rpcforge::App app;
+  app.AddService<rpcforge_test::EchoImpl>();
+  Result r = RunCli(app, {"check"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("config: ok (defaults)"));
+  EXPECT_THAT(r.out, HasSubstr("rpcforge.test.EchoService"));
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("Echo +unary"));
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("Expand +server_streaming"));
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("Collect +client_streaming"));
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("Chat +bidi_streaming"));
+  EXPECT_THAT(r.out, HasSubstr("middlewares: max_concurrency, signals"));
+}
+
+TEST(Cli, CheckRejectsAnUnknownMiddlewareOrService) {
+  rpcforge::App app;
+  app.AddService<rpcforge_test::EchoImpl>();
+  std::string config = WriteConfig("middlewares: [signals, nope]\n");
+  Result r = RunCli(app, {"--config", config, "check"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.err, HasSubstr("unknown middleware 'nope'"));
+  config = WriteConfig("enabled_services: [pkg.Missing]\n");
+  r = RunCli(app, {"--config", config, "check"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.err, HasSubstr("pkg.Missing"));
+}
+
+TEST(Cli, ConfigErrorsNameKeyAndLineAndExit2) {
+  rpcforge::App app;
+  std::string config = WriteConfig("server:\n  max_workers: many\n");
+  Result r = RunCli(app, {"--config", config, "check"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr(config + ":2:16: server.max_workers"));
+  EXPECT_THAT(r.out, Not(HasSubstr("config: ok")));
+}
+
+TEST(Cli, FlagsOverrideTheConfigFile) {
+  rpcforge::App app;
+  std::string config = WriteConfig("logging:\n  level: loud\n");
+  // The flag replaces the file's bad value, so the whole config is valid.
+  Result r = RunCli(app, {"--config", config, "--log-level", "warn", "check"});
+  EXPECT_EQ(r.code, 2) << "the file itself is still read strictly";
+  config = WriteConfig("server:\n  address: \"127.0.0.1:1\"\n");
+  r = RunCli(app, {"--config", config, "--log-level", "bogus", "check"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("flag --log-level"));
+  r = RunCli(app, {"--config", config, "check"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_THAT(r.out, HasSubstr("address: 127.0.0.1:1"));
+}
+
+TEST(Cli, EnvironmentOverridesTheFileAndFlagsOverrideTheEnvironment) {
+  rpcforge::App app;
+  std::string config = WriteConfig("server:\n  address: \"127.0.0.1:1\"\n");
+  setenv("RPCFORGE_SERVER_ADDRESS", "127.0.0.1:2", 1);
+  Result r = RunCli(app, {"--config", config, "check"});
+  EXPECT_THAT(r.out, HasSubstr("address: 127.0.0.1:2"));
+  r = RunCli(app, {"--config", config, "serve", "--address", "x", "--help"});
+  EXPECT_EQ(r.code, 0);
+  unsetenv("RPCFORGE_SERVER_ADDRESS");
+}
+
+}  // namespace

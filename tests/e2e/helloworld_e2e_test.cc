@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: Apache-2.0
+// helloworld as a real process: serve on a kernel-chosen port, a Python grpcio
+// client, graceful SIGTERM, bind and config errors, and `serve --dev` reloading.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <regex>
+#include <string>
+
+#include "rpcforge/testing/fake_time_process.h"
+
+using rpcforge::testing::FakeTimeProcess;
+using ::testing::Contains;
+using ::testing::HasSubstr;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::regex kListening("listening on (\\S+)");
+
+std::string TempFile(const std::string& name, const std::string& content) {
+  std::string dir = ::testing::TempDir();
+  std::string path = dir + "/rpcforge_e2e_" + std::to_string(getpid()) + "_" + name;
+  std::ofstream(path) << content;
+  return path;
+}
+
+std::string Joined(const std::vector<std::string>& lines) {
+  std::string all;
+  for (const auto& l : lines) all += l + "\n";
+  return all;
+}
+
+TEST(HelloworldProcess, ServesAPythonClientAndStopsGracefully) {
+  FakeTimeProcess server({HELLOWORLD_BIN, "serve", "--address", "127.0.0.1:0"});
+  server.Start();
+  auto match = server.WaitForMatch(kListening, 20s);
+  ASSERT_TRUE(match) << Joined(server.output());
+  const std::string address = (*match)[1];
+
+  FakeTimeProcess::Options client_options;
+  client_options.argv = {SYSTEM_PYTHON, PYTHON_CLIENT, PYTHON_GEN_DIR, address};
+  client_options.capture_stderr = true;
+  FakeTimeProcess client(client_options);
+  client.Start();
+  auto status = client.Wait(60s);
+  ASSERT_TRUE(status) << "python client did not finish";
+  const auto lines = client.output();
+  EXPECT_TRUE(status->success()) << status->ToString() << "\n" << Joined(lines);
+  EXPECT_THAT(lines, Contains("reply: Hello, Ada!"));
+  EXPECT_THAT(lines, Contains("trailer: Ada"));
+  EXPECT_THAT(lines, Contains("john: INVALID_ARGUMENT Cannot say hello to John"));
+  EXPECT_THAT(lines, Contains("blank: INVALID_ARGUMENT name This field may not be blank."));
+  EXPECT_THAT(lines, Contains("stream: 3 Hello, Bo! (3)"));
+
+  auto exit = server.Terminate(SIGTERM, 20s);
+  EXPECT_TRUE(exit.success()) << exit.ToString();
+}
+
+TEST(HelloworldProcess, ASecondServerOnTheSamePortSaysWhy) {
+  FakeTimeProcess first({HELLOWORLD_BIN, "serve", "--address", "127.0.0.1:0"});
+  first.Start();
+  auto match = first.WaitForMatch(kListening, 20s);
+  ASSERT_TRUE(match);
+  FakeTimeProcess::Options options;
+  options.argv = {HELLOWORLD_BIN, "serve", "--address", (*match)[1]};
+  options.capture_stderr = true;
+  FakeTimeProcess second(options);
+  second.Start();
+  auto status = second.Wait(20s);
+  ASSERT_TRUE(status);
+  EXPECT_FALSE(status->success());
+  EXPECT_THAT(Joined(second.output()), HasSubstr("address already in use"));
+  EXPECT_TRUE(first.Terminate(SIGTERM, 20s).success());
+}
+
+TEST(HelloworldProcess, ConfigErrorsNameTheKeyAndLineAndExit2) {
+  const std::string config = TempFile("bad.yaml", "server:\n  adress: \"x\"\n");
+  FakeTimeProcess::Options options;
+  options.argv = {HELLOWORLD_BIN, "--config", config, "serve"};
+  options.capture_stderr = true;
+  FakeTimeProcess proc(options);
+  proc.Start();
+  auto status = proc.Wait(20s);
+  ASSERT_TRUE(status);
+  EXPECT_TRUE(status->exited);
+  EXPECT_EQ(status->code, 2);
+  EXPECT_THAT(Joined(proc.output()), HasSubstr(config + ":2:3: server.adress"));
+  std::remove(config.c_str());
+}
+
+TEST(HelloworldProcess, DevModeRestartsWhenTheConfigChanges) {
+  const std::string config =
+      TempFile("dev.yaml", "server:\n  address: \"127.0.0.1:0\"\nlogging:\n  level: info\n");
+  FakeTimeProcess server({HELLOWORLD_BIN, "--config", config, "serve", "--dev"});
+  server.Start();
+  ASSERT_TRUE(server.WaitForMatch(kListening, 20s)) << Joined(server.output());
+  // Rewrite the config (a different size, so the change is seen whatever the mtime
+  // granularity), and expect a second server to come up.
+  std::ofstream(config) << "server:\n  address: \"127.0.0.1:0\"\nlogging:\n  level: warn\n";
+  auto second = server.WaitForLine(kListening, 20s);  // the first one was consumed
+  ASSERT_TRUE(second) << Joined(server.output());
+  auto exit = server.Terminate(SIGTERM, 30s);
+  EXPECT_TRUE(exit.success()) << exit.ToString();
+  std::remove(config.c_str());
+}
+
+}  // namespace
