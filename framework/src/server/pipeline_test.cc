@@ -226,8 +226,12 @@ TEST_F(Pipeline, SignalsFireForAllFourKinds) {
   // request_finished fires after the last message of a stream, not before.
   for (const auto& e : signals.events()) {
     if (e.kind != SignalRecorder::kFinished) continue;
-    if (e.method.find("Expand") != std::string::npos) EXPECT_EQ(e.messages_sent, 7u);
-    if (e.method.find("Collect") != std::string::npos) EXPECT_EQ(e.messages_received, 5u);
+    if (e.method.find("Expand") != std::string::npos) {
+      EXPECT_EQ(e.messages_sent, 7u);
+    }
+    if (e.method.find("Collect") != std::string::npos) {
+      EXPECT_EQ(e.messages_received, 5u);
+    }
     if (e.method.find("Chat") != std::string::npos) {
       EXPECT_EQ(e.messages_sent, 3u);
       EXPECT_EQ(e.messages_received, 3u);
