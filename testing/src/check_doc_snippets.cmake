@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
-# cmake -DSOURCE=<test.cc> -DDOC=<doc.md> -P check_doc_snippets.cmake
-# Fails unless every block between "// [name]" and "// [name end]" in SOURCE appears
-# verbatim in DOC, so the examples in the doc are the compiled ones.
+# cmake -DSOURCE=<test.cc> -DDOC=<doc.md> [-DNAMES=a;b] -P check_doc_snippets.cmake
+# Fails unless every block between "// [name]" and "// [name end]" in SOURCE (or only
+# those named in NAMES) appears verbatim in DOC, so the examples in the doc are the
+# compiled ones.
+cmake_minimum_required(VERSION 3.25)
 file(READ "${SOURCE}" src)
 file(READ "${DOC}" doc)
 string(REGEX MATCHALL "// \\[[a-z_]+\\]\n" starts "${src}")
@@ -10,6 +12,9 @@ if(NOT starts)
 endif()
 foreach(start IN LISTS starts)
   string(REGEX REPLACE "// \\[([a-z_]+)\\]\n" "\\1" name "${start}")
+  if(DEFINED NAMES AND NOT name IN_LIST NAMES)
+    continue()
+  endif()
   string(FIND "${src}" "// [${name}]\n" begin)
   string(FIND "${src}" "// [${name} end]" end)
   if(end LESS 0)

@@ -27,13 +27,13 @@ v1::HelloReply Reply(std::string message) {
 
 }  // namespace
 
-// [say-hello]
+// [say_hello]
 v1::HelloReply Greeter::SayHello(rpcforge::Context& ctx, const v1::HelloRequest& request) {
   CheckName(ctx, request.name());
   ctx.AddTrailingMetadata("x-greeted", request.name());
   return Reply("Hello, " + request.name() + "!");
 }
-// [say-hello]
+// [say_hello end]
 
 void Greeter::LotsOfReplies(rpcforge::Context& ctx, const v1::HelloRequest& request,
                             rpcforge::Writer<v1::HelloReply>& writer) {
@@ -76,6 +76,6 @@ void Greeter::BidiHello(rpcforge::Context& ctx,
 
 // [register]
 RPCFORGE_REGISTER_SERVICE(Greeter);
-// [register]
+// [register end]
 
 }  // namespace helloworld

@@ -7,7 +7,7 @@
 
 namespace helloworld {
 
-// [greeter-class]
+// [greeter_class]
 class Greeter : public v1::GreeterBase {
  public:
   v1::HelloReply SayHello(rpcforge::Context& ctx, const v1::HelloRequest& request) override;
@@ -18,7 +18,7 @@ class Greeter : public v1::GreeterBase {
   void BidiHello(rpcforge::Context& ctx,
                  rpcforge::Stream<v1::HelloRequest, v1::HelloReply>& stream) override;
 };
-// [greeter-class]
+// [greeter_class end]
 
 }  // namespace helloworld
 

@@ -36,7 +36,7 @@ HelloRequest Named(const std::string& name, int count = 0) {
 
 // --- Direct calls: the handler is an ordinary C++ method. ---------------------------
 
-// [fake-context-test]
+// [fake_context_test]
 TEST(GreeterDirect, SaysHelloAndSetsTrailingMetadata) {
   Greeter greeter;
   FakeContext ctx;
@@ -54,7 +54,7 @@ TEST(GreeterDirect, RefusesJohn) {
   EXPECT_EQ(ctx.abort_status(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(ctx.abort_message(), "Cannot say hello to John");
 }
-// [fake-context-test]
+// [fake_context_test end]
 
 TEST(GreeterDirect, BlankNameIsAValidationError) {
   Greeter greeter;
@@ -69,6 +69,7 @@ TEST(GreeterDirect, BlankNameIsAValidationError) {
   EXPECT_FALSE(ctx.aborted());
 }
 
+// [streaming_test]
 TEST(GreeterDirect, StreamsWithFakeWriterAndReader) {
   Greeter greeter;
   FakeContext ctx;
@@ -81,6 +82,7 @@ TEST(GreeterDirect, StreamsWithFakeWriterAndReader) {
   EXPECT_EQ(greeter.LotsOfGreetings(ctx, reader).message(), "Hello, a, b and c!");
   EXPECT_EQ(reader.consumed(), 3u);
 }
+// [streaming_test end]
 
 TEST(GreeterDirect, StopsWritingWhenTheClientGoesAway) {
   Greeter greeter;
@@ -113,7 +115,7 @@ class GreeterRpc : public ::testing::TestWithParam<bool> {
 INSTANTIATE_TEST_SUITE_P(Transports, GreeterRpc, ::testing::Values(false, true),
                          [](const auto& info) { return info.param ? "Tcp" : "InProcess"; });
 
-// [rpc-test]
+// [rpc_test]
 TEST_P(GreeterRpc, SayHello) {
   grpc::ClientContext ctx;
   HelloReply reply;
@@ -136,7 +138,7 @@ TEST_P(GreeterRpc, BlankNameCarriesAFieldViolation) {
   EXPECT_THAT(status, StatusIs(grpc::StatusCode::INVALID_ARGUMENT));
   EXPECT_THAT(status, HasFieldViolation("name", HasSubstr("blank")));
 }
-// [rpc-test]
+// [rpc_test end]
 
 TEST_P(GreeterRpc, LotsOfReplies) {
   grpc::ClientContext ctx;
