@@ -270,6 +270,9 @@ std::unique_ptr<Server> Server::Start(App& app, const ServerSettings& settings,
   }
   auto server = std::unique_ptr<Server>(new Server(std::move(impl)));
   server->SetServing(true);
+  RPCFORGE_LOG_INFO("server", "started: {} service(s), listening on {}",
+                    server->impl_->services.size(),
+                    server->impl_->address.empty() ? "in-process only" : server->impl_->address);
   return server;
 }
 

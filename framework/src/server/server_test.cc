@@ -11,13 +11,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <fstream>
 #include <future>
+#include <iterator>
 #include <thread>
 
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "rpcforge/app.h"
 #include "rpcforge/server/dispatcher.h"
 #include "rpcforge/errors.h"
+#include "rpcforge/testing/log_capture.h"
 #include "server/testdata/echo.grpc.pb.h"
 #include "server/testdata/echo_service.h"
 #include "src/proto/grpc/reflection/v1alpha/reflection.grpc.pb.h"
@@ -248,6 +252,162 @@ TEST(App, DefaultMiddlewaresFollowTheBuiltinOrderThenUserOnes) {
   EXPECT_EQ(names[0], "max_concurrency");
   EXPECT_EQ(names[1], "signals");
   EXPECT_EQ(names.back(), "mine");
+}
+
+}  // namespace
+
+namespace {
+
+// --- TLS ------------------------------------------------------------------------------
+
+// Creates a CA, a server certificate for 127.0.0.1 and a client certificate with the
+// openssl command line, in a fresh directory.
+class TlsFiles {
+ public:
+  TlsFiles() {
+    dir_ = ::testing::TempDir() + "/rpcforge_tls_" + std::to_string(getpid());
+    const std::string d = dir_;
+    const std::string script =
+        "set -e; mkdir -p " + d + " && cd " + d +
+        " && openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=test-ca"
+        " -keyout ca.key -out ca.pem 2>/dev/null"
+        " && printf 'subjectAltName=IP:127.0.0.1,DNS:localhost' > san.ext"
+        " && openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout server.key"
+        " -out server.csr 2>/dev/null"
+        " && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial"
+        " -days 2 -extfile san.ext -out server.pem 2>/dev/null"
+        " && openssl req -newkey rsa:2048 -nodes -subj /CN=client -keyout client.key"
+        " -out client.csr 2>/dev/null"
+        " && openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial"
+        " -days 2 -out client.pem 2>/dev/null";
+    ok_ = std::system(("bash -c \"" + script + "\"").c_str()) == 0;
+  }
+  ~TlsFiles() { std::system(("rm -rf " + dir_).c_str()); }
+  bool ok() const { return ok_; }
+  std::string path(const std::string& name) const { return dir_ + "/" + name; }
+  std::string Read(const std::string& name) const {
+    std::ifstream in(path(name));
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+
+ private:
+  std::string dir_;
+  bool ok_ = false;
+};
+
+grpc::Status CallEcho(const std::shared_ptr<grpc::Channel>& channel) {
+  auto stub = EchoService::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  EchoResponse resp;
+  return stub->Echo(&ctx, EchoRequest(), &resp);
+}
+
+TEST(ServerTls, ServesOverTlsAndRequiresClientCertsWithAClientCa) {
+  TlsFiles files;
+  ASSERT_TRUE(files.ok()) << "openssl failed";
+  rpcforge::App app;
+  app.AddService<EchoImpl>();
+  rpcforge::ServerSettings settings = Loopback();
+  settings.tls.cert_chain_file = files.path("server.pem");
+  settings.tls.private_key_file = files.path("server.key");
+  {
+    auto server = rpcforge::Server::Start(app, settings);
+    grpc::SslCredentialsOptions opts;
+    opts.pem_root_certs = files.Read("ca.pem");
+    EXPECT_TRUE(CallEcho(grpc::CreateChannel(server->address(), grpc::SslCredentials(opts))).ok());
+    // A plaintext client cannot talk to a TLS server.
+    EXPECT_EQ(CallEcho(Dial(server->address())).error_code(), grpc::StatusCode::UNAVAILABLE);
+  }
+  settings.tls.client_ca_file = files.path("ca.pem");
+  auto server = rpcforge::Server::Start(app, settings);
+  grpc::SslCredentialsOptions without_cert;
+  without_cert.pem_root_certs = files.Read("ca.pem");
+  EXPECT_EQ(CallEcho(grpc::CreateChannel(server->address(), grpc::SslCredentials(without_cert)))
+                .error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  grpc::SslCredentialsOptions with_cert = without_cert;
+  with_cert.pem_private_key = files.Read("client.key");
+  with_cert.pem_cert_chain = files.Read("client.pem");
+  EXPECT_TRUE(
+      CallEcho(grpc::CreateChannel(server->address(), grpc::SslCredentials(with_cert))).ok());
+}
+
+TEST(ServerTls, UnreadableKeyFileIsAClearError) {
+  rpcforge::App app;
+  rpcforge::ServerSettings settings = Loopback();
+  settings.tls.cert_chain_file = "/nonexistent/server.pem";
+  settings.tls.private_key_file = "/nonexistent/server.key";
+  try {
+    rpcforge::Server::Start(app, settings);
+    FAIL();
+  } catch (const rpcforge::InvalidArgument& e) {
+    EXPECT_THAT(e.what(), HasSubstr("/nonexistent/server"));
+  }
+}
+
+// --- Health during drain, message limits, lifecycle logs --------------------------
+
+TEST(Server, HealthWatchersSeeNotServingWhenDrainingStarts) {
+  rpcforge::App app;
+  auto impl = app.AddService<EchoImpl>();
+  auto server = rpcforge::Server::Start(app, Loopback());
+  auto channel = Dial(server->address());
+  auto health = grpc::health::v1::Health::NewStub(channel);
+  grpc::ClientContext watch_ctx;
+  watch_ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  grpc::health::v1::HealthCheckRequest req;
+  auto watch = health->Watch(&watch_ctx, req);
+  grpc::health::v1::HealthCheckResponse update;
+  ASSERT_TRUE(watch->Read(&update));
+  EXPECT_EQ(update.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+
+  auto stub = EchoService::NewStub(channel);
+  auto held = std::async(std::launch::async, [&] {
+    grpc::ClientContext ctx;
+    EchoRequest r;
+    r.set_wait_for_release(true);
+    EchoResponse resp;
+    return stub->Echo(&ctx, r, &resp);
+  });
+  ASSERT_TRUE(impl->WaitForWaiting(1));
+  auto shutdown = std::async(std::launch::async, [&] { server->Shutdown(); });
+  ASSERT_TRUE(watch->Read(&update));
+  EXPECT_EQ(update.status(), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  impl->Release();
+  EXPECT_TRUE(held.get().ok());
+  watch_ctx.TryCancel();  // the watch is an open call too; end it so draining finishes
+  watch->Finish();
+  shutdown.get();
+}
+
+TEST(Server, MessagesOverTheReceiveLimitAreRejected) {
+  rpcforge::App app;
+  app.AddService<EchoImpl>();
+  rpcforge::ServerSettings settings = Loopback();
+  settings.max_receive_message_length = 1024;
+  auto server = rpcforge::Server::Start(app, settings);
+  auto stub = EchoService::NewStub(Dial(server->address()));
+  grpc::ClientContext ctx;
+  EchoRequest req;
+  req.set_message(std::string(4096, 'x'));
+  EchoResponse resp;
+  EXPECT_EQ(stub->Echo(&ctx, req, &resp).error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  grpc::ClientContext ctx2;
+  req.set_message("small");
+  EXPECT_TRUE(stub->Echo(&ctx2, req, &resp).ok());
+}
+
+TEST(Server, LogsOneLinePerLifecycleEvent) {
+  rpcforge::testing::LogCapture logs;
+  rpcforge::App app;
+  app.AddService<EchoImpl>();
+  {
+    auto server = rpcforge::Server::Start(app, Loopback());
+    EXPECT_TRUE(logs.Contains("started: 1 service(s), listening on 127.0.0.1:"));
+  }
+  EXPECT_TRUE(logs.Contains("shutting down"));
+  EXPECT_TRUE(logs.Contains("stopped"));
 }
 
 }  // namespace
