@@ -1,2 +1,15 @@
 # SPDX-License-Identifier: Apache-2.0
-# (placeholder until the config loader lands)
+# rpcforge::db: the SQLite connection pool, transactions, models, queries, migrations
+# and fixture data (loaddata/dumpdata).
+rpcforge_framework_module(db
+  SRCS
+    src/db/database.cc
+    src/db/value.cc
+    src/db/model.cc
+    src/db/query.cc
+    src/db/registry.cc
+    src/db/migrate.cc
+    src/db/framework_models.cc
+    src/db/fixture_data.cc
+  PUBLIC_DEPS rpcforge_core
+  PRIVATE_DEPS SQLiteCpp SQLite::SQLite3 nlohmann_json::nlohmann_json spdlog::spdlog)

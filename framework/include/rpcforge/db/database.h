@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: Apache-2.0
+// rpcforge::db::Database owns the SQLite connections of one database (a file or an
+// in-memory database) and hands one out per unit of work: one statement, or one
+// `Atomic()` scope. Readers run concurrently (WAL); writers are serialized inside the
+// process, so callers never see SQLITE_BUSY. `Atomic()` nests as savepoints.
+//
+//   auto db = rpcforge::db::Database::Open("app.sqlite3");
+//   {
+//     rpcforge::db::Transaction tx = db->Atomic();
+//     db->Execute("INSERT INTO blog_post (title) VALUES (?)", {"Hello"});
+//     tx.OnCommit([] { NotifySubscribers(); });
+//     tx.Commit();             // without Commit(), the destructor rolls back
+//   }
+//
+// Testing support (used by rpcforge::fixtures): `Pin()` makes every unit of work on
+// every thread use one connection, `SetAccessHook` can forbid access, and query
+// observers count statements.
+#ifndef RPCFORGE_DB_DATABASE_H_
+#define RPCFORGE_DB_DATABASE_H_
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rpcforge/clock.h"
+#include "rpcforge/db/value.h"
+#include "rpcforge/export.h"
+
+struct sqlite3;
+
+namespace rpcforge::db {
+
+class Database;
+
+namespace db_internal {
+struct Scope;
+class Connection;
+struct State;
+}  // namespace db_internal
+
+// DatabaseOptions configures `Database`.
+struct DatabaseOptions {
+  // A file path, or ":memory:" for a private in-memory database. An in-memory database
+  // has exactly one connection, so its units of work run one at a time.
+  std::string path = ":memory:";
+  // How long SQLite waits for a lock held by another process.
+  int busy_timeout_ms = 5000;
+  // Most connections open at once (file databases). Leases wait for a free one.
+  int max_connections = 8;
+  // How long a unit of work waits for a connection, the pinned connection or the
+  // writer lock before failing with rpcforge::Unavailable.
+  std::chrono::milliseconds lease_timeout{30000};
+};
+
+// ExecResult is what a statement changed.
+struct ExecResult {
+  int64_t changes = 0;         // rows inserted, updated or deleted
+  int64_t last_insert_id = 0;  // rowid of the connection's last INSERT
+};
+
+// QueryEvent describes one executed statement, for query observers.
+struct QueryEvent {
+  std::string_view sql;                // the statement text, with `?` placeholders
+  std::chrono::nanoseconds duration;   // prepare + bind + all steps
+  bool ok;                             // false when the statement failed
+};
+
+// Transaction is the scope `Database::Atomic()` returns: a transaction (BEGIN
+// IMMEDIATE) when the connection has none open, otherwise a SAVEPOINT inside it.
+// `Commit()` and `Rollback()` end it (COMMIT/RELEASE, ROLLBACK/ROLLBACK TO + RELEASE);
+// the destructor rolls back a scope still active (an exception is unwinding or nobody
+// committed) and logs, never throws, a failure. Scopes must end innermost first, on
+// the thread that opened them. Move-only.
+class RPCFORGE_EXPORT Transaction {
+ public:
+  Transaction(Transaction&& other) noexcept;
+  Transaction& operator=(Transaction&&) = delete;
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  ~Transaction();
+
+  // Commit ends the scope keeping its work. Throws rpcforge::FailedPrecondition when
+  // the scope is not active or an inner scope is still open; rethrows a failed COMMIT
+  // after rolling back.
+  void Commit();
+  // Rollback ends the scope undoing its work (and only its work). Throws
+  // rpcforge::FailedPrecondition when the scope is not active or not innermost.
+  void Rollback();
+  // active is true until Commit, Rollback or a request scope's clean-up ends it.
+  bool active() const noexcept;
+
+  // OnCommit is `Database::OnCommit`: `fn` runs after the outermost commit.
+  void OnCommit(std::function<void()> fn);
+
+ private:
+  friend class Database;
+  Transaction(Database* db, std::shared_ptr<db_internal::Scope> scope);
+  Database* db_;
+  std::shared_ptr<db_internal::Scope> scope_;
+};
+
+// Database is a pool of SQLite connections to one database, opened with WAL journal
+// mode, `busy_timeout`, `foreign_keys=ON` and `synchronous=NORMAL`.
+//
+// Units of work: each statement run outside an `Atomic()` scope leases a connection
+// for its duration; an `Atomic()` scope leases one for its whole extent, and every
+// statement and nested `Atomic()` on the same thread inside it uses that connection.
+// Writes are serialized in-process by a writer lock (the outermost scope runs BEGIN
+// IMMEDIATE under it), so concurrent writers wait instead of failing.
+//
+// Thread-safety: all methods are thread-safe. The Database must outlive every
+// Transaction, RequestScope and PinnedConnection made from it. Errors from SQLite
+// surface as `SQLite::Exception` (mapped at the RPC boundary by StatusFromException).
+class RPCFORGE_EXPORT Database {
+ public:
+  explicit Database(DatabaseOptions options);
+  // Open is `Database(DatabaseOptions{path})`. Throws SQLite::Exception when the file
+  // cannot be opened.
+  static std::unique_ptr<Database> Open(const std::string& path);
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  const std::string& path() const noexcept;
+  bool in_memory() const noexcept;
+
+  // clock is the clock models read for auto_now/auto_now_add (default Clock::Real()).
+  // SetClock stores a reference: `clock` must outlive the Database or the next
+  // SetClock.
+  const Clock& clock() const noexcept;
+  void SetClock(const Clock& clock);
+
+  // Execute runs one statement with `params` bound to its `?` placeholders.
+  ExecResult Execute(std::string_view sql, const std::vector<Value>& params = {});
+  // Query runs one statement and returns every row (column types as stored: null,
+  // integer, real, text, blob).
+  std::vector<Row> Query(std::string_view sql, const std::vector<Value>& params = {});
+  // QueryEach streams the rows to `fn` one at a time without loading them all. The
+  // connection stays leased while `fn` runs; `fn` may query on the same thread.
+  void QueryEach(std::string_view sql, const std::vector<Value>& params,
+                 const std::function<void(const Row&)>& fn);
+
+  // Atomic opens a transaction scope (see Transaction). Throws rpcforge::Unavailable
+  // when no connection or writer lock frees up within `lease_timeout`.
+  Transaction Atomic();
+
+  // OnCommit registers `fn` to run after the outermost transaction on this thread
+  // commits (dropped if it rolls back); outside any scope it runs at once. While the
+  // database is pinned the test owns the outermost transaction, which never commits:
+  // callbacks go to the on-commit capture when one is set, else they are dropped.
+  // Callback exceptions are logged and swallowed.
+  void OnCommit(std::function<void()> fn);
+
+  // in_atomic is true when this thread is inside an Atomic() scope of this database.
+  bool in_atomic() const;
+
+  // --- Observation -------------------------------------------------------------
+  using QueryObserver = std::function<void(const QueryEvent&)>;
+  // AddQueryObserver calls `observer` after every statement, on the executing thread.
+  // Returns an id for RemoveQueryObserver. Observers must be thread-safe and must not
+  // use this database.
+  int AddQueryObserver(QueryObserver observer);
+  void RemoveQueryObserver(int id);
+  // query_count is the number of statements executed since the Database opened.
+  int64_t query_count() const noexcept;
+
+  // SetAccessHook installs `hook`, called with the SQL before every statement
+  // (including BEGIN/SAVEPOINT); when it throws, the statement does not run and the
+  // exception propagates. An empty function removes it. Used by SimpleTestCase.
+  void SetAccessHook(std::function<void(std::string_view sql)> hook);
+
+  // SetOnCommitCapture installs where pinned-mode on-commit callbacks go (see
+  // OnCommit). An empty function restores dropping them.
+  void SetOnCommitCapture(std::function<void(std::function<void()>)> capture);
+
+  // --- Pinning (tests) --------------------------------------------------------------
+  // PinnedConnection is the RAII handle `Pin()` returns. While it lives every unit of
+  // work, on any thread, gets the one pinned connection: statements one at a time, an
+  // Atomic() scope exclusively for its extent (as a savepoint when the pinned
+  // connection is inside a transaction). Destroying it rolls back anything still open
+  // on the connection and returns it to the pool. Non-copyable, non-movable.
+  class RPCFORGE_EXPORT PinnedConnection {
+   public:
+    ~PinnedConnection();
+    PinnedConnection(const PinnedConnection&) = delete;
+    PinnedConnection& operator=(const PinnedConnection&) = delete;
+
+   private:
+    friend class Database;
+    explicit PinnedConnection(Database* db) : db_(db) {}
+    Database* db_;
+  };
+  // Pin pins a connection. Throws rpcforge::FailedPrecondition when already pinned or
+  // when the calling thread is inside an Atomic() scope.
+  std::unique_ptr<PinnedConnection> Pin();
+  bool pinned() const;
+
+  // --- Connection hygiene per request ---------------------------------------------
+  // RequestScope brackets one RPC on the thread that runs it (the dispatcher opens it
+  // around every handler). On destruction it rolls back every Atomic() scope the
+  // request opened on this thread and left open (for example a Transaction moved into
+  // an object that outlived the request) and returns the connection to the pool. It
+  // only touches what the request opened, so a pinned test transaction survives.
+  // Must be destroyed on the thread that created it. Non-copyable, non-movable.
+  class RPCFORGE_EXPORT RequestScope {
+   public:
+    explicit RequestScope(Database& db);
+    ~RequestScope();
+    RequestScope(const RequestScope&) = delete;
+    RequestScope& operator=(const RequestScope&) = delete;
+
+   private:
+    Database* db_;
+    size_t depth_at_start_;
+  };
+
+ private:
+  friend class Transaction;
+  friend class db_internal::Connection;
+  std::unique_ptr<db_internal::State> state_;
+};
+
+}  // namespace rpcforge::db
+
+#endif  // RPCFORGE_DB_DATABASE_H_

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: Apache-2.0
+// Applying and listing migrations (the `migrate` and `migrate --list` commands), and
+// emptying every table (`flush`, TransactionTestCase).
+//
+//   auto db = rpcforge::db::Database::Open("app.sqlite3");
+//   rpcforge::db::Migrate(*db, rpcforge::db::Registry::Global(), std::cout);
+//   for (const auto& m : rpcforge::db::ListMigrations(*db, registry)) ...
+#ifndef RPCFORGE_DB_MIGRATE_H_
+#define RPCFORGE_DB_MIGRATE_H_
+
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "rpcforge/clock.h"
+#include "rpcforge/db/database.h"
+#include "rpcforge/db/registry.h"
+#include "rpcforge/export.h"
+
+namespace rpcforge::db {
+
+// kMigrationsTable records applied migrations: (id, app, name, applied_at).
+inline constexpr const char* kMigrationsTable = "rpcforge_migrations";
+
+// MigrationStatus is one row of `ListMigrations`.
+struct MigrationStatus {
+  std::string app;
+  std::string name;
+  bool applied = false;
+  std::optional<Clock::TimePoint> applied_at;
+};
+
+// Migrate applies every registered migration not yet recorded, app by app in registry
+// order, each in its own transaction together with its record, and writes one line per
+// migration to `out` ("Applying blog.0002_views... OK"). Idempotent: a second run
+// applies nothing and writes "No migrations to apply.". Returns how many it applied.
+// On failure it throws rpcforge::FailedPrecondition naming the migration and the
+// cause; that migration's changes are rolled back, earlier ones stay applied.
+// Thread-safe with respect to other Migrate calls (the first writer wins, the others
+// see the records).
+RPCFORGE_EXPORT int Migrate(Database& db, const Registry& registry, std::ostream& out);
+
+// ListMigrations returns every registered migration in order with whether it is
+// applied. Recorded migrations no longer registered are listed last, applied.
+RPCFORGE_EXPORT std::vector<MigrationStatus> ListMigrations(Database& db,
+                                                            const Registry& registry);
+
+// PrintMigrations writes ListMigrations as "app\n [X] 0001_initial\n [ ] 0002_x\n".
+RPCFORGE_EXPORT void PrintMigrations(Database& db, const Registry& registry,
+                                     std::ostream& out);
+
+// Flush deletes every row of every table except the migration records and resets the
+// AUTOINCREMENT sequences, in one transaction (foreign keys deferred). Returns how many
+// tables it emptied.
+RPCFORGE_EXPORT int Flush(Database& db);
+
+}  // namespace rpcforge::db
+
+#endif  // RPCFORGE_DB_MIGRATE_H_

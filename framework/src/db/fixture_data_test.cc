@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "rpcforge/db/fixture_data.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "db/test_models.h"
+#include "rpcforge/db/migrate.h"
+#include "rpcforge/db/query.h"
+#include "rpcforge/errors.h"
+
+namespace {
+
+namespace db = ::rpcforge::db;
+namespace tm = ::rpcforge::db::testmodels;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+class FixtureDataTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    tm::AddBlogApp(registry_);
+    std::ostringstream out;
+    db::Migrate(db_, registry_, out);
+  }
+  int Load(const std::string& name, const std::string& text) {
+    std::ostringstream out;
+    return db::LoadFixtures(db_, registry_, {{name, text}}, out);
+  }
+  // Violations of a failing load as "field: description".
+  std::vector<std::string> LoadErrors(const std::string& name, const std::string& text) {
+    try {
+      Load(name, text);
+    } catch (const rpcforge::ValidationError& e) {
+      std::vector<std::string> out;
+      for (const auto& v : e.violations()) out.push_back(v.field + ": " + v.description);
+      return out;
+    }
+    return {"(loaded)"};
+  }
+  std::string Dump(const std::vector<std::string>& labels) {
+    std::ostringstream out;
+    db::DumpData(db_, registry_, labels, out, -1);
+    return out.str();
+  }
+
+  db::Database db_{db::DatabaseOptions{}};
+  db::Registry registry_;
+};
+
+constexpr const char* kGood = R"([
+  {"model": "blog.post", "pk": 7, "fields": {"title": "First", "author": 3, "published": true,
+                                            "meta": {"tags": ["a"]}, "data": "AAH/"}},
+  {"model": "blog.author", "pk": 3, "fields": {"name": "Ada", "email": "ada@example.com"}}
+])";
+
+}  // namespace
+
+TEST_F(FixtureDataTest, LoadsObjectsInAnyOrderAndUpdatesExistingPks) {
+  EXPECT_EQ(Load("good.json", kGood), 2);
+  auto post = tm::Post().Objects(db_).Get("pk", 7);
+  EXPECT_EQ(post["title"].AsText(), "First");
+  EXPECT_EQ(post["author_id"].AsInt(), 3);
+  EXPECT_EQ(post["published"], db::Value(true));
+  EXPECT_EQ(post["meta"].AsText(), R"({"tags":["a"]})");
+  EXPECT_EQ(post["data"].AsBlob(), (db::Blob{0, 1, 255}));
+  EXPECT_EQ(post["views"].AsInt(), 0);  // default filled
+  Load("update.json", R"([{"model": "blog.post", "pk": 7, "fields": {"title": "Renamed"}}])");
+  EXPECT_EQ(tm::Post().Objects(db_).Get("pk", 7)["title"].AsText(), "Renamed");
+  EXPECT_EQ(tm::Post().Objects(db_).Count(), 1);
+  // Without a pk the object is created.
+  Load("new.json", R"([{"model": "blog.author", "fields": {"name": "B", "email": "b@b.io"}}])");
+  EXPECT_EQ(tm::Author().Objects(db_).Count(), 2);
+}
+
+TEST_F(FixtureDataTest, BadFileLoadsNothingAndNamesFileIndexAndField) {
+  EXPECT_THAT(
+      LoadErrors("bad.json", R"([
+        {"model": "blog.author", "pk": 1, "fields": {"name": "Ok", "email": "ok@x.io"}},
+        {"model": "blog.post", "pk": 1, "fields": {"title": "", "views": "many"}},
+        {"model": "blog.nope", "fields": {}},
+        {"model": "blog.author", "fields": {"name": "X", "email": "x@x.io", "age": 3}},
+        42
+      ])"),
+      ElementsAre("bad.json[1].views: Expected an integer.",
+                  "bad.json[2]: Unknown model 'blog.nope'.",
+                  "bad.json[3].age: Unknown field of blog.author.",
+                  "bad.json[4]: Expected an object with a \"model\" string."));
+  EXPECT_THAT(LoadErrors("bad2.json", R"([{"model": "blog.post", "fields": {"title": ""}}])"),
+              ElementsAre("bad2.json[0].title: This field cannot be blank."));
+  EXPECT_EQ(tm::Author().Objects(db_).Count(), 0);
+  EXPECT_EQ(tm::Post().Objects(db_).Count(), 0);
+  EXPECT_THAT(LoadErrors("x.json", "{nope"), ElementsAre("x.json: Not valid JSON."));
+  EXPECT_THAT(LoadErrors("x.json", "{}"), ElementsAre("x.json: Expected a JSON array of objects."));
+}
+
+TEST_F(FixtureDataTest, DanglingForeignKeyLoadsNothing) {
+  EXPECT_THAT(LoadErrors("fk.json", R"([
+        {"model": "blog.author", "pk": 1, "fields": {"name": "Ok", "email": "ok@x.io"}},
+        {"model": "blog.post", "pk": 5, "fields": {"title": "T", "author": 99}}
+      ])"),
+              ElementsAre("fk.json[1]: References a missing blog_author row."));
+  EXPECT_EQ(tm::Author().Objects(db_).Count(), 0);
+  // Foreign keys are immediate again afterwards.
+  EXPECT_THROW(tm::Post().Objects(db_).Create({{"title", "x"}, {"author", 42}}),
+               rpcforge::FailedPrecondition);
+}
+
+TEST_F(FixtureDataTest, UniqueConflictLoadsNothing) {
+  auto errors = LoadErrors("dup.json", R"([
+        {"model": "blog.author", "pk": 1, "fields": {"name": "A", "email": "same@x.io"}},
+        {"model": "blog.author", "pk": 2, "fields": {"name": "B", "email": "same@x.io"}}
+      ])");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_THAT(errors[0], HasSubstr("dup.json[1]: Could not load blog.author: UNIQUE"));
+  EXPECT_EQ(tm::Author().Objects(db_).Count(), 0);
+}
+
+TEST_F(FixtureDataTest, LoadDataReadsFilesAndReportsMissingOnes) {
+  tm::TempDir dir;
+  const std::string path = dir.File("blog.json");
+  std::ofstream(path) << kGood;
+  std::ostringstream out;
+  EXPECT_EQ(db::LoadData(db_, registry_, {path}, out), 2);
+  EXPECT_EQ(out.str(), "Installed 2 object(s) from 1 fixture(s)\n");
+  try {
+    db::LoadData(db_, registry_, {dir.File("missing.json")}, out);
+    FAIL();
+  } catch (const rpcforge::ValidationError& e) {
+    EXPECT_THAT(e.ToStatus().error_message(), HasSubstr("missing.json: Cannot read"));
+  }
+}
+
+TEST_F(FixtureDataTest, DumpRoundTrips) {
+  Load("good.json", kGood);
+  const std::string dumped = Dump({"blog"});
+  EXPECT_THAT(dumped, HasSubstr(R"({"fields":{"email":"ada@example.com","name":"Ada"},"model":"blog.author","pk":3})"));
+  EXPECT_THAT(dumped, HasSubstr(R"("meta":{"tags":["a"]})"));
+  EXPECT_THAT(dumped, HasSubstr(R"("data":"AAH/")"));
+  EXPECT_THAT(dumped, HasSubstr(R"("published":true)"));
+  db::Flush(db_);
+  EXPECT_EQ(Dump({"blog.post"}), "[]\n");
+  Load("dumped.json", dumped);
+  EXPECT_EQ(Dump({"blog"}), dumped);
+  EXPECT_THROW(Dump({"blog.nope"}), rpcforge::InvalidArgument);
+  EXPECT_THROW(Dump({"nope"}), rpcforge::InvalidArgument);
+}

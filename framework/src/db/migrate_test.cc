@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "rpcforge/db/migrate.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <sstream>
+#include <thread>
+
+#include "db/test_models.h"
+#include "rpcforge/db/framework_models.h"
+#include "rpcforge/db/query.h"
+#include "rpcforge/errors.h"
+
+namespace {
+
+namespace db = ::rpcforge::db;
+namespace tm = ::rpcforge::db::testmodels;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+std::vector<std::string> Tables(db::Database& d) {
+  std::vector<std::string> out;
+  for (const auto& r : d.Query("SELECT name FROM sqlite_master WHERE type = 'table' AND name "
+                               "NOT LIKE 'sqlite_%' ORDER BY name")) {
+    out.push_back(r["name"].AsText());
+  }
+  return out;
+}
+
+std::vector<std::string> Columns(db::Database& d, const std::string& table) {
+  std::vector<std::string> out;
+  for (const auto& r : d.Query("SELECT name FROM pragma_table_info(?)", {table})) {
+    out.push_back(r["name"].AsText());
+  }
+  return out;
+}
+
+std::string Statuses(db::Database& d, const db::Registry& r) {
+  std::string out;
+  for (const auto& m : db::ListMigrations(d, r)) {
+    out += m.app + "." + m.name + (m.applied ? "=X " : "=_ ");
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST(Migrate, AppliesMissingMigrationsOnceAndIsIdempotent) {
+  db::Database d(db::DatabaseOptions{});
+  db::Registry registry;
+  tm::AddBlogApp(registry);
+  std::ostringstream out;
+  EXPECT_EQ(db::Migrate(d, registry, out), 1);
+  EXPECT_EQ(out.str(), "Applying blog.0001_initial... OK\n");
+  EXPECT_THAT(Tables(d), ElementsAre("blog_author", "blog_editor", "blog_post",
+                                     "rpcforge_migrations"));
+  std::ostringstream again;
+  EXPECT_EQ(db::Migrate(d, registry, again), 0);
+  EXPECT_EQ(again.str(), "No migrations to apply.\n");
+}
+
+TEST(Migrate, ListShowsAppliedAndPending) {
+  db::Database d(db::DatabaseOptions{});
+  db::Registry registry;
+  registry.app("blog").AddModel(tm::Author()).AddInitialMigration();
+  std::ostringstream out;
+  db::Migrate(d, registry, out);
+  registry.app("blog").AddMigration(
+      db::Migration::Sql("0002_author_bio", {"ALTER TABLE blog_author ADD COLUMN bio TEXT"}));
+  EXPECT_EQ(Statuses(d, registry), "blog.0001_initial=X blog.0002_author_bio=_ ");
+  std::ostringstream printed;
+  db::PrintMigrations(d, registry, printed);
+  EXPECT_EQ(printed.str(), "blog\n [X] 0001_initial\n [ ] 0002_author_bio\n");
+  EXPECT_EQ(db::Migrate(d, registry, out), 1);
+  EXPECT_EQ(Statuses(d, registry), "blog.0001_initial=X blog.0002_author_bio=X ");
+  EXPECT_THAT(Columns(d, "blog_author"), testing::Contains("bio"));
+  const auto list = db::ListMigrations(d, registry);
+  EXPECT_TRUE(list[0].applied_at.has_value());
+}
+
+TEST(Migrate, FailingMigrationLeavesSchemaAsBefore) {
+  db::Database d(db::DatabaseOptions{});
+  db::Registry registry;
+  registry.app("blog").AddModel(tm::Author()).AddInitialMigration().AddMigration(
+      db::Migration::Sql("0002_broken", {"CREATE TABLE blog_tag (name TEXT)",
+                                         "ALTER TABLE blog_author ADD COLUMN bio TEXT",
+                                         "INSERT INTO no_such_table VALUES (1)"}));
+  std::ostringstream out;
+  try {
+    db::Migrate(d, registry, out);
+    FAIL() << "expected the migration to fail";
+  } catch (const rpcforge::FailedPrecondition& e) {
+    EXPECT_THAT(e.what(), HasSubstr("migration blog.0002_broken failed"));
+    EXPECT_THAT(e.what(), HasSubstr("no_such_table"));
+  }
+  EXPECT_EQ(out.str(), "Applying blog.0001_initial... OK\nApplying blog.0002_broken... FAILED\n");
+  // The first migration stays; nothing of the second remains.
+  EXPECT_THAT(Tables(d), ElementsAre("blog_author", "rpcforge_migrations"));
+  EXPECT_THAT(Columns(d, "blog_author"), ElementsAre("id", "name", "email"));
+  EXPECT_EQ(Statuses(d, registry), "blog.0001_initial=X blog.0002_broken=_ ");
+}
+
+TEST(Migrate, CodeMigrationsUseModels) {
+  db::Database d(db::DatabaseOptions{});
+  db::Registry registry;
+  registry.app("blog").AddModel(tm::Author()).AddInitialMigration().AddMigration(
+      db::Migration::Code("0002_seed", [](db::Database& conn) {
+        tm::Author().Objects(conn).Create({{"name", "Root"}, {"email", "root@example.com"}});
+      }));
+  std::ostringstream out;
+  db::Migrate(d, registry, out);
+  EXPECT_EQ(tm::Author().Objects(d).Get("name", "Root")["email"].AsText(), "root@example.com");
+}
+
+TEST(Migrate, ConcurrentMigrationsOfOneFileApplyOnce) {
+  tm::TempDir dir;
+  db::Registry registry;
+  tm::AddBlogApp(registry);
+  std::vector<std::thread> threads;
+  std::atomic<int> applied{0};
+  std::atomic<int> failures{0};
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      try {
+        db::Database d([&] {
+          db::DatabaseOptions o;
+          o.path = dir.File("m.sqlite3");
+          return o;
+        }());
+        std::ostringstream out;
+        applied += db::Migrate(d, registry, out);
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << e.what();
+        ++failures;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(applied.load(), 1);
+}
+
+TEST(FrameworkApp, GlobalRegistryMigratesFrameworkTables) {
+  db::Database d(db::DatabaseOptions{});
+  std::ostringstream out;
+  db::Migrate(d, db::Registry::Global(), out);
+  EXPECT_THAT(out.str(), HasSubstr("Applying rpcforge.0001_initial... OK"));
+  EXPECT_THAT(Tables(d), testing::IsSupersetOf({"rpcforge_user", "rpcforge_apikey",
+                                                 "rpcforge_requestlog",
+                                                 "rpcforge_serverstatus"}));
+  auto user = db::UserModel().Objects(d).Create({{"username", "ada"}, {"email", "ada@x.io"}});
+  EXPECT_EQ(user["is_active"], db::Value(true));
+  auto key = db::ApiKeyModel().Objects(d).Create(
+      {{"name", "ci"}, {"user", user["id"]}, {"prefix", "rf_ab12"},
+       {"key_hash", std::string(64, 'a')}});
+  EXPECT_EQ(key["request_count"].AsInt(), 0);
+  EXPECT_TRUE(key["revoked_at"].is_null());
+  EXPECT_THROW(db::ApiKeyModel().Objects(d).Create({{"name", "bad"}, {"user", user["id"]},
+                                                      {"prefix", "x"}, {"key_hash", "nothex"}}),
+               rpcforge::ValidationError);
+  auto log = db::RequestLogModel().Objects(d).Create(
+      {{"request_id", "r1"}, {"service", "blog.v1.Blog"}, {"method", "Get"},
+       {"full_method", "/blog.v1.Blog/Get"}, {"user", user["id"]}, {"api_key", key["id"]}});
+  db::ServerStatusModel().Objects(d).Create(
+      {{"instance_id", "h:50051:42"}, {"host", "h"}, {"port", 50051}, {"pid", 42},
+       {"started_at", db::Value(rpcforge::Clock::Real().Now())},
+       {"services", R"(["blog.v1.Blog"])"}});
+  // Deleting the user cascades to keys and keeps the log with NULL references.
+  db::UserModel().Objects(d).Filter("id", user["id"]).Delete();
+  EXPECT_EQ(db::ApiKeyModel().Objects(d).Count(), 0);
+  auto kept = db::RequestLogModel().Objects(d).Get("id", log["id"]);
+  EXPECT_TRUE(kept["user_id"].is_null());
+  EXPECT_TRUE(kept["api_key_id"].is_null());
+  EXPECT_EQ(db::Registry::Global().apps().front()->label(), "rpcforge");
+}
+
+TEST(Flush, EmptiesTablesAndResetsSequencesKeepingMigrations) {
+  db::Database d(db::DatabaseOptions{});
+  db::Registry registry;
+  tm::AddBlogApp(registry);
+  std::ostringstream out;
+  db::Migrate(d, registry, out);
+  auto author = tm::Author().Objects(d).Create({{"name", "A"}, {"email", "a@b.io"}});
+  tm::Post().Objects(d).Create({{"title", "t"}, {"author", author["id"]}});
+  tm::Editor().Objects(d).Create({{"author", author["id"]}});  // PROTECT reference
+  EXPECT_EQ(db::Flush(d), 3);
+  EXPECT_EQ(tm::Post().Objects(d).Count(), 0);
+  EXPECT_EQ(tm::Author().Objects(d).Count(), 0);
+  EXPECT_EQ(tm::Author().Objects(d).Create({{"name", "B"}, {"email", "b@b.io"}})["id"].AsInt(), 1);
+  EXPECT_EQ(Statuses(d, registry), "blog.0001_initial=X ");
+}
