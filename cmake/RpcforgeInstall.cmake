@@ -13,8 +13,11 @@ install(TARGETS ${_rpcforge_targets}
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 
-install(DIRECTORY framework/include/ testing/include/ fixtures/include/
-  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+foreach(_dir framework/include testing/include fixtures/include)
+  if(EXISTS "${PROJECT_SOURCE_DIR}/${_dir}")
+    install(DIRECTORY "${_dir}/" DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  endif()
+endforeach()
 # Generated headers of the framework's own protos.
 install(DIRECTORY "${PROJECT_BINARY_DIR}/framework/rpcforge_protos_gen/"
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/rpcforge/gen

@@ -49,6 +49,7 @@ std::chrono::milliseconds ShutdownGraceOf(const CommandEnv& env);
 // Each module's commands; RunMain calls them once before parsing.
 void RegisterServeCommands();
 void RegisterDatabaseCommands();
+void RegisterInvokeCommand();
 
 // RunMain is App::Main with explicit streams (tests capture them).
 int RunMain(App& app, int argc, char** argv, std::ostream& out, std::ostream& err);

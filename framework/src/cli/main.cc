@@ -38,6 +38,7 @@ int RunMain(App& app, int argc, char** argv, std::ostream& out, std::ostream& er
   std::call_once(registered, [] {
     RegisterServeCommands();
     RegisterDatabaseCommands();
+    RegisterInvokeCommand();
   });
   CLI::App cli(app.name() + ": an rpcforge application", app.name());
   cli.require_subcommand(1);

@@ -5,13 +5,16 @@
 
 #include "core/logging.h"
 #include "rpcforge/errors.h"
+#include "rpcforge/server/rate_limit.h"
+#include "rpcforge/server/signature.h"
 
 namespace rpcforge {
 namespace {
 // The built-in order of the default chain: admission first, then observation, then
-// identity, then limits that may depend on the identity.
-const char* const kBuiltinOrder[] = {"max_concurrency", "signals",    "request_logging",
-                                     "auth",            "rate_limit", "signature"};
+// the signature check (before anything spends effort on an unsigned call), identity,
+// and limits that may depend on the identity.
+const char* const kBuiltinOrder[] = {"max_concurrency", "signals",         "request_logging",
+                                     "signature_check", "auth",            "rate_limit"};
 }  // namespace
 
 App::App() : clock_(&Clock::Real()) {
@@ -21,6 +24,8 @@ App::App() : clock_(&Clock::Real()) {
   RegisterMiddleware("signals", [](const MiddlewareEnv& env) {
     return std::make_shared<SignalsMiddleware>(env.signals);
   });
+  RegisterMiddleware("rate_limit", BuiltinRateLimitFactory(*this));
+  RegisterMiddleware("signature_check", &SignatureCheckMiddleware::FromEnv);
 }
 
 App::~App() = default;

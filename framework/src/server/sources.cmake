@@ -11,5 +11,9 @@ rpcforge_framework_module(framework
     src/cli/main.cc
     src/cli/serve.cc
     src/cli/db_commands.cc
+    src/server/rate_limit.cc
+    src/server/signature.cc
+    src/cli/invoke.cc
+    src/client/dynamic_client.cc
   PUBLIC_DEPS rpcforge_core rpcforge_config gRPC::grpc++ protobuf::libprotobuf Threads::Threads
-  PRIVATE_DEPS gRPC::grpc++_reflection spdlog::spdlog CLI11::CLI11)
+  PRIVATE_DEPS gRPC::grpc++_reflection rpcforge_grpc_protos spdlog::spdlog CLI11::CLI11)
