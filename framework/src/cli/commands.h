@@ -15,6 +15,10 @@
 #include "rpcforge/config/config.h"
 #include "rpcforge/server/server.h"
 
+namespace rpcforge::db {
+class Database;
+}  // namespace rpcforge::db
+
 namespace CLI {
 class App;
 }  // namespace CLI
@@ -42,6 +46,10 @@ struct Command {
 
 void RegisterCommand(Command command);
 const std::vector<Command>& Commands();
+
+// OpenDatabase opens the configured database (database.path, busy timeout) with the
+// app's clock. Throws rpcforge::Unavailable naming the path when it cannot be opened.
+std::unique_ptr<db::Database> OpenDatabase(const CommandEnv& env);
 
 // ShutdownGraceOf is the configured shutdown grace period.
 std::chrono::milliseconds ShutdownGraceOf(const CommandEnv& env);

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <climits>
 #include <cstring>
@@ -16,6 +17,9 @@
 
 #include "cli/commands.h"
 #include "core/logging.h"
+#include "rpcforge/db/database.h"
+#include "rpcforge/db/migrate.h"
+#include "rpcforge/db/registry.h"
 #include "rpcforge/errors.h"
 
 namespace rpcforge::cli_internal {
@@ -33,8 +37,17 @@ int Serve(CommandEnv& env) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  auto database = OpenDatabase(env);
+  const auto migrations = db::ListMigrations(*database, db::Registry::Global());
+  const auto pending = std::count_if(migrations.begin(), migrations.end(),
+                                     [](const auto& m) { return !m.applied; });
+  if (pending > 0) {
+    RPCFORGE_LOG_WARN("server", "{} unapplied migration(s) in {}; run the migrate command",
+                      pending, database->path());
+  }
   ServerEnv server_env;
   server_env.config = &env.config;
+  server_env.database = database.get();
   auto server = Server::Start(*env.app, settings, server_env);
   RPCFORGE_LOG_INFO("server", "serving {} service(s) on {} (pid {})",
                     server->registered_services().size(), server->address(), getpid());

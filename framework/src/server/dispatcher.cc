@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "core/logging.h"
+#include "rpcforge/db/database.h"
 #include "rpcforge/errors.h"
 #include "server/server_context.h"
 
@@ -71,6 +72,13 @@ grpc::Status Dispatcher::Dispatch(grpc::ServerContext* server_context, const Met
     if (request != nullptr) call.RecordReceived(*request);
     return options_.pipeline->Run(call, [&](ServerCall& c) {
       WorkerSlot slot(this, c.context());
+      if (options_.database == nullptr) {
+        handler(c);
+        return;
+      }
+      // Connection hygiene: whatever the handler leaves open on this thread is rolled
+      // back and its connection returned, also inside a pinned test transaction.
+      db::Database::RequestScope scope(*options_.database);
       handler(c);
     });
   } catch (...) {

@@ -15,5 +15,5 @@ rpcforge_framework_module(framework
     src/server/signature.cc
     src/cli/invoke.cc
     src/client/dynamic_client.cc
-  PUBLIC_DEPS rpcforge_core rpcforge_config gRPC::grpc++ protobuf::libprotobuf Threads::Threads
+  PUBLIC_DEPS rpcforge_core rpcforge_config rpcforge_db gRPC::grpc++ protobuf::libprotobuf Threads::Threads
   PRIVATE_DEPS gRPC::grpc++_reflection rpcforge_grpc_protos spdlog::spdlog CLI11::CLI11)
