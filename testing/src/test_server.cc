@@ -42,6 +42,7 @@ TestServer::TestServer(TestServerOptions options)
   env.clock = options.clock;
   env.database = options.database;
   env.config = config_.get();
+  env.quiet = true;
   server_ = Server::Start(*app_, settings, env);
   channel_ = server_->InProcessChannel();
 }

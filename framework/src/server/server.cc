@@ -165,6 +165,7 @@ struct Server::Impl {
   std::string address;
   int port = 0;
   std::vector<std::string> services;
+  log::Level lifecycle_level = log::Level::kInfo;
 
   std::mutex mu;
   std::condition_variable done_cv;
@@ -184,6 +185,7 @@ std::unique_ptr<Server> Server::Start(App& app, const ServerSettings& settings,
   impl->app = &app;
   impl->settings = settings;
   impl->env = env;
+  impl->lifecycle_level = env.quiet ? log::Level::kDebug : log::Level::kInfo;
   const Clock* clock = env.clock ? env.clock : &app.clock();
 
   // Which services.
@@ -270,7 +272,7 @@ std::unique_ptr<Server> Server::Start(App& app, const ServerSettings& settings,
   }
   auto server = std::unique_ptr<Server>(new Server(std::move(impl)));
   server->SetServing(true);
-  RPCFORGE_LOG_INFO("server", "started: {} service(s), listening on {}",
+  RPCFORGE_LOG(server->impl_->lifecycle_level, "server", "started: {} service(s), listening on {}",
                     server->impl_->services.size(),
                     server->impl_->address.empty() ? "in-process only" : server->impl_->address);
   return server;
@@ -306,12 +308,12 @@ void Server::Shutdown(std::chrono::milliseconds grace) {
   impl_->shutdown_started = true;
   lock.unlock();
 
-  RPCFORGE_LOG_INFO("server", "shutting down (grace {} ms)", grace.count());
+  RPCFORGE_LOG(impl_->lifecycle_level, "server", "shutting down (grace {} ms)", grace.count());
   SetServing(false);
   impl_->server->Shutdown(std::chrono::system_clock::now() + grace);
   impl_->server->Wait();
   impl_->app->RunShutdownHooks();
-  RPCFORGE_LOG_INFO("server", "stopped");
+  RPCFORGE_LOG(impl_->lifecycle_level, "server", "stopped");
 
   lock.lock();
   impl_->shutdown_done = true;

@@ -410,4 +410,16 @@ TEST(Server, LogsOneLinePerLifecycleEvent) {
   EXPECT_TRUE(logs.Contains("stopped"));
 }
 
+TEST(Server, QuietServersLogTheirLifecycleAtDebugLevel) {
+  rpcforge::testing::LogCapture info(rpcforge::log::Level::kInfo);
+  rpcforge::testing::LogCapture debug(rpcforge::log::Level::kDebug);
+  rpcforge::App app;
+  rpcforge::ServerEnv env;
+  env.quiet = true;
+  { auto server = rpcforge::Server::Start(app, Loopback(), env); }
+  EXPECT_FALSE(info.Contains("started"));
+  EXPECT_TRUE(debug.Contains("started"));
+  EXPECT_TRUE(debug.Contains("stopped"));
+}
+
 }  // namespace

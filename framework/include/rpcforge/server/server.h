@@ -79,6 +79,9 @@ struct ServerEnv {
   const Clock* clock = nullptr;
   db::Database* database = nullptr;
   const config::v1::Config* config = nullptr;  // for middlewares; null = defaults
+  // quiet logs the lifecycle lines (started, shutting down, stopped) at debug level
+  // instead of info; TestServer sets it so test output stays readable.
+  bool quiet = false;
 };
 
 // Server is thread-safe. Destroying it shuts it down (without grace) if still running.
