@@ -120,3 +120,13 @@ TEST(Cli, EnvironmentOverridesTheFileAndFlagsOverrideTheEnvironment) {
 }
 
 }  // namespace
+
+TEST(Cli, CommandHelpIsPrintedOnce) {
+  rpcforge::App app;
+  Result r = RunCli(app, {"serve", "--help"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_THAT(r.out, HasSubstr("--address"));
+  EXPECT_THAT(r.out, HasSubstr("--dev"));
+  const auto first = r.out.find("--dev");
+  EXPECT_EQ(r.out.find("--dev", first + 1), std::string::npos) << r.out;
+}

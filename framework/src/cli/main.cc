@@ -78,9 +78,8 @@ int RunMain(App& app, int argc, char** argv, std::ostream& out, std::ostream& er
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) {
-      out << cli.help();
-      if (!cli.get_subcommands().empty()) out << cli.get_subcommands()[0]->help();
-      return 0;
+      // --help (of the app or of a command) and --version: CLI11 prints the right one.
+      return cli.exit(e, out, err);
     }
     err << "error: " << e.what() << "\n";
     err << "Run with --help for usage.\n";
