@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: Apache-2.0
+// A unary call through rpcforge's TestServer (whole pipeline) vs the same service as a
+// bare grpc++ service on InProcessChannel, and a direct FakeContext call. The handler
+// does the same work in all three: copy the request's message into the response.
+#include <benchmark/benchmark.h>
+#include <grpcpp/client_context.h>
+#include <grpcpp/server.h>
+#include <grpcpp/server_builder.h>
+
+#include <rpcforge/app.h>
+#include <rpcforge/testing/fake_context.h>
+#include <rpcforge/testing/test_server.h>
+
+#include "server/testdata/echo.grpc.pb.h"
+#include "server/testdata/echo.rpcforge.h"
+
+namespace {
+
+using rpcforge::test::EchoRequest;
+using rpcforge::test::EchoResponse;
+using rpcforge::test::EchoService;
+
+class LeanEcho : public rpcforge::test::EchoServiceBase {
+ public:
+  EchoResponse Echo(rpcforge::Context&, const EchoRequest& req) override {
+    EchoResponse r;
+    r.set_message(req.message());
+    return r;
+  }
+};
+
+class BareEcho final : public EchoService::Service {
+ public:
+  grpc::Status Echo(grpc::ServerContext*, const EchoRequest* req, EchoResponse* resp) override {
+    resp->set_message(req->message());
+    return grpc::Status::OK;
+  }
+};
+
+EchoRequest Request() {
+  EchoRequest req;
+  req.set_message("hello, benchmark");
+  return req;
+}
+
+void RunCalls(benchmark::State& state, EchoService::Stub& stub) {
+  const EchoRequest req = Request();
+  for (auto _ : state) {
+    grpc::ClientContext ctx;
+    EchoResponse resp;
+    grpc::Status s = stub.Echo(&ctx, req, &resp);
+    if (!s.ok()) state.SkipWithError(s.error_message().c_str());
+    benchmark::DoNotOptimize(resp);
+  }
+}
+
+void BM_Unary_Baseline_BareGrpcInProcess(benchmark::State& state) {
+  BareEcho service;
+  grpc::ServerBuilder builder;
+  builder.RegisterService(&service);
+  auto server = builder.BuildAndStart();
+  auto stub = EchoService::NewStub(server->InProcessChannel(grpc::ChannelArguments()));
+  RunCalls(state, *stub);
+  server->Shutdown();
+}
+BENCHMARK(BM_Unary_Baseline_BareGrpcInProcess)->UseRealTime();
+
+void RunPipeline(benchmark::State& state, const std::string& middlewares) {
+  rpcforge::App app;
+  app.AddService<LeanEcho>();
+  rpcforge::testing::TestServerOptions options;
+  options.app = &app;
+  options.config = {{"middlewares", middlewares}, {"server.reflection", "false"}};
+  rpcforge::testing::TestServer server(options);
+  auto stub = server.Stub<EchoService>();
+  RunCalls(state, *stub);
+}
+
+void BM_Unary_RpcforgeDefaultPipeline(benchmark::State& state) {
+  RunPipeline(state, "max_concurrency,signals");
+}
+BENCHMARK(BM_Unary_RpcforgeDefaultPipeline)->UseRealTime();
+
+void BM_Unary_RpcforgeSignalsOnly(benchmark::State& state) { RunPipeline(state, "signals"); }
+BENCHMARK(BM_Unary_RpcforgeSignalsOnly)->UseRealTime();
+
+// A direct handler call: what a FakeContext unit test costs.
+void BM_Direct_Baseline_PlainFunction(benchmark::State& state) {
+  const EchoRequest req = Request();
+  for (auto _ : state) {
+    EchoResponse r;
+    r.set_message(req.message());
+    benchmark::DoNotOptimize(r);
+  }
+}
+BENCHMARK(BM_Direct_Baseline_PlainFunction);
+
+void BM_Direct_FakeContextCall(benchmark::State& state) {
+  LeanEcho echo;
+  const EchoRequest req = Request();
+  for (auto _ : state) {
+    rpcforge::testing::FakeContext ctx;
+    benchmark::DoNotOptimize(echo.Echo(ctx, req));
+  }
+}
+BENCHMARK(BM_Direct_FakeContextCall);
+
+}  // namespace
+
+BENCHMARK_MAIN();
