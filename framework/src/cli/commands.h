@@ -57,7 +57,11 @@ std::chrono::milliseconds ShutdownGraceOf(const CommandEnv& env);
 // Each module's commands; RunMain calls them once before parsing.
 void RegisterServeCommands();
 void RegisterDatabaseCommands();
+void RegisterIntegrationCommand();  // in testing/src/integration/
 void RegisterInvokeCommand();
+void RegisterObservabilityCommands();  // logs stats/tail, status
+void RegisterAuthCommands();
+void RegisterModelCommands();  // generateproto
 
 // RunMain is App::Main with explicit streams (tests capture them).
 int RunMain(App& app, int argc, char** argv, std::ostream& out, std::ostream& err);

@@ -38,7 +38,11 @@ int RunMain(App& app, int argc, char** argv, std::ostream& out, std::ostream& er
   std::call_once(registered, [] {
     RegisterServeCommands();
     RegisterDatabaseCommands();
+    RegisterIntegrationCommand();
     RegisterInvokeCommand();
+    RegisterObservabilityCommands();
+    RegisterAuthCommands();
+    RegisterModelCommands();
   });
   CLI::App cli(app.name() + ": an rpcforge application", app.name());
   cli.require_subcommand(1);

@@ -21,6 +21,7 @@
 #include "rpcforge/db/migrate.h"
 #include "rpcforge/db/registry.h"
 #include "rpcforge/errors.h"
+#include "rpcforge/status/server_status.h"
 
 namespace rpcforge::cli_internal {
 namespace {
@@ -49,6 +50,8 @@ int Serve(CommandEnv& env) {
   server_env.config = &env.config;
   server_env.database = database.get();
   auto server = Server::Start(*env.app, settings, server_env);
+  auto reporter = status::ServerStatusReporter::ForServer(*database, env.app->clock(), *server,
+                                                          *env.app, &env.config);
   RPCFORGE_LOG_INFO("server", "serving {} service(s) on {} (pid {})",
                     server->registered_services().size(), server->address(), getpid());
   *env.out << "listening on " << server->address() << std::endl;
@@ -56,7 +59,9 @@ int Serve(CommandEnv& env) {
   int sig = 0;
   sigwait(&signals, &sig);
   RPCFORGE_LOG_INFO("server", "received {}, draining calls", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  reporter->MarkStopping();
   server->Shutdown();
+  reporter->MarkStopped();
   return 0;
 }
 

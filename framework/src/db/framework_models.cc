@@ -1,6 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "rpcforge/db/framework_models.h"
 
+#include <set>
+#include <string>
+#include <vector>
+
+#include "rpcforge/db/database.h"
+
 namespace rpcforge::db {
 
 const Model& UserModel() {
@@ -57,6 +63,10 @@ const Model& RequestLogModel() {
             ForeignKey("api_key", "rpcforge.apikey", OnDelete::kSetNull).Null(),
             BoolField("is_authenticated").Default(false),
             CharField("peer", 255).Blank().Default(""),
+            CharField("peer_host", 255).Blank().Default(""),
+            IntegerField("peer_port").Null().MinValue(0).MaxValue(65535),
+            BigIntegerField("request_messages").Default(0).MinValue(0),
+            BigIntegerField("response_messages").Default(0).MinValue(0),
             BigIntegerField("request_size").Default(0).MinValue(0),
             BigIntegerField("response_size").Default(0).MinValue(0),
             DateTimeField("created_at").AutoNowAdd().Index(),
@@ -89,6 +99,33 @@ const Model& ServerStatusModel() {
   return *model;
 }
 
+namespace {
+
+// 0002 adds the request log's parsed peer and message counts to databases created by
+// an earlier 0001_initial. The model declares these columns, so a fresh 0001 already
+// creates them; the migration then only adds what is missing.
+Migration RequestLogPeerMigration() {
+  return Migration::Code("0002_requestlog_peer", [](Database& db) {
+    std::set<std::string> columns;
+    for (const Row& row : db.Query("PRAGMA table_info(\"rpcforge_requestlog\")")) {
+      columns.insert(row["name"].AsText());
+    }
+    const std::vector<std::pair<std::string, std::string>> added = {
+        {"peer_host", "VARCHAR(255) NOT NULL DEFAULT ''"},
+        {"peer_port", "INTEGER NULL"},
+        {"request_messages", "INTEGER NOT NULL DEFAULT 0"},
+        {"response_messages", "INTEGER NOT NULL DEFAULT 0"},
+    };
+    for (const auto& [name, type] : added) {
+      if (columns.count(name) == 0) {
+        db.Execute("ALTER TABLE \"rpcforge_requestlog\" ADD COLUMN \"" + name + "\" " + type);
+      }
+    }
+  });
+}
+
+}  // namespace
+
 void RegisterFrameworkApp(Registry& registry) {
   App& app = registry.app("rpcforge");
   if (!app.models().empty()) return;
@@ -96,7 +133,8 @@ void RegisterFrameworkApp(Registry& registry) {
       .AddModel(ApiKeyModel())
       .AddModel(RequestLogModel())
       .AddModel(ServerStatusModel())
-      .AddInitialMigration();
+      .AddInitialMigration()
+      .AddMigration(RequestLogPeerMigration());
 }
 
 }  // namespace rpcforge::db

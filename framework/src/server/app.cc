@@ -4,7 +4,9 @@
 #include <algorithm>
 
 #include "core/logging.h"
+#include "rpcforge/auth/auth_middleware.h"
 #include "rpcforge/errors.h"
+#include "rpcforge/logging/request_log.h"
 #include "rpcforge/server/rate_limit.h"
 #include "rpcforge/server/signature.h"
 
@@ -26,6 +28,8 @@ App::App() : clock_(&Clock::Real()) {
   });
   RegisterMiddleware("rate_limit", BuiltinRateLimitFactory(*this));
   RegisterMiddleware("signature_check", &SignatureCheckMiddleware::FromEnv);
+  RegisterMiddleware("request_logging", &logging::RequestLoggingMiddleware::FromEnv);
+  RegisterMiddleware("auth", &auth::AuthMiddleware::FromEnv);
 }
 
 App::~App() = default;

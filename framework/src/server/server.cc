@@ -26,6 +26,7 @@
 #include "rpcforge/config/config.h"
 #include "rpcforge/app.h"
 #include "rpcforge/errors.h"
+#include "rpcforge/logging/request_log.h"
 #include "rpcforge/server/dispatcher.h"
 #include "rpcforge/server/service.h"
 
@@ -312,6 +313,8 @@ void Server::Shutdown(std::chrono::milliseconds grace) {
   SetServing(false);
   impl_->server->Shutdown(std::chrono::system_clock::now() + grace);
   impl_->server->Wait();
+  // Every call has finished: write their request-log rows before reporting stopped.
+  if (impl_->env.database != nullptr) logging::FlushRequestLogs(impl_->env.database);
   impl_->app->RunShutdownHooks();
   RPCFORGE_LOG(impl_->lifecycle_level, "server", "stopped");
 

@@ -15,5 +15,20 @@ rpcforge_framework_module(framework
     src/server/signature.cc
     src/cli/invoke.cc
     src/client/dynamic_client.cc
+    src/model/serializer.cc
+    src/model/generic_service.cc
+    src/model/generate_proto.cc
+    src/cli/generateproto.cc
+    src/auth/api_keys.cc
+    src/auth/auth_middleware.cc
+    src/auth/base_service.cc
+    src/cli/auth_commands.cc
+    src/logging/request_log.cc
+    src/logging/logs_commands.cc
+    src/status/server_status.cc
   PUBLIC_DEPS rpcforge_core rpcforge_config rpcforge_db gRPC::grpc++ protobuf::libprotobuf Threads::Threads
   PRIVATE_DEPS gRPC::grpc++_reflection rpcforge_grpc_protos spdlog::spdlog CLI11::CLI11)
+# API keys: SHA-256 and the CSPRNG (src/auth/).
+target_link_libraries(rpcforge_framework PRIVATE OpenSSL::Crypto)
+# Request log and server status (src/logging/, src/status/): the services JSON.
+target_link_libraries(rpcforge_framework PRIVATE nlohmann_json::nlohmann_json)

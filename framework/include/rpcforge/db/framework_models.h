@@ -26,7 +26,9 @@ RPCFORGE_EXPORT const Model& ApiKeyModel();
 // RequestLogModel is "rpcforge.requestlog": request_id, service, method, full_method,
 // status (pending/success/error/timeout/cancelled), code (gRPC code name),
 // error_message, duration_ms, user and api_key (nullable FKs, set null), is_authenticated,
-// peer, request_size, response_size, created_at (indexed), completed_at.
+// peer (the transport's address), peer_host and peer_port (parsed from it; migration
+// 0002_requestlog_peer), request_messages, response_messages, request_size,
+// response_size, created_at (indexed), completed_at.
 RPCFORGE_EXPORT const Model& RequestLogModel();
 
 // ServerStatusModel is "rpcforge.serverstatus": instance_id ("host:port:pid", unique),
@@ -34,8 +36,8 @@ RPCFORGE_EXPORT const Model& RequestLogModel();
 // last_heartbeat, stopped_at, error_message, services (JSON list of service names).
 RPCFORGE_EXPORT const Model& ServerStatusModel();
 
-// RegisterFrameworkApp adds the "rpcforge" app (these models, migration
-// 0001_initial) to `registry`. Registry::Global() does it on first use; call it on
+// RegisterFrameworkApp adds the "rpcforge" app (these models, migrations 0001_initial
+// and 0002_requestlog_peer) to `registry`. Registry::Global() does it on first use; call it on
 // registries you build yourself. Idempotent.
 RPCFORGE_EXPORT void RegisterFrameworkApp(Registry& registry);
 

@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "rpcforge/auth/auth_middleware.h"
+
+#include <algorithm>
+#include <map>
+
+#include "core/logging.h"
+#include "rpcforge/auth/base_service.h"
+#include "rpcforge/config/config.h"
+#include "rpcforge/db/database.h"
+#include "rpcforge/errors.h"
+#include "rpcforge/server/signature.h"
+
+namespace rpcforge::auth {
+namespace {
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// The read-only hook is installed once per Database while at least one auth
+// middleware that may need it is alive.
+struct HookUsers {
+  std::mutex mu;
+  std::map<db::Database*, int> count;
+};
+HookUsers& Hooks() {
+  static auto* hooks = new HookUsers();
+  return *hooks;
+}
+
+void AcquireReadOnlyHook(db::Database* database) {
+  HookUsers& h = Hooks();
+  std::lock_guard<std::mutex> lock(h.mu);
+  if (h.count[database]++ > 0) return;
+  database->SetAccessHook([](std::string_view sql) {
+    if (auth_internal::ReadOnlyScope::active() && auth_internal::IsWriteStatement(sql)) {
+      throw PermissionDenied("This service is read-only: database writes are not allowed");
+    }
+  });
+}
+
+void ReleaseReadOnlyHook(db::Database* database) {
+  HookUsers& h = Hooks();
+  std::lock_guard<std::mutex> lock(h.mu);
+  auto it = h.count.find(database);
+  if (it == h.count.end()) return;
+  if (--it->second == 0) {
+    database->SetAccessHook(nullptr);
+    h.count.erase(it);
+  }
+}
+
+}  // namespace
+
+std::optional<std::string> ExtractApiKey(const Context& ctx) {
+  if (auto key = ctx.GetMetadata("x-api-key")) return std::string(Trim(*key));
+  if (auto header = ctx.GetMetadata("authorization")) {
+    std::string_view h = Trim(*header);
+    if (h.size() >= 6 && context_internal::EqualsIgnoreCase(h.substr(0, 6), "bearer") &&
+        (h.size() == 6 || h[6] == ' ' || h[6] == '\t')) {
+      return std::string(Trim(h.substr(6)));
+    }
+  }
+  return std::nullopt;
+}
+
+std::string PeerHost(std::string_view peer) {
+  if (peer.rfind("ipv4:", 0) == 0 || peer.rfind("ipv6:", 0) == 0) {
+    const size_t colon = peer.rfind(':');
+    const size_t bracket = peer.rfind(']');
+    // ipv6 "[...]:port": the port follows the bracket; ipv4 "a.b.c.d:port".
+    if (colon != std::string_view::npos && colon > 4 &&
+        (bracket == std::string_view::npos || colon > bracket)) {
+      return std::string(peer.substr(0, colon));
+    }
+  }
+  return std::string(peer);
+}
+
+// --- BruteForceGuard
+
+BruteForceGuard::BruteForceGuard(int max_failures, std::chrono::milliseconds window,
+                                 std::chrono::milliseconds block_duration, const Clock& clock,
+                                 size_t max_peers)
+    : max_failures_(max_failures),
+      window_(window),
+      block_duration_(block_duration),
+      clock_(clock),
+      max_peers_(std::max<size_t>(1, max_peers)) {}
+
+std::chrono::milliseconds BruteForceGuard::BlockedFor(const std::string& peer) {
+  if (max_failures_ <= 0) return std::chrono::milliseconds(0);
+  const auto now = clock_.SteadyNow();
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = peers_.find(peer);
+  if (it == peers_.end() || it->second.blocked_until <= now) return std::chrono::milliseconds(0);
+  return std::chrono::ceil<std::chrono::milliseconds>(it->second.blocked_until - now);
+}
+
+bool BruteForceGuard::RecordFailure(const std::string& peer) {
+  if (max_failures_ <= 0) return false;
+  const auto now = clock_.SteadyNow();
+  std::lock_guard<std::mutex> lock(mu_);
+  if (peers_.size() >= max_peers_ && peers_.count(peer) == 0) PruneLocked(now);
+  Entry& e = peers_[peer];
+  while (!e.failures.empty() && e.failures.front() <= now - window_) e.failures.pop_front();
+  e.failures.push_back(now);
+  if (static_cast<int>(e.failures.size()) >= max_failures_) {
+    e.failures.clear();
+    e.blocked_until = now + block_duration_;
+    return true;
+  }
+  return false;
+}
+
+void BruteForceGuard::PruneLocked(Clock::SteadyTimePoint now) {
+  for (auto it = peers_.begin(); it != peers_.end();) {
+    Entry& e = it->second;
+    while (!e.failures.empty() && e.failures.front() <= now - window_) e.failures.pop_front();
+    if (e.failures.empty() && e.blocked_until <= now) {
+      it = peers_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  while (peers_.size() >= max_peers_) {
+    // Still full of live entries: drop the one whose latest activity is oldest.
+    auto oldest = peers_.begin();
+    auto last = [](const Entry& e) {
+      return std::max(e.blocked_until, e.failures.empty() ? Clock::SteadyTimePoint{}
+                                                          : e.failures.back());
+    };
+    for (auto it = peers_.begin(); it != peers_.end(); ++it) {
+      if (last(it->second) < last(oldest->second)) oldest = it;
+    }
+    peers_.erase(oldest);
+  }
+}
+
+// --- AuthMiddleware
+
+namespace {
+std::shared_ptr<const config::v1::Config> CopyConfig(const config::v1::Config* c) {
+  return c ? std::make_shared<const config::v1::Config>(*c)
+           : std::make_shared<const config::v1::Config>();
+}
+}  // namespace
+
+AuthMiddleware::AuthMiddleware(const MiddlewareEnv& env, UsageTracker::Options usage)
+    : config_(CopyConfig(env.config)),
+      clock_(env.clock ? env.clock : &Clock::Real()),
+      database_(env.database),
+      guard_(config::BruteForceMaxFailures(*config_), config::BruteForceWindow(*config_),
+             config::BruteForceBlockDuration(*config_), *clock_) {
+  if (database_ != nullptr) {
+    usage_ = std::make_unique<UsageTracker>(*database_, usage);
+    if (auth_internal::AnyReadOnly()) {
+      AcquireReadOnlyHook(database_);
+      read_only_hook_ = true;
+    }
+  }
+}
+
+AuthMiddleware::~AuthMiddleware() {
+  usage_.reset();  // flushes
+  if (read_only_hook_) ReleaseReadOnlyHook(database_);
+}
+
+std::shared_ptr<Middleware> AuthMiddleware::FromEnv(const MiddlewareEnv& env) {
+  return std::make_shared<AuthMiddleware>(env);
+}
+
+grpc::Status AuthMiddleware::Handle(ServerCall& call, Next next) {
+  const MethodInfo& method = call.method();
+  const unsigned policy = auth_internal::PolicyOf(&method);
+  const bool read_only = (policy & auth_internal::kReadOnly) != 0;
+  const bool forced = (policy & auth_internal::kAuthRequired) != 0;
+  if (!forced && (IsFrameworkPublicService(method.service) ||
+                  config::IsPublicMethod(*config_, method.service, method.method))) {
+    return RunHandler(call, next, read_only);
+  }
+  const bool required = forced || config::RequireAuth(*config_, method.service, method.method);
+  grpc::Status status = Authenticate(call, required);
+  if (!status.ok()) return status;
+  return RunHandler(call, next, read_only);
+}
+
+grpc::Status AuthMiddleware::RunHandler(ServerCall&, Next& next, bool read_only) {
+  if (!read_only) return next();
+  auth_internal::ReadOnlyScope scope;
+  return next();
+}
+
+grpc::Status AuthMiddleware::Authenticate(ServerCall& call, bool required) {
+  Context& ctx = call.context();
+  const std::string peer = PeerHost(ctx.peer());
+  if (auto blocked = guard_.BlockedFor(peer); blocked.count() > 0) {
+    const auto seconds = (blocked.count() + 999) / 1000;
+    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                        "Too many invalid API keys from this address; try again in " +
+                            std::to_string(seconds) + " seconds");
+  }
+  std::optional<std::string> key = ExtractApiKey(ctx);
+  if (!key) {
+    if (required) return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, kApiKeyRequired);
+    return grpc::Status::OK;  // anonymous
+  }
+  auto reject = [&] {
+    if (guard_.RecordFailure(peer)) {
+      RPCFORGE_LOG_WARN("auth", "blocking {} after repeated invalid API keys", peer);
+    }
+    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, kInvalidApiKey);
+  };
+  if (key->empty()) return reject();
+
+  if (config_->auth().accept_secret_key() && !config_->secret_key().empty() &&
+      SecretEquals(*key, config_->secret_key())) {
+    ApiKey internal;
+    internal.name = "secret_key";
+    internal.is_secret_key = true;
+    ctx.SetUser(std::nullopt);
+    ctx.SetApiKey(std::move(internal));
+    return grpc::Status::OK;
+  }
+
+  if (database_ == nullptr) {
+    std::call_once(no_database_logged_, [] {
+      RPCFORGE_LOG_ERROR("auth",
+                         "the application has no database: every API key is rejected "
+                         "(configure database.path and run `migrate`)");
+    });
+    return reject();
+  }
+  std::optional<VerifiedKey> verified = VerifyApiKey(*database_, *key, *clock_);
+  if (!verified) return reject();
+  if (usage_) usage_->Record(verified->key.id, clock_->Now());
+  ctx.SetUser(std::move(verified->user));
+  ctx.SetApiKey(std::move(verified->key));
+  return grpc::Status::OK;
+}
+
+}  // namespace rpcforge::auth

@@ -1,0 +1,779 @@
+// SPDX-License-Identifier: Apache-2.0
+// The request log: one row per call of every kind with the real code, sizes, peer and
+// identity (whatever the middleware order); cancellation and deadlines through a real
+// server; write-behind with back-pressure, flushing on shutdown and on destruction;
+// visibility in transactional tests; statistics, retention and the documented config.
+#include "rpcforge/logging/request_log.h"
+
+#include <gmock/gmock.h>
+#include <grpcpp/client_context.h>
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "rpcforge/app.h"
+#include "rpcforge/config/config.h"
+#include "rpcforge/db/database.h"
+#include "rpcforge/db/framework_models.h"
+#include "rpcforge/db/migrate.h"
+#include "rpcforge/db/query.h"
+#include "rpcforge/fixtures/test_case.h"
+#include "rpcforge/testing/fake_clock.h"
+#include "rpcforge/testing/matchers.h"
+#include "rpcforge/testing/test_server.h"
+#include "server/testdata/echo.grpc.pb.h"
+#include "server/testdata/echo_service.h"
+
+using rpcforge::db::Row;
+using rpcforge::logging::ParsePeer;
+using rpcforge::logging::RequestLogEntry;
+using rpcforge::logging::RequestLogOptions;
+using rpcforge::logging::RequestLogWriter;
+using rpcforge::test::EchoRequest;
+using rpcforge::test::EchoResponse;
+using rpcforge::test::EchoService;
+using rpcforge::testing::FakeClock;
+using rpcforge::testing::IsOk;
+using rpcforge::testing::StatusIs;
+using rpcforge::testing::TestServer;
+using rpcforge::testing::TestServerOptions;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using ::testing::DoubleEq;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+namespace {
+
+constexpr auto kTick = milliseconds(25);
+
+// Counter is a bounded rendezvous between handler threads and the test.
+class Counter {
+ public:
+  void Add() {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++n_;
+    cv_.notify_all();
+  }
+  bool WaitFor(int n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, seconds(10), [&] { return n_ >= n; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int n_ = 0;
+};
+
+struct Identity {
+  std::optional<rpcforge::auth::User> user;
+  std::optional<rpcforge::auth::ApiKey> key;
+};
+
+// test_done: counts calls whose whole chain (request_logging included) returned.
+class DoneMiddleware : public rpcforge::Middleware {
+ public:
+  explicit DoneMiddleware(std::shared_ptr<Counter> done) : done_(std::move(done)) {}
+  grpc::Status Handle(rpcforge::ServerCall&, rpcforge::Next next) override {
+    grpc::Status status = next();
+    done_->Add();
+    return status;
+  }
+
+ private:
+  std::shared_ptr<Counter> done_;
+};
+
+// test_identity: what the auth middleware does, from a test-controlled identity.
+class IdentityMiddleware : public rpcforge::Middleware {
+ public:
+  explicit IdentityMiddleware(std::shared_ptr<Identity> id) : id_(std::move(id)) {}
+  grpc::Status Handle(rpcforge::ServerCall& call, rpcforge::Next next) override {
+    call.context().SetUser(id_->user);
+    call.context().SetApiKey(id_->key);
+    return next();
+  }
+
+ private:
+  std::shared_ptr<Identity> id_;
+};
+
+// test_tick: marks the call as entered and moves the fake clock by kTick.
+class TickMiddleware : public rpcforge::Middleware {
+ public:
+  TickMiddleware(FakeClock* clock, std::shared_ptr<Counter> entered)
+      : clock_(clock), entered_(std::move(entered)) {}
+  grpc::Status Handle(rpcforge::ServerCall&, rpcforge::Next next) override {
+    if (clock_) clock_->Advance(kTick);
+    entered_->Add();
+    return next();
+  }
+
+ private:
+  FakeClock* clock_;
+  std::shared_ptr<Counter> entered_;
+};
+
+// An App serving Echo through `middlewares` on `db`, with the test middlewares above.
+struct Harness {
+  Harness(rpcforge::db::Database& db, FakeClock* clock,
+          const std::string& middlewares = "test_done,request_logging,test_identity,test_tick",
+          std::vector<std::pair<std::string, std::string>> config = {},
+          bool loopback = false) {
+    app.AddService(echo);
+    auto d = done;
+    app.RegisterMiddleware("test_done", [d](const rpcforge::MiddlewareEnv&) {
+      return std::make_shared<DoneMiddleware>(d);
+    });
+    auto id = identity;
+    app.RegisterMiddleware("test_identity", [id](const rpcforge::MiddlewareEnv&) {
+      return std::make_shared<IdentityMiddleware>(id);
+    });
+    auto e = entered;
+    app.RegisterMiddleware("test_tick", [clock, e](const rpcforge::MiddlewareEnv&) {
+      return std::make_shared<TickMiddleware>(clock, e);
+    });
+    TestServerOptions options;
+    options.app = &app;
+    options.clock = clock;
+    options.database = &db;
+    options.config = std::move(config);
+    options.config.emplace_back("middlewares", middlewares);
+    options.listen_on_loopback = loopback;
+    server = std::make_unique<TestServer>(options);
+    stub = server->Stub<EchoService>();
+  }
+
+  grpc::Status Echo(const EchoRequest& req, EchoResponse* resp = nullptr) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + seconds(30));
+    EchoResponse ignored;
+    return stub->Echo(&ctx, req, resp ? resp : &ignored);
+  }
+
+  std::shared_ptr<rpcforge_test::EchoImpl> echo = std::make_shared<rpcforge_test::EchoImpl>();
+  std::shared_ptr<Counter> done = std::make_shared<Counter>();
+  std::shared_ptr<Counter> entered = std::make_shared<Counter>();
+  std::shared_ptr<Identity> identity = std::make_shared<Identity>();
+  rpcforge::App app;
+  std::unique_ptr<TestServer> server;
+  std::unique_ptr<EchoService::Stub> stub;
+};
+
+EchoRequest Req(const std::string& message, const std::string& fail = "") {
+  EchoRequest r;
+  r.set_message(message);
+  r.set_fail(fail);
+  return r;
+}
+
+std::vector<Row> LogRows(rpcforge::db::Database& db) {
+  return rpcforge::db::RequestLogModel().Objects(db).OrderBy({"id"}).All();
+}
+
+RequestLogEntry Entry(const std::string& full_method, const std::string& status, double ms,
+                      rpcforge::Clock::TimePoint created) {
+  RequestLogEntry e;
+  e.request_id = rpcforge::logging::NewRequestId();
+  e.full_method = full_method;
+  auto slash = full_method.find('/', 1);
+  e.service = full_method.substr(1, slash - 1);
+  e.method = full_method.substr(slash + 1);
+  e.status = status;
+  e.code = status == "success" ? "OK" : "INTERNAL";
+  e.duration_ms = ms;
+  e.created_at = created;
+  e.completed_at = created;
+  return e;
+}
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class RequestLogTest : public rpcforge::fixtures::TestCase {};
+class RequestLogCommitTest : public rpcforge::fixtures::TransactionTestCase {};
+
+}  // namespace
+
+// ---------------------------------------------------------------- ids and peers
+
+TEST(RequestLog, RequestIdsAreRandomVersion4Uuids) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 1000; ++i) {
+    std::string id = rpcforge::logging::NewRequestId();
+    ASSERT_THAT(id, ::testing::MatchesRegex(
+                        "[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"));
+    seen.insert(id);
+  }
+  EXPECT_EQ(seen.size(), 1000u);
+}
+
+TEST(RequestLog, ParsesIpv4Ipv6AndEncodedPeers) {
+  auto v4 = ParsePeer("ipv4:1.2.3.4:5");
+  EXPECT_EQ(v4.transport, "ipv4");
+  EXPECT_EQ(v4.host, "1.2.3.4");
+  EXPECT_EQ(v4.port, 5);
+
+  auto v6 = ParsePeer("ipv6:[::1]:50051");
+  EXPECT_EQ(v6.transport, "ipv6");
+  EXPECT_EQ(v6.host, "::1");
+  EXPECT_EQ(v6.port, 50051);
+
+  auto encoded = ParsePeer("ipv6:%5B::1%5D:5");
+  EXPECT_EQ(encoded.transport, "ipv6");
+  EXPECT_EQ(encoded.host, "::1");
+  EXPECT_EQ(encoded.port, 5);
+
+  auto full = ParsePeer("ipv6:%5B2001:db8::7%5D:65535");
+  EXPECT_EQ(full.host, "2001:db8::7");
+  EXPECT_EQ(full.port, 65535);
+
+  auto unix_peer = ParsePeer("unix:/tmp/s.sock");
+  EXPECT_EQ(unix_peer.transport, "unix");
+  EXPECT_EQ(unix_peer.host, "/tmp/s.sock");
+  EXPECT_FALSE(unix_peer.port.has_value());
+
+  EXPECT_EQ(ParsePeer("inproc").transport, "inproc");
+  EXPECT_FALSE(ParsePeer("inproc").port.has_value());
+
+  auto bad_port = ParsePeer("ipv4:1.2.3.4:99999");
+  EXPECT_FALSE(bad_port.port.has_value());
+  auto junk = ParsePeer("something odd");
+  EXPECT_EQ(junk.transport, "");
+  EXPECT_EQ(junk.host, "something odd");
+}
+
+// ---------------------------------------------------------------- one row per call
+
+TEST_F(RequestLogTest, UnaryCallWritesOneCompleteRowVisibleAtOnce) {
+  FakeClock clock;
+  const auto start = clock.Now();
+  Harness h(db(), &clock);
+  EchoRequest req = Req("hello");
+  EchoResponse resp;
+  ASSERT_THAT(h.Echo(req, &resp), IsOk());
+
+  // No waiting: in a transactional test the row is written before the call returns.
+  auto rows = LogRows(db());
+  ASSERT_EQ(rows.size(), 1u);
+  const Row& r = rows[0];
+  EXPECT_THAT(r["request_id"].AsText(),
+              ::testing::MatchesRegex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}"));
+  EXPECT_EQ(r["service"].AsText(), "rpcforge.test.EchoService");
+  EXPECT_EQ(r["method"].AsText(), "Echo");
+  EXPECT_EQ(r["full_method"].AsText(), "/rpcforge.test.EchoService/Echo");
+  EXPECT_EQ(r["status"].AsText(), "success");
+  EXPECT_EQ(r["code"].AsText(), "OK");
+  EXPECT_EQ(r["error_message"].AsText(), "");
+  EXPECT_THAT(r["duration_ms"].AsDouble(), DoubleEq(25.0));  // the fake clock's ticks
+  EXPECT_FALSE(r["is_authenticated"].AsBool());
+  EXPECT_TRUE(r["user_id"].is_null());
+  EXPECT_TRUE(r["api_key_id"].is_null());
+  EXPECT_EQ(r["peer"].AsText(), resp.peer());
+  EXPECT_EQ(r["request_messages"].AsInt(), 1);
+  EXPECT_EQ(r["response_messages"].AsInt(), 1);
+  EXPECT_EQ(r["request_size"].AsInt(), static_cast<int64_t>(req.ByteSizeLong()));
+  EXPECT_EQ(r["response_size"].AsInt(), static_cast<int64_t>(resp.ByteSizeLong()));
+  EXPECT_EQ(r["created_at"].AsTime(), start);
+  EXPECT_EQ(r["completed_at"].AsTime(), start + kTick);
+}
+
+TEST_F(RequestLogTest, FailedCallsLogTheirRealCodeAndClientMessage) {
+  FakeClock clock;
+  Harness h(db(), &clock);
+  EXPECT_THAT(h.Echo(Req("x", "not_found")), StatusIs(grpc::StatusCode::NOT_FOUND));
+  EXPECT_THAT(h.Echo(Req("x", "validation")), StatusIs(grpc::StatusCode::INVALID_ARGUMENT));
+  EXPECT_THAT(h.Echo(Req("x", "runtime")), StatusIs(grpc::StatusCode::INTERNAL));
+  EXPECT_THAT(h.Echo(Req("x", "abort")), StatusIs(grpc::StatusCode::FAILED_PRECONDITION));
+  EXPECT_THAT(h.Echo(Req("x", "set_code")), StatusIs(grpc::StatusCode::OUT_OF_RANGE));
+  {
+    grpc::ClientContext ctx;
+    EchoResponse resp;
+    EXPECT_THAT(h.stub->Unimplemented(&ctx, Req("x"), &resp),
+                StatusIs(grpc::StatusCode::UNIMPLEMENTED));
+  }
+  auto rows = LogRows(db());
+  ASSERT_EQ(rows.size(), 6u);
+  const char* codes[] = {"NOT_FOUND", "INVALID_ARGUMENT", "INTERNAL",
+                         "FAILED_PRECONDITION", "OUT_OF_RANGE", "UNIMPLEMENTED"};
+  for (size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(rows[i]["status"].AsText(), "error") << i;
+    EXPECT_EQ(rows[i]["code"].AsText(), codes[i]) << i;
+  }
+  EXPECT_EQ(rows[0]["error_message"].AsText(), "Echo: 42 not found");
+  EXPECT_EQ(rows[3]["error_message"].AsText(), "aborted by request");
+  EXPECT_EQ(rows[4]["error_message"].AsText(), "set without abort");
+  // The client-safe message, never the exception's detail.
+  EXPECT_THAT(rows[2]["error_message"].AsText(), Not(HasSubstr("hunter2")));
+  EXPECT_EQ(rows[5]["method"].AsText(), "Unimplemented");
+}
+
+TEST_F(RequestLogTest, StreamingCallsAreLoggedOnceWithCountsAndSizes) {
+  FakeClock clock;
+  Harness h(db(), &clock);
+
+  // Server streaming: three messages.
+  EchoRequest expand = Req("abc");
+  expand.set_count(3);
+  uint64_t expand_bytes = 0;
+  {
+    grpc::ClientContext ctx;
+    auto reader = h.stub->Expand(&ctx, expand);
+    EchoResponse resp;
+    for (int i = 0; i < 10 && reader->Read(&resp); ++i) expand_bytes += resp.ByteSizeLong();
+    ASSERT_THAT(reader->Finish(), IsOk());
+  }
+  // Server streaming aborted mid-stream after two messages.
+  EchoRequest aborted = Req("abc");
+  aborted.set_count(5);
+  aborted.set_abort_at(2);
+  {
+    grpc::ClientContext ctx;
+    auto reader = h.stub->Expand(&ctx, aborted);
+    EchoResponse resp;
+    for (int i = 0; i < 10 && reader->Read(&resp); ++i) {
+    }
+    EXPECT_THAT(reader->Finish(), StatusIs(grpc::StatusCode::ABORTED, HasSubstr("stopped at 2")));
+  }
+  // Client streaming: three requests.
+  uint64_t collect_bytes = 0;
+  EchoResponse collected;
+  {
+    grpc::ClientContext ctx;
+    auto writer = h.stub->Collect(&ctx, &collected);
+    for (const char* m : {"a", "bb", "ccc"}) {
+      EchoRequest r = Req(m);
+      collect_bytes += r.ByteSizeLong();
+      ASSERT_TRUE(writer->Write(r));
+    }
+    writer->WritesDone();
+    ASSERT_THAT(writer->Finish(), IsOk());
+  }
+  // Bidi: two each way.
+  {
+    grpc::ClientContext ctx;
+    auto stream = h.stub->Chat(&ctx);
+    EchoResponse resp;
+    for (const char* m : {"x", "y"}) {
+      ASSERT_TRUE(stream->Write(Req(m)));
+      ASSERT_TRUE(stream->Read(&resp));
+    }
+    stream->WritesDone();
+    ASSERT_THAT(stream->Finish(), IsOk());
+  }
+
+  auto rows = LogRows(db());
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[0]["method"].AsText(), "Expand");
+  EXPECT_EQ(rows[0]["code"].AsText(), "OK");
+  EXPECT_EQ(rows[0]["request_messages"].AsInt(), 1);
+  EXPECT_EQ(rows[0]["response_messages"].AsInt(), 3);
+  EXPECT_EQ(rows[0]["request_size"].AsInt(), static_cast<int64_t>(expand.ByteSizeLong()));
+  EXPECT_EQ(rows[0]["response_size"].AsInt(), static_cast<int64_t>(expand_bytes));
+
+  EXPECT_EQ(rows[1]["status"].AsText(), "error");
+  EXPECT_EQ(rows[1]["code"].AsText(), "ABORTED");
+  EXPECT_EQ(rows[1]["error_message"].AsText(), "stopped at 2");
+  EXPECT_EQ(rows[1]["response_messages"].AsInt(), 2);
+
+  EXPECT_EQ(rows[2]["method"].AsText(), "Collect");
+  EXPECT_EQ(rows[2]["code"].AsText(), "OK");
+  EXPECT_EQ(rows[2]["request_messages"].AsInt(), 3);
+  EXPECT_EQ(rows[2]["request_size"].AsInt(), static_cast<int64_t>(collect_bytes));
+  EXPECT_EQ(rows[2]["response_messages"].AsInt(), 1);
+  EXPECT_EQ(rows[2]["response_size"].AsInt(), static_cast<int64_t>(collected.ByteSizeLong()));
+
+  EXPECT_EQ(rows[3]["method"].AsText(), "Chat");
+  EXPECT_EQ(rows[3]["code"].AsText(), "OK");
+  EXPECT_EQ(rows[3]["request_messages"].AsInt(), 2);
+  EXPECT_EQ(rows[3]["response_messages"].AsInt(), 2);
+}
+
+TEST_F(RequestLogTest, ClientCancellationIsLoggedAsCancelled) {
+  Harness h(db(), nullptr);
+  EchoRequest req = Req("slow");
+  req.set_sleep_ms(10000);  // returns early once the call is cancelled
+  grpc::ClientContext ctx;
+  grpc::Status status;
+  std::thread client([&] {
+    EchoResponse resp;
+    status = h.stub->Echo(&ctx, req, &resp);
+  });
+  ASSERT_TRUE(h.entered->WaitFor(1));
+  ctx.TryCancel();
+  client.join();
+  EXPECT_THAT(status, StatusIs(grpc::StatusCode::CANCELLED));
+  ASSERT_TRUE(h.done->WaitFor(1));  // the handler side has finished and logged
+
+  auto rows = LogRows(db());
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0]["status"].AsText(), "cancelled");
+  EXPECT_EQ(rows[0]["code"].AsText(), "CANCELLED");
+}
+
+TEST_F(RequestLogTest, DeadlineExceededIsLoggedAsTimeout) {
+  Harness h(db(), nullptr);
+  EchoRequest req = Req("slow");
+  req.set_sleep_ms(10000);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + milliseconds(200));
+  EchoResponse resp;
+  EXPECT_THAT(h.stub->Echo(&ctx, req, &resp), StatusIs(grpc::StatusCode::DEADLINE_EXCEEDED));
+  ASSERT_TRUE(h.done->WaitFor(1));
+
+  auto rows = LogRows(db());
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0]["status"].AsText(), "timeout");
+  EXPECT_EQ(rows[0]["code"].AsText(), "DEADLINE_EXCEEDED");
+}
+
+// ---------------------------------------------------------------- identity and peer
+
+TEST_F(RequestLogTest, IdentityIsLoggedWhateverTheMiddlewareOrder) {
+  const int64_t user_id =
+      rpcforge::db::UserModel().Objects(db()).Create({{"username", "alice"}})["id"].AsInt();
+  const int64_t key_id = rpcforge::db::ApiKeyModel()
+                             .Objects(db())
+                             .Create({{"name", "ci"},
+                                      {"user", user_id},
+                                      {"prefix", "abcd1234"},
+                                      {"key_hash", std::string(64, 'a')}})["id"]
+                             .AsInt();
+  for (const std::string chain : {"test_done,test_identity,request_logging",
+                                  "test_done,request_logging,test_identity"}) {
+    Harness h(db(), nullptr, chain);
+    rpcforge::auth::User alice;
+    alice.id = user_id;
+    alice.username = "alice";
+    h.identity->user = alice;
+    rpcforge::auth::ApiKey key;
+    key.id = key_id;
+    key.user_id = user_id;
+    h.identity->key = key;
+    ASSERT_THAT(h.Echo(Req("hi")), IsOk()) << chain;
+  }
+  auto rows = LogRows(db());
+  ASSERT_EQ(rows.size(), 2u);
+  for (const Row& r : rows) {
+    EXPECT_EQ(r["user_id"].AsInt(), user_id);
+    EXPECT_EQ(r["api_key_id"].AsInt(), key_id);
+    EXPECT_TRUE(r["is_authenticated"].AsBool());
+  }
+}
+
+TEST_F(RequestLogTest, AnIdentityWithoutARowIsAuthenticatedButNotLinked) {
+  Harness h(db(), nullptr);
+  rpcforge::auth::User ghost;
+  ghost.id = 987654;
+  h.identity->user = ghost;
+  rpcforge::auth::ApiKey secret;
+  secret.is_secret_key = true;
+  h.identity->key = secret;
+  ASSERT_THAT(h.Echo(Req("hi")), IsOk());
+  auto rows = LogRows(db());
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_TRUE(rows[0]["user_id"].is_null());
+  EXPECT_TRUE(rows[0]["api_key_id"].is_null());
+  EXPECT_TRUE(rows[0]["is_authenticated"].AsBool());
+}
+
+TEST_F(RequestLogTest, TcpPeerIsStoredWithHostAndPort) {
+  Harness h(db(), nullptr, "request_logging", {}, /*loopback=*/true);
+  auto stub = h.server->TcpStub<EchoService>();
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + seconds(30));
+  EchoResponse resp;
+  ASSERT_THAT(stub->Echo(&ctx, Req("tcp"), &resp), IsOk());
+  auto rows = LogRows(db());
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0]["peer"].AsText(), resp.peer());
+  EXPECT_THAT(rows[0]["peer"].AsText(), HasSubstr("127.0.0.1"));
+  EXPECT_EQ(rows[0]["peer_host"].AsText(), "127.0.0.1");
+  EXPECT_GT(rows[0]["peer_port"].AsInt(), 0);
+}
+
+TEST_F(RequestLogTest, DisabledOrWithoutDatabaseWritesNothing) {
+  {
+    Harness h(db(), nullptr, "request_logging", {{"request_log.enabled", "false"}});
+    ASSERT_THAT(h.Echo(Req("hi")), IsOk());
+  }
+  EXPECT_TRUE(LogRows(db()).empty());
+  rpcforge::MiddlewareEnv env;  // no database
+  EXPECT_EQ(rpcforge::logging::RequestLoggingMiddleware::FromEnv(env), nullptr);
+  rpcforge::App app;
+  EXPECT_TRUE(app.HasMiddleware("request_logging"));
+}
+
+// ---------------------------------------------------------------- write-behind
+
+TEST(RequestLogWriter, FullQueueMakesProducersWaitAndLosesNothing) {
+  rpcforge::db::DatabaseOptions dbo;
+  dbo.path = ":memory:";
+  rpcforge::db::Database database(dbo);
+  std::ostringstream ignored;
+  rpcforge::db::Migrate(database, rpcforge::db::Registry::Global(), ignored);
+  FakeClock clock;
+
+  std::mutex mu;
+  std::condition_variable cv;
+  bool released = false;
+  RequestLogOptions options;
+  options.queue_size = 2;
+  options.batch_size = 1;
+  auto writer = std::make_unique<RequestLogWriter>(database, clock, options);
+  writer->TEST_SetBeforeBatchHook([&] {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait_for(lock, seconds(10), [&] { return released; });
+  });
+
+  constexpr int kRows = 10;
+  std::thread producer([&] {
+    for (int i = 0; i < kRows; ++i) {
+      writer->Enqueue(Entry("/a.S/M", "success", i, clock.Now()));
+    }
+  });
+  // One row is stalled in the writer, two fill the queue, the producer waits.
+  ASSERT_TRUE(writer->TEST_WaitForBlockedProducers(1, seconds(10)));
+  EXPECT_LE(writer->pending(), 3u);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    released = true;
+  }
+  cv.notify_all();
+  producer.join();
+  writer->Flush();
+  EXPECT_EQ(writer->written(), static_cast<uint64_t>(kRows));
+  EXPECT_EQ(LogRows(database).size(), static_cast<size_t>(kRows));
+}
+
+TEST(RequestLogWriter, FlushAndDestructionWriteEverythingQueued) {
+  rpcforge::db::DatabaseOptions dbo;
+  dbo.path = ":memory:";
+  rpcforge::db::Database database(dbo);
+  std::ostringstream ignored;
+  rpcforge::db::Migrate(database, rpcforge::db::Registry::Global(), ignored);
+  FakeClock clock;
+
+  for (bool by_destructor : {false, true}) {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool released = false;
+    RequestLogOptions options;
+    options.batch_size = 2;
+    auto writer = std::make_unique<RequestLogWriter>(database, clock, options);
+    writer->TEST_SetBeforeBatchHook([&] {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait_for(lock, seconds(10), [&] { return released; });
+    });
+    for (int i = 0; i < 7; ++i) writer->Enqueue(Entry("/a.S/M", "success", i, clock.Now()));
+    // Whether the release comes before or after Flush/destruction begins, every row
+    // queued behind the stalled batch must be written by the time they return.
+    std::thread finisher([&] {
+      if (by_destructor) {
+        writer.reset();
+      } else {
+        writer->Flush();
+      }
+    });
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      released = true;
+    }
+    cv.notify_all();
+    finisher.join();
+    EXPECT_EQ(LogRows(database).size(), by_destructor ? 14u : 7u) << by_destructor;
+    writer.reset();
+  }
+}
+
+TEST_F(RequestLogCommitTest, ServerShutdownFlushesTheLog) {
+  Harness h(db(), nullptr, "request_logging", {{"request_log.batch_size", "3"}});
+  // Shutdown hooks run after the flush (serve marks the instance stopped after it).
+  size_t rows_in_hook = 0;
+  h.app.OnShutdown([&] { rows_in_hook = LogRows(db()).size(); });
+  constexpr int kCalls = 20;
+  for (int i = 0; i < kCalls; ++i) ASSERT_THAT(h.Echo(Req("m" + std::to_string(i))), IsOk());
+  h.server->server().Shutdown();
+  // Committed by the writer thread, visible to every connection.
+  EXPECT_EQ(rows_in_hook, static_cast<size_t>(kCalls));
+  EXPECT_EQ(LogRows(db()).size(), static_cast<size_t>(kCalls));
+}
+
+TEST_F(RequestLogCommitTest, FlushRequestLogsWaitsForTheWritersOfThatDatabase) {
+  FakeClock clock;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool released = false;
+  RequestLogWriter writer(db(), clock);
+  writer.TEST_SetBeforeBatchHook([&] {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait_for(lock, seconds(10), [&] { return released; });
+  });
+  for (int i = 0; i < 5; ++i) writer.Enqueue(Entry("/a.S/M", "success", i, clock.Now()));
+  rpcforge::db::DatabaseOptions other_options;
+  rpcforge::db::Database other(other_options);
+  rpcforge::logging::FlushRequestLogs(&other);  // another database: returns at once
+  std::thread flusher([&] { rpcforge::logging::FlushRequestLogs(&db()); });
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    released = true;
+  }
+  cv.notify_all();
+  flusher.join();
+  EXPECT_EQ(LogRows(db()).size(), 5u);
+}
+
+// ---------------------------------------------------------------- stats and retention
+
+TEST_F(RequestLogTest, StatsComputeRatesAndNearestRankPercentiles) {
+  FakeClock clock;
+  const auto now = clock.Now();
+  std::vector<RequestLogEntry> entries;
+  // 100 calls of /a.S/Get with durations 1..100 ms: 90 ok, 5 errors, 3 cancelled,
+  // 2 timeouts.
+  for (int i = 1; i <= 100; ++i) {
+    const char* status = i <= 90 ? "success" : i <= 95 ? "error" : i <= 98 ? "cancelled" : "timeout";
+    entries.push_back(Entry("/a.S/Get", status, i, now - std::chrono::minutes(i)));
+  }
+  entries.push_back(Entry("/b.T/Put", "success", 7, now - std::chrono::hours(1)));
+  // Outside a 24h window.
+  entries.push_back(Entry("/b.T/Put", "error", 1000, now - std::chrono::hours(25)));
+  rpcforge::logging::WriteRequestLogs(db(), entries);
+
+  auto stats = rpcforge::logging::RequestLogStats(db(), std::chrono::hours(24), clock);
+  EXPECT_EQ(stats.overall.total, 101);
+  EXPECT_EQ(stats.overall.successful, 91);
+  EXPECT_EQ(stats.overall.errors, 5);
+  EXPECT_EQ(stats.overall.cancelled, 3);
+  EXPECT_EQ(stats.overall.timeout, 2);
+  EXPECT_THAT(stats.overall.success_rate, DoubleEq(91.0 / 101.0));
+
+  const auto& get = stats.by_method.at("/a.S/Get");
+  EXPECT_EQ(get.total, 100);
+  EXPECT_THAT(get.success_rate, DoubleEq(0.9));
+  EXPECT_THAT(get.avg_ms, DoubleEq(50.5));
+  EXPECT_THAT(get.p50_ms, DoubleEq(50));
+  EXPECT_THAT(get.p95_ms, DoubleEq(95));
+  EXPECT_THAT(get.p99_ms, DoubleEq(99));
+  EXPECT_EQ(stats.by_service.at("a.S").total, 100);
+  EXPECT_EQ(stats.by_service.at("b.T").total, 1);
+  EXPECT_THAT(stats.by_method.at("/b.T/Put").p99_ms, DoubleEq(7));
+
+  // A 30-minute window keeps the Gets of the last 30 minutes (1..30 ms).
+  auto recent = rpcforge::logging::RequestLogStats(db(), std::chrono::minutes(30), clock);
+  EXPECT_EQ(recent.overall.total, 30);
+  EXPECT_THAT(recent.overall.p50_ms, DoubleEq(15));
+}
+
+TEST_F(RequestLogTest, StatsOfNothingAreZero) {
+  FakeClock clock;
+  auto stats = rpcforge::logging::RequestLogStats(db(), std::chrono::hours(24), clock);
+  EXPECT_EQ(stats.overall.total, 0);
+  EXPECT_EQ(stats.overall.success_rate, 0);
+  EXPECT_EQ(stats.overall.avg_ms, 0);
+  EXPECT_EQ(stats.overall.p99_ms, 0);
+  EXPECT_TRUE(stats.by_service.empty());
+  EXPECT_EQ(rpcforge::logging::Percentile({}, 50), 0);
+  EXPECT_EQ(rpcforge::logging::Percentile({4}, 1), 4);
+  EXPECT_EQ(rpcforge::logging::Percentile({1, 2, 3, 4}, 100), 4);
+  EXPECT_EQ(rpcforge::logging::Percentile({1, 2, 3, 4}, 50), 2);
+}
+
+TEST_F(RequestLogTest, PurgeDeletesRowsOlderThanTheRetention) {
+  FakeClock clock;
+  const auto now = clock.Now();
+  rpcforge::logging::WriteRequestLogs(
+      db(), {Entry("/a.S/M", "success", 1, now - std::chrono::hours(49)),
+             Entry("/a.S/M", "success", 1, now - std::chrono::hours(47)),
+             Entry("/a.S/M", "success", 1, now)});
+  RequestLogOptions keep_forever;
+  keep_forever.retention = milliseconds(0);
+  EXPECT_EQ(RequestLogWriter(db(), clock, keep_forever).PurgeExpired(now), 0);
+
+  RequestLogOptions two_days;
+  two_days.retention = std::chrono::hours(48);
+  RequestLogWriter writer(db(), clock, two_days);
+  EXPECT_EQ(writer.PurgeExpired(now), 1);
+  EXPECT_EQ(LogRows(db()).size(), 2u);
+  clock.Advance(std::chrono::hours(2));
+  EXPECT_EQ(writer.PurgeExpired(clock.Now()), 1);
+  EXPECT_EQ(LogRows(db()).size(), 1u);
+}
+
+TEST(RequestLog, OptionsComeFromTheConfig) {
+  auto loaded = rpcforge::config::LoadString(
+      "request_log:\n  queue_size: 7\n  batch_size: 3\n  retention: 2d\n");
+  ASSERT_TRUE(loaded.ok()) << loaded.ErrorText();
+  auto o = RequestLogOptions::FromConfig(&loaded.config);
+  EXPECT_EQ(o.queue_size, 7u);
+  EXPECT_EQ(o.batch_size, 3u);
+  EXPECT_EQ(o.retention, std::chrono::hours(48));
+  auto d = RequestLogOptions::FromConfig(nullptr);
+  EXPECT_EQ(d.queue_size, 10000u);
+  EXPECT_EQ(d.batch_size, 100u);
+  EXPECT_EQ(d.retention, std::chrono::hours(24 * 30));
+}
+
+// ---------------------------------------------------------------- docs/security.md
+
+TEST(RequestLog, DocumentedConfigAndCommandsAreValid) {
+  const std::string doc = ReadText(std::string(RPCFORGE_SOURCE_DIR) + "/docs/security.md");
+  const std::string heading = "\n## Request logging and server status\n";
+  size_t at = doc.find(heading);
+  ASSERT_NE(at, std::string::npos);
+  const std::string section = doc.substr(at);
+  size_t begin = section.find("```yaml\n");
+  ASSERT_NE(begin, std::string::npos);
+  begin += 8;
+  const std::string yaml = section.substr(begin, section.find("```", begin) - begin);
+  auto loaded = rpcforge::config::LoadString(yaml, "docs/security.md");
+  ASSERT_TRUE(loaded.ok()) << loaded.ErrorText();
+  auto errors = rpcforge::config::Validate(loaded.config);
+  EXPECT_TRUE(errors.empty());
+  EXPECT_TRUE(rpcforge::config::RequestLogEnabled(loaded.config));
+  EXPECT_EQ(rpcforge::config::RequestLogQueueSize(loaded.config), 10000);
+  EXPECT_EQ(rpcforge::config::RequestLogBatchSize(loaded.config), 100);
+  EXPECT_EQ(rpcforge::config::RequestLogRetention(loaded.config), std::chrono::hours(24 * 7));
+  EXPECT_EQ(rpcforge::config::HeartbeatInterval(loaded.config), seconds(15));
+  EXPECT_THAT(section, HasSubstr("app logs stats --hours 24"));
+  EXPECT_THAT(section, HasSubstr("app logs tail -n 50"));
+  EXPECT_THAT(section, HasSubstr("app status"));
+}
+
+// ---------------------------------------------------------------- migration
+
+TEST(RequestLog, Migration0002AddsThePeerColumnsToAnOlderSchema) {
+  rpcforge::db::DatabaseOptions dbo;
+  dbo.path = ":memory:";
+  rpcforge::db::Database database(dbo);
+  std::ostringstream out;
+  rpcforge::db::Migrate(database, rpcforge::db::Registry::Global(), out);
+  // Turn the table back into what 0001_initial created before 0002 existed.
+  for (const char* column : {"peer_host", "peer_port", "request_messages", "response_messages"}) {
+    database.Execute(std::string("ALTER TABLE rpcforge_requestlog DROP COLUMN ") + column);
+  }
+  database.Execute(
+      "DELETE FROM rpcforge_migrations WHERE app = 'rpcforge' AND name = '0002_requestlog_peer'");
+  std::ostringstream again;
+  EXPECT_EQ(rpcforge::db::Migrate(database, rpcforge::db::Registry::Global(), again), 1);
+  EXPECT_THAT(again.str(), HasSubstr("Applying rpcforge.0002_requestlog_peer... OK"));
+  FakeClock clock;
+  RequestLogEntry e = Entry("/a.S/M", "success", 1, clock.Now());
+  e.peer_host = "::1";
+  e.peer_port = 5;
+  rpcforge::logging::WriteRequestLogs(database, {e});
+  auto rows = LogRows(database);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0]["peer_host"].AsText(), "::1");
+  EXPECT_EQ(rows[0]["peer_port"].AsInt(), 5);
+}

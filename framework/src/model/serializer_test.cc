@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "rpcforge/model/serializer.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cctype>
+#include <chrono>
+#include <sstream>
+
+#include "model/testdata/model_test.pb.h"
+#include "model/testdata/gadget_models.h"
+#include "rpcforge/db/migrate.h"
+#include "rpcforge/db/query.h"
+#include "rpcforge/db/registry.h"
+#include "rpcforge/fixtures/test_case.h"
+#include "rpcforge/testing/matchers.h"
+
+RPCFORGE_REGISTER_APP(modeltest, [](rpcforge::db::App& app) {
+  app.AddModel(modeltest::MakerModel()).AddModel(modeltest::GadgetModel());
+});
+
+using modeltest::Gadget;
+using modeltest::GadgetModel;
+using rpcforge::ValidationError;
+using rpcforge::db::Row;
+using rpcforge::db::Value;
+using rpcforge::db::Values;
+using rpcforge::model::ModelProtoSerializer;
+using rpcforge::model::ProtoSerializer;
+using rpcforge::model::SerializerOptions;
+using rpcforge::model::WriteMode;
+using rpcforge::testing::EqualsProto;
+using rpcforge::testing::Partially;
+using ::testing::ElementsAre;
+using ::testing::Pair;
+using ::testing::UnorderedElementsAre;
+
+namespace {
+
+const Value* Find(const Values& values, const std::string& name) {
+  for (const auto& [n, v] : values) {
+    if (n == name) return &v;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> Names(const Values& values) {
+  std::vector<std::string> names;
+  for (const auto& [n, v] : values) names.push_back(n);
+  return names;
+}
+
+std::vector<std::string> ViolatedFields(const ValidationError& e) {
+  std::vector<std::string> fields;
+  for (const auto& v : e.violations()) fields.push_back(v.field);
+  return fields;
+}
+
+Gadget FullGadget() {
+  Gadget g;
+  g.set_id(99);  // read-only: ignored on input
+  g.set_name("lamp");
+  g.set_count(3);
+  g.set_price(9.5);
+  g.set_active(true);
+  g.set_color(modeltest::RED);
+  g.set_color_number(modeltest::GREEN);
+  g.set_payload(std::string("\x00\x01", 2));
+  g.mutable_released()->set_seconds(1700000000);
+  g.mutable_released()->set_nanos(123456000);
+  g.mutable_note()->set_value("bright");
+  g.set_rating_value(4);
+  g.set_stock(7);
+  g.mutable_created()->set_seconds(1);  // read-only (auto_now_add)
+  g.set_not_in_model("ignored");
+  return g;
+}
+
+}  // namespace
+
+TEST(ModelProtoSerializer, ConvertsEveryMappedTypeOnCreate) {
+  ModelProtoSerializer s(GadgetModel());
+  const Values values = s.ToValues(FullGadget(), WriteMode::kCreate);
+  EXPECT_EQ(Find(values, "id"), nullptr);
+  EXPECT_EQ(Find(values, "created"), nullptr);
+  EXPECT_EQ(Find(values, "not_in_model"), nullptr);
+  EXPECT_EQ(*Find(values, "name"), Value("lamp"));
+  EXPECT_EQ(*Find(values, "count"), Value(3));
+  EXPECT_EQ(*Find(values, "price"), Value(9.5));
+  EXPECT_EQ(*Find(values, "active"), Value(true));
+  EXPECT_EQ(*Find(values, "color"), Value("RED"));
+  EXPECT_EQ(*Find(values, "color_number"), Value(2));
+  EXPECT_EQ(*Find(values, "payload"), Value(rpcforge::db::Blob{0, 1}));
+  EXPECT_EQ(Find(values, "released")->AsTime().time_since_epoch(),
+            std::chrono::seconds(1700000000) + std::chrono::microseconds(123456));
+  EXPECT_EQ(*Find(values, "note"), Value("bright"));
+  EXPECT_EQ(*Find(values, "rating"), Value(4));
+  EXPECT_EQ(*Find(values, "stock"), Value(7));
+  EXPECT_EQ(Find(values, "maker"), nullptr);  // unset message: not given
+}
+
+TEST(ModelProtoSerializer, UnsetPresenceFieldsAreLeftOutOnCreateAndNulledOnUpdate) {
+  ModelProtoSerializer s(GadgetModel());
+  Gadget g;
+  g.set_name("x");
+  const Values create = s.ToValues(g, WriteMode::kCreate);
+  EXPECT_EQ(Find(create, "note"), nullptr);
+  EXPECT_EQ(Find(create, "stock"), nullptr);   // optional unset: the default applies
+  EXPECT_EQ(Find(create, "rating"), nullptr);  // oneof unset
+  EXPECT_EQ(*Find(create, "count"), Value(0));  // proto3 default included
+  const Values update = s.ToValues(g, WriteMode::kUpdate);
+  EXPECT_EQ(*Find(update, "note"), Value());
+  EXPECT_EQ(*Find(update, "rating"), Value());
+  EXPECT_EQ(Find(update, "stock"), nullptr);  // not nullable: left as is
+}
+
+TEST(ModelProtoSerializer, NullValueOneofMapsToNull) {
+  ModelProtoSerializer s(GadgetModel());
+  Gadget g;
+  g.set_rating_null(google::protobuf::NULL_VALUE);
+  EXPECT_EQ(*Find(s.ToValues(g, WriteMode::kPartialUpdate), "rating"), Value());
+
+  Row row(std::make_shared<std::vector<std::string>>(std::vector<std::string>{"rating"}),
+          {Value()});
+  Gadget out;
+  s.ToMessage(row, &out);
+  EXPECT_EQ(out.rating_case(), Gadget::kRatingNull);
+  Row rated(std::make_shared<std::vector<std::string>>(std::vector<std::string>{"rating"}),
+            {Value(5)});
+  s.ToMessage(rated, &out);
+  EXPECT_EQ(out.rating_value(), 5);
+}
+
+TEST(ModelProtoSerializer, PartialUpdateWritesOnlyWhatWasSet) {
+  ModelProtoSerializer s(GadgetModel());
+  Gadget g;
+  g.set_count(2);
+  g.mutable_note()->set_value("");  // a set wrapper counts, even when empty
+  EXPECT_THAT(Names(s.ToValues(g, WriteMode::kPartialUpdate)),
+              UnorderedElementsAre("count", "note"));
+}
+
+TEST(ModelProtoSerializer, UpdateMaskSelectsExactlyItsPaths) {
+  ModelProtoSerializer s(GadgetModel());
+  modeltest::GadgetPatch patch;
+  patch.mutable_name()->set_value("new");
+  patch.set_count(4);
+  patch.mutable_update_mask()->add_paths("name");
+  patch.mutable_update_mask()->add_paths("note");  // unset wrapper in the mask: NULL
+  const Values values = s.ToValues(patch, WriteMode::kPartialUpdate);
+  EXPECT_THAT(values, ElementsAre(Pair("name", Value("new")), Pair("note", Value())));
+}
+
+TEST(ModelProtoSerializer, UnknownMaskPathsAreInvalidArgumentNamingThem) {
+  ModelProtoSerializer s(GadgetModel());
+  modeltest::GadgetPatch patch;
+  patch.mutable_update_mask()->add_paths("name");
+  patch.mutable_update_mask()->add_paths("colour");
+  patch.mutable_update_mask()->add_paths("bogus");
+  try {
+    s.ToValues(patch, WriteMode::kPartialUpdate);
+    FAIL() << "no error";
+  } catch (const rpcforge::InvalidArgument& e) {
+    EXPECT_EQ(e.message(), "update_mask: unknown fields 'colour', 'bogus'");
+  }
+}
+
+TEST(ModelProtoSerializer, RoundTripsThroughTheDatabase) {
+  // Not a fixture test: the in-memory database needs no pinning.
+  auto db = rpcforge::db::Database::Open(":memory:");
+  rpcforge::db::Registry registry;
+  registry.app("modeltest").AddModel(modeltest::MakerModel()).AddModel(GadgetModel());
+  std::ostringstream log;
+  rpcforge::db::Migrate(*db, registry, log);
+  const Row maker = modeltest::MakerModel().Objects(*db).Create({{"name", "acme"}});
+
+  ModelProtoSerializer s(GadgetModel());
+  Gadget in = FullGadget();
+  in.mutable_maker()->set_id(maker["id"].AsInt());
+  const Row row = GadgetModel().Objects(*db).Create(s.ToValues(in, WriteMode::kCreate));
+  Gadget out;
+  s.ToMessage(GadgetModel().Objects(*db).Get("id", row["id"]), &out);
+  EXPECT_THAT(out, Partially(EqualsProto(R"pb(
+                name: "lamp" count: 3 price: 9.5 active: true color: RED color_number: GREEN
+                payload: "\x00\x01" released { seconds: 1700000000 nanos: 123456000 }
+                note { value: "bright" } rating_value: 4 stock: 7 maker { id: 1 }
+              )pb")));
+  EXPECT_EQ(out.id(), row["id"].AsInt());
+  EXPECT_TRUE(out.has_created());
+  EXPECT_EQ(out.not_in_model(), "");
+}
+
+TEST(ModelProtoSerializer, CollectsEveryFieldErrorAtOnce) {
+  ModelProtoSerializer s(GadgetModel());
+  Gadget g;
+  g.set_count(-1);                           // min 0
+  g.mutable_note()->set_value(std::string(21, 'n'));  // max 20
+  try {
+    s.Validate(s.ToValues(g, WriteMode::kCreate), /*partial=*/false);
+    FAIL() << "no error";
+  } catch (const ValidationError& e) {
+    EXPECT_THAT(ViolatedFields(e), UnorderedElementsAre("name", "count", "note"));
+    EXPECT_EQ(e.code(), grpc::StatusCode::INVALID_ARGUMENT);
+  }
+}
+
+TEST(ModelProtoSerializer, ConversionErrorsAreFieldViolations) {
+  ModelProtoSerializer s(GadgetModel());
+  Gadget g;
+  g.set_name("x");
+  g.set_color(static_cast<modeltest::Color>(42));  // open enum, unknown number
+  g.mutable_released()->set_seconds(-99999999999);
+  try {
+    s.ToValues(g, WriteMode::kCreate);
+    FAIL() << "no error";
+  } catch (const ValidationError& e) {
+    EXPECT_THAT(ViolatedFields(e), UnorderedElementsAre("color", "released"));
+  }
+}
+
+TEST(ModelProtoSerializer, CustomValidatorsJoinTheModelsChecks) {
+  SerializerOptions options;
+  options.field_validators["name"].push_back(
+      [](const Value& v) -> std::optional<std::string> {
+        if (v.AsText() == "forbidden") return "This name is reserved.";
+        return std::nullopt;
+      });
+  options.validators.push_back([](const Values& values, bool, ValidationError& errors) {
+    const Value* count = Find(values, "count");
+    const Value* stock = Find(values, "stock");
+    if (count && stock && count->AsInt() > stock->AsInt()) {
+      errors.Add("count", "Cannot exceed stock.");
+    }
+  });
+  ModelProtoSerializer s(GadgetModel(), options);
+  Gadget g;
+  g.set_name("forbidden");
+  g.set_count(9);
+  g.set_stock(1);
+  try {
+    s.Validate(s.ToValues(g, WriteMode::kCreate), false);
+    FAIL() << "no error";
+  } catch (const ValidationError& e) {
+    ASSERT_EQ(e.violations().size(), 2u);
+    EXPECT_EQ(e.violations()[0].description, "This name is reserved.");
+    EXPECT_EQ(e.violations()[1].description, "Cannot exceed stock.");
+  }
+}
+
+TEST(ModelProtoSerializer, FieldsListAndConvertersOverrideTheDefaults) {
+  SerializerOptions options;
+  options.fields = {"id", "name", "price"};
+  options.converters["price"].to_value = [](const google::protobuf::Message& m) {
+    return std::optional<Value>(static_cast<const Gadget&>(m).price() * 100);  // cents
+  };
+  options.converters["price"].to_message = [](const Row& row, google::protobuf::Message* m) {
+    static_cast<Gadget*>(m)->set_price(row["price"].AsDouble() / 100);
+  };
+  ModelProtoSerializer s(GadgetModel(), options);
+  const Values values = s.ToValues(FullGadget(), WriteMode::kCreate);
+  EXPECT_THAT(values, ElementsAre(Pair("name", Value("lamp")), Pair("price", Value(950.0))));
+
+  Row row(std::make_shared<std::vector<std::string>>(
+              std::vector<std::string>{"id", "name", "price", "count"}),
+          {Value(1), Value("lamp"), Value(950.0), Value(3)});
+  Gadget out;
+  s.ToMessage(row, &out);
+  EXPECT_THAT(out, EqualsProto(R"pb(id: 1 name: "lamp" price: 9.5)pb"));  // no count
+}
+
+// An override of a virtual changes one direction for every field.
+class UpperCaseSerializer : public ModelProtoSerializer {
+ public:
+  using ModelProtoSerializer::ModelProtoSerializer;
+  void ToMessage(const Row& row, google::protobuf::Message* message) const override {
+    ModelProtoSerializer::ToMessage(row, message);
+    auto* g = static_cast<Gadget*>(message);
+    for (auto& c : *g->mutable_name()) c = static_cast<char>(std::toupper(c));
+  }
+};
+
+TEST(ModelProtoSerializer, VirtualsCanBeOverridden) {
+  UpperCaseSerializer s(GadgetModel());
+  Row row(std::make_shared<std::vector<std::string>>(std::vector<std::string>{"name"}),
+          {Value("lamp")});
+  Gadget out;
+  s.ToMessage(row, &out);
+  EXPECT_EQ(out.name(), "LAMP");
+}
+
+TEST(ModelProtoSerializer, MismatchedStoredValueIsInternal) {
+  ModelProtoSerializer s(GadgetModel());
+  Row row(std::make_shared<std::vector<std::string>>(std::vector<std::string>{"count"}),
+          {Value("not a number")});
+  Gadget out;
+  EXPECT_THROW(s.ToMessage(row, &out), rpcforge::Internal);
+}
+
+TEST(ProtoSerializer, WorksWithoutAModel) {
+  SerializerOptions options;
+  options.read_only_fields = {"id"};
+  ProtoSerializer s(options);
+  modeltest::Maker maker;
+  maker.set_id(3);
+  maker.set_name("acme");
+  EXPECT_THAT(s.ToValues(maker, WriteMode::kCreate), ElementsAre(Pair("name", Value("acme"))));
+  Row row(std::make_shared<std::vector<std::string>>(std::vector<std::string>{"id", "name"}),
+          {Value(4), Value("b")});
+  modeltest::Maker out;
+  s.ToMessage(row, &out);
+  EXPECT_THAT(out, EqualsProto(R"pb(id: 4 name: "b")pb"));
+}
