@@ -6,8 +6,16 @@
 #include <grpcpp/client_context.h>
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <sstream>
 
 #include <rpcforge/app.h>
+#include <rpcforge/auth/api_keys.h>
+#include <rpcforge/db/database.h>
+#include <rpcforge/db/migrate.h>
+#include <rpcforge/db/registry.h>
 #include <rpcforge/testing/fake_context.h>
 #include <rpcforge/testing/test_server.h>
 
@@ -83,6 +91,48 @@ BENCHMARK(BM_Unary_RpcforgeDefaultPipeline)->UseRealTime();
 
 void BM_Unary_RpcforgeSignalsOnly(benchmark::State& state) { RunPipeline(state, "signals"); }
 BENCHMARK(BM_Unary_RpcforgeSignalsOnly)->UseRealTime();
+
+// Auth (API key verified per call) and the request log (one row per call, written
+// behind) on, against a real SQLite file: compare with BM_Unary_RpcforgeDefaultPipeline.
+void BM_Unary_RpcforgeAuthAndRequestLog(benchmark::State& state) {
+  char dir[] = "/tmp/rpcforge-bench-XXXXXX";
+  if (mkdtemp(dir) == nullptr) {
+    state.SkipWithError("mkdtemp failed");
+    return;
+  }
+  const std::string path = std::string(dir) + "/bench.sqlite3";
+  {
+    rpcforge::db::DatabaseOptions options;
+    options.path = path;
+    rpcforge::db::Database db(options);
+    std::ostringstream ignored;
+    rpcforge::db::Migrate(db, rpcforge::db::Registry::Global(), ignored);
+    auto user = rpcforge::auth::CreateUser(db, {"bench", ""});
+    const std::string key = rpcforge::auth::CreateApiKey(db, user, "bench").key;
+
+    rpcforge::App app;
+    app.AddService<LeanEcho>();
+    rpcforge::testing::TestServerOptions server_options;
+    server_options.app = &app;
+    server_options.database = &db;
+    server_options.config = {{"middlewares", "max_concurrency,signals,request_logging,auth"},
+                             {"auth.require_auth", "true"},
+                             {"server.reflection", "false"}};
+    rpcforge::testing::TestServer server(server_options);
+    auto stub = server.Stub<EchoService>();
+    const EchoRequest req = Request();
+    for (auto _ : state) {
+      grpc::ClientContext ctx;
+      ctx.AddMetadata("x-api-key", key);
+      EchoResponse resp;
+      grpc::Status s = stub->Echo(&ctx, req, &resp);
+      if (!s.ok()) state.SkipWithError(s.error_message().c_str());
+      benchmark::DoNotOptimize(resp);
+    }
+  }
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_Unary_RpcforgeAuthAndRequestLog)->UseRealTime();
 
 // A direct handler call: what a FakeContext unit test costs.
 void BM_Direct_Baseline_PlainFunction(benchmark::State& state) {

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // The blog's tests, after django-grpc-framework's tutorial tests: real RPCs through
-// the in-process TestServer, on the fixture's database (each test rolled back).
+// the in-process channel of an RpcTestCase, on the fixture's database (each test
+// rolled back, the handlers' writes too).
 #include <gmock/gmock.h>
 #include <grpcpp/client_context.h>
 #include <gtest/gtest.h>
 
-#include <rpcforge/fixtures/test_case.h>
+#include <rpcforge/fixtures/rpc_test_case.h>
 #include <rpcforge/testing/matchers.h>
 #include <rpcforge/testing/test_server.h>
 
@@ -27,22 +28,9 @@ using ::testing::HasSubstr;
 namespace {
 
 // [post_test_fixture]
-class PostServiceTest : public rpcforge::fixtures::TestCase {
+class PostServiceTest : public rpcforge::fixtures::RpcTestCase {
  protected:
-  void DatabaseReady() override {
-    app_.AddService<blog::PostService>();
-    rpcforge::testing::TestServerOptions options;
-    options.app = &app_;
-    options.database = &db();
-    server_ = std::make_unique<rpcforge::testing::TestServer>(options);
-  }
-  void BeforeDatabaseReset() override { server_.reset(); }
-
-  std::unique_ptr<PostController::Stub> Stub() { return server_->Stub<PostController>(); }
   rpcforge::db::QuerySet Posts() { return PostModel().Objects(db()); }
-
-  rpcforge::App app_;
-  std::unique_ptr<rpcforge::testing::TestServer> server_;
 };
 // [post_test_fixture end]
 
@@ -57,7 +45,7 @@ Post MakePost(const std::string& title, const std::string& content) {
 
 // [post_tests]
 TEST_F(PostServiceTest, CreatePost) {
-  auto stub = Stub();
+  auto stub = Stub<PostController>();
   grpc::ClientContext ctx;
   Post response;
   ASSERT_THAT(stub->Create(&ctx, MakePost("title", "content"), &response), IsOk());
@@ -69,7 +57,7 @@ TEST_F(PostServiceTest, CreatePost) {
 TEST_F(PostServiceTest, ListPosts) {
   Posts().Create({{"title", "title1"}, {"content", "content1"}});
   Posts().Create({{"title", "title2"}, {"content", "content2"}});
-  auto stub = Stub();
+  auto stub = Stub<PostController>();
   grpc::ClientContext ctx;
   auto reader = stub->List(&ctx, blog::v1::PostListRequest());
   std::vector<Post> post_list;
@@ -81,7 +69,7 @@ TEST_F(PostServiceTest, ListPosts) {
 
 TEST_F(PostServiceTest, RetrievePost) {
   const auto id = Posts().Create({{"title", "t"}, {"content", "c"}})["id"].AsInt();
-  auto stub = Stub();
+  auto stub = Stub<PostController>();
   grpc::ClientContext ctx;
   blog::v1::PostRetrieveRequest request;
   request.set_id(id);
@@ -93,7 +81,7 @@ TEST_F(PostServiceTest, RetrievePost) {
 }
 
 TEST_F(PostServiceTest, RetrieveMissingPostIsNotFound) {
-  auto stub = Stub();
+  auto stub = Stub<PostController>();
   grpc::ClientContext ctx;
   blog::v1::PostRetrieveRequest request;
   request.set_id(7);
@@ -104,7 +92,7 @@ TEST_F(PostServiceTest, RetrieveMissingPostIsNotFound) {
 
 TEST_F(PostServiceTest, UpdatePost) {
   const auto id = Posts().Create({{"title", "old"}, {"content", "old"}})["id"].AsInt();
-  auto stub = Stub();
+  auto stub = Stub<PostController>();
   grpc::ClientContext ctx;
   Post request = MakePost("new title", "new content");
   request.set_id(id);
@@ -116,7 +104,7 @@ TEST_F(PostServiceTest, UpdatePost) {
 
 TEST_F(PostServiceTest, PartialUpdateByWrapper) {
   const auto id = Posts().Create({{"title", "old"}, {"content", "kept"}})["id"].AsInt();
-  auto stub = Stub();
+  auto stub = Stub<PostController>();
   grpc::ClientContext ctx;
   blog::v1::PostPartialUpdateRequest request;
   request.set_id(id);
@@ -129,7 +117,7 @@ TEST_F(PostServiceTest, PartialUpdateByWrapper) {
 
 TEST_F(PostServiceTest, PartialUpdateByUpdateMask) {
   const auto id = Posts().Create({{"title", "old"}, {"content", "old"}})["id"].AsInt();
-  auto stub = Stub();
+  auto stub = Stub<PostController>();
   grpc::ClientContext ctx;
   blog::v1::PostPartialUpdateRequest request;
   request.set_id(id);
@@ -149,7 +137,7 @@ TEST_F(PostServiceTest, PartialUpdateByUpdateMask) {
 
 TEST_F(PostServiceTest, DestroyPostThenDestroyAgainIsNotFound) {
   const auto id = Posts().Create({{"title", "t"}, {"content", "c"}})["id"].AsInt();
-  auto stub = Stub();
+  auto stub = Stub<PostController>();
   Post request;
   request.set_id(id);
   google::protobuf::Empty empty;
@@ -165,7 +153,7 @@ TEST_F(PostServiceTest, DestroyPostThenDestroyAgainIsNotFound) {
 
 // [post_validation_test]
 TEST_F(PostServiceTest, TitleLongerThan100CharactersIsRejected) {
-  auto stub = Stub();
+  auto stub = Stub<PostController>();
   grpc::ClientContext ctx;
   Post response;
   grpc::Status status = stub->Create(&ctx, MakePost(std::string(101, 'x'), "content"), &response);
@@ -176,7 +164,7 @@ TEST_F(PostServiceTest, TitleLongerThan100CharactersIsRejected) {
 // [post_validation_test end]
 
 TEST_F(PostServiceTest, BlankTitleAndContentAreBothReported) {
-  auto stub = Stub();
+  auto stub = Stub<PostController>();
   grpc::ClientContext ctx;
   Post response;
   grpc::Status status = stub->Create(&ctx, MakePost("", ""), &response);
@@ -187,7 +175,7 @@ TEST_F(PostServiceTest, BlankTitleAndContentAreBothReported) {
 TEST_F(PostServiceTest, ListFiltersByTitle) {
   Posts().Create({{"title", "Hello"}, {"content", "a"}});
   Posts().Create({{"title", "Other"}, {"content", "b"}});
-  auto stub = Stub();
+  auto stub = Stub<PostController>();
   grpc::ClientContext ctx;
   blog::v1::PostListRequest request;
   request.set_filter(R"(title = "Hello")");
