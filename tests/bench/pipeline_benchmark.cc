@@ -94,7 +94,7 @@ BENCHMARK(BM_Unary_RpcforgeSignalsOnly)->UseRealTime();
 
 // Auth (API key verified per call) and the request log (one row per call, written
 // behind) on, against a real SQLite file: compare with BM_Unary_RpcforgeDefaultPipeline.
-void BM_Unary_RpcforgeAuthAndRequestLog(benchmark::State& state) {
+void RunWithDatabase(benchmark::State& state, const std::string& middlewares) {
   char dir[] = "/tmp/rpcforge-bench-XXXXXX";
   if (mkdtemp(dir) == nullptr) {
     state.SkipWithError("mkdtemp failed");
@@ -115,7 +115,7 @@ void BM_Unary_RpcforgeAuthAndRequestLog(benchmark::State& state) {
     rpcforge::testing::TestServerOptions server_options;
     server_options.app = &app;
     server_options.database = &db;
-    server_options.config = {{"middlewares", "max_concurrency,signals,request_logging,auth"},
+    server_options.config = {{"middlewares", middlewares},
                              {"auth.require_auth", "true"},
                              {"server.reflection", "false"}};
     rpcforge::testing::TestServer server(server_options);
@@ -132,7 +132,21 @@ void BM_Unary_RpcforgeAuthAndRequestLog(benchmark::State& state) {
   }
   std::filesystem::remove_all(dir);
 }
+
+void BM_Unary_RpcforgeAuthAndRequestLog(benchmark::State& state) {
+  RunWithDatabase(state, "max_concurrency,signals,request_logging,auth");
+}
 BENCHMARK(BM_Unary_RpcforgeAuthAndRequestLog)->UseRealTime();
+
+void BM_Unary_RpcforgeAuthOnly(benchmark::State& state) {
+  RunWithDatabase(state, "max_concurrency,signals,auth");
+}
+BENCHMARK(BM_Unary_RpcforgeAuthOnly)->UseRealTime();
+
+void BM_Unary_RpcforgeRequestLogOnly(benchmark::State& state) {
+  RunWithDatabase(state, "max_concurrency,signals,request_logging");
+}
+BENCHMARK(BM_Unary_RpcforgeRequestLogOnly)->UseRealTime();
 
 // A direct handler call: what a FakeContext unit test costs.
 void BM_Direct_Baseline_PlainFunction(benchmark::State& state) {

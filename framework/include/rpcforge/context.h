@@ -70,7 +70,9 @@ class RPCFORGE_EXPORT Context {
   // nullopt when there is no deadline.
   std::optional<std::chrono::milliseconds> TimeRemaining() const;
 
-  // IsCancelled is true once the client cancelled or the deadline passed.
+  // IsCancelled is true once the client cancelled or the deadline passed. On the
+  // server it asks gRPC, which polls its completion queue (tens of microseconds): call
+  // it between units of work, not per row.
   virtual bool IsCancelled() const = 0;
 
   // --- Response -------------------------------------------------------------------

@@ -5,6 +5,8 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <iterator>
+#include <random>
 #include <cctype>
 #include <cmath>
 #include <exception>
@@ -154,8 +156,22 @@ PeerAddress ParsePeer(std::string_view peer) {
 }
 
 std::string NewRequestId() {
+  // Request ids must be unique, not unpredictable: a per-thread generator seeded once
+  // from OpenSSL's CSPRNG avoids a locked CSPRNG call per request.
+  thread_local std::mt19937_64 rng = [] {
+    std::seed_seq::result_type seed[8];
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(seed), sizeof(seed)) != 1) {
+      throw Internal("OpenSSL RAND_bytes failed");
+    }
+    std::seed_seq seq(std::begin(seed), std::end(seed));
+    return std::mt19937_64(seq);
+  }();
   unsigned char b[16];
-  if (RAND_bytes(b, sizeof(b)) != 1) throw Internal("OpenSSL RAND_bytes failed");
+  const uint64_t hi = rng(), lo = rng();
+  for (int i = 0; i < 8; ++i) {
+    b[i] = static_cast<unsigned char>(hi >> (8 * i));
+    b[8 + i] = static_cast<unsigned char>(lo >> (8 * i));
+  }
   b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
   b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
   static const char* kHex = "0123456789abcdef";
@@ -431,7 +447,15 @@ grpc::Status RequestLoggingMiddleware::Handle(ServerCall& call, Next next) {
     e.full_method = m.full_name;
     grpc::StatusCode code = status.error_code();
     e.error_message = status.error_message();
-    if (ctx.IsCancelled()) {
+    // grpc's sync IsCancelled() polls the completion queue (tens of microseconds), so
+    // ask only when the answer can matter: the call failed, took at least a
+    // millisecond, or its deadline passed. A call completed in under a millisecond
+    // that the client cancelled meanwhile is logged with the handler's status.
+    const auto deadline_at = ctx.deadline();
+    const bool maybe_cancelled =
+        !status.ok() || call.elapsed() >= std::chrono::milliseconds(1) ||
+        (deadline_at && std::chrono::system_clock::now() >= *deadline_at);
+    if (maybe_cancelled && ctx.IsCancelled()) {
       // The client is gone: whatever the handler returned, it saw CANCELLED or
       // DEADLINE_EXCEEDED. Deadlines are the transport's, in real time.
       const auto deadline = ctx.deadline();
