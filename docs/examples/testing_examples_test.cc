@@ -2,9 +2,8 @@
 // Examples quoted by docs/testing.md that are not part of a sample: fake time and
 // testing a middleware without a server. Compiled and run as a test.
 #include <gmock/gmock.h>
-#include <gtest/gtest.h>
 #include <grpcpp/client_context.h>
-
+#include <gtest/gtest.h>
 #include <rpcforge/app.h>
 #include <rpcforge/testing/fake_clock.h>
 #include <rpcforge/testing/fake_context.h>

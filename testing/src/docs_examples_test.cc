@@ -73,8 +73,8 @@ TEST(DocsExample, Proto) {
 
   Post post = CreatedPost();
   EXPECT_THAT(post, Partially(EqualsProto(R"pb(id: 1 title: "Hello")pb")));
-  EXPECT_THAT(post, Partially(IgnoringRepeatedFieldOrdering(
-                        EqualsProto(R"pb(tags: "c++" tags: "grpc")pb"))));
+  EXPECT_THAT(post, Partially(IgnoringRepeatedFieldOrdering(EqualsProto(R"pb(tags: "c++"
+                                                                             tags: "grpc")pb"))));
   EXPECT_THAT(post, Partially(ApproximatelyEqualsProto(R"pb(score: 0.3)pb")));
   EXPECT_THAT(&post, Partially(ApproximatelyEqualsProto("score: 0.29", /*margin=*/0.02)));
 

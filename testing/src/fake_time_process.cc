@@ -187,8 +187,7 @@ void FakeTimeProcess::SetStartAt(std::chrono::system_clock::time_point t) {
 
 void FakeTimeProcess::Start() {
   if (pid_ > 0) throw std::logic_error("FakeTimeProcess: Start called twice");
-  std::string lib =
-      options_.libfaketime.empty() ? FindLibfaketime() : options_.libfaketime;
+  std::string lib = options_.libfaketime.empty() ? FindLibfaketime() : options_.libfaketime;
   if (::access(lib.c_str(), R_OK) != 0) {
     throw std::runtime_error("FakeTimeProcess: libfaketime not readable at " + lib);
   }
@@ -258,16 +257,15 @@ void FakeTimeProcess::Start() {
 #endif
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                      POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   posix_spawnattr_setpgroup(&attr, 0);
   sigset_t mask;
   sigemptyset(&mask);
   posix_spawnattr_setsigmask(&attr, &mask);
   sigset_t defaults;
   sigemptyset(&defaults);
-  for (int sig : {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2,
-                  SIGALRM}) {
+  for (int sig : {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2, SIGALRM}) {
     sigaddset(&defaults, sig);
   }
   posix_spawnattr_setsigdefault(&attr, &defaults);
@@ -389,8 +387,7 @@ std::optional<std::string> FakeTimeProcess::ReadLine(std::chrono::milliseconds t
 }
 
 std::optional<std::string> FakeTimeProcess::WaitForLine(
-    const std::function<bool(const std::string&)>& predicate,
-    std::chrono::milliseconds timeout) {
+    const std::function<bool(const std::string&)>& predicate, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
@@ -403,8 +400,7 @@ std::optional<std::string> FakeTimeProcess::WaitForLine(
       if (match) return line;
     }
     if (eof_) return std::nullopt;
-    if (cv_.wait_until(lock, deadline) == std::cv_status::timeout &&
-        next_line_ == lines_.size()) {
+    if (cv_.wait_until(lock, deadline) == std::cv_status::timeout && next_line_ == lines_.size()) {
       return std::nullopt;
     }
   }

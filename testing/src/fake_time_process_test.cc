@@ -3,10 +3,10 @@
 // move while it runs, and its monotonic clock is not faked.
 #include "rpcforge/testing/fake_time_process.h"
 
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -34,8 +34,8 @@ struct Reading {
 // Asks the child for its clocks and parses the answer.
 Reading Ask(FakeTimeProcess& p) {
   p.WriteStdin("time\n");
-  auto groups = p.WaitForMatch(std::regex("^wall=(-?\\d+) chrono=(-?\\d+) steady_ns=(\\d+)$"),
-                               kTimeout);
+  auto groups =
+      p.WaitForMatch(std::regex("^wall=(-?\\d+) chrono=(-?\\d+) steady_ns=(\\d+)$"), kTimeout);
   if (!groups) {
     ADD_FAILURE() << "no time line from the child";
     return {};
@@ -152,8 +152,9 @@ TEST(FakeTimeProcessTest, EnvironmentIsPassedAndFaketimeSettingsForced) {
                     {{"RPCFORGE_TEST_VAR", "hello"}, {"FAKETIME_DONT_FAKE_MONOTONIC", "0"}});
   p.Start();
   ASSERT_TRUE(p.ReadLine(kTimeout));
-  p.WriteStdin("env RPCFORGE_TEST_VAR\nenv FAKETIME_DONT_FAKE_MONOTONIC\n"
-               "env FAKETIME_NO_CACHE\nenv FAKETIME_TIMESTAMP_FILE\nenv LD_PRELOAD\n");
+  p.WriteStdin(
+      "env RPCFORGE_TEST_VAR\nenv FAKETIME_DONT_FAKE_MONOTONIC\n"
+      "env FAKETIME_NO_CACHE\nenv FAKETIME_TIMESTAMP_FILE\nenv LD_PRELOAD\n");
   EXPECT_EQ(p.ReadLine(kTimeout), "RPCFORGE_TEST_VAR=hello");
   EXPECT_EQ(p.ReadLine(kTimeout), "FAKETIME_DONT_FAKE_MONOTONIC=1");
   EXPECT_EQ(p.ReadLine(kTimeout), "FAKETIME_NO_CACHE=1");

@@ -60,8 +60,8 @@ class ParseErrors : public google::protobuf::io::ErrorCollector {
   void Add(const char* kind, int line, int column, const std::string& message) {
     if (!text_.empty()) text_ += "; ";
     text_ += kind;
-    text_ += " at line " + std::to_string(line + 1) + ", column " +
-             std::to_string(column + 1) + ": " + message;
+    text_ += " at line " + std::to_string(line + 1) + ", column " + std::to_string(column + 1) +
+             ": " + message;
   }
   std::string text_;
 };
@@ -219,8 +219,8 @@ bool CompareProto(const Message* expected_message, const std::string& expected_t
     ParseErrors errors;
     parser.RecordErrorsTo(&errors);
     if (!parser.ParseFromString(expected_text, parsed.get())) {
-      *explanation = "but the expected text format does not parse as " +
-                     actual_type->full_name() + ": " + errors.text();
+      *explanation = "but the expected text format does not parse as " + actual_type->full_name() +
+                     ": " + errors.text();
       return false;
     }
     expected = parsed.get();
@@ -306,8 +306,7 @@ bool MatchMetadata(const std::string& key,
     }
     return false;
   }
-  *listener << "whose values for " << Quote(key) << " are "
-            << ::testing::PrintToString(values);
+  *listener << "whose values for " << Quote(key) << " are " << ::testing::PrintToString(values);
   if (!value) return true;
   for (const auto& v : values) {
     if (value->Matches(v)) return true;
@@ -395,15 +394,14 @@ ProtoMatcher Approximately(ProtoMatcher matcher, double margin, double fraction)
 ProtoMatcher ApproximatelyEqualsProto(const google::protobuf::Message& expected) {
   return Approximately(EqualsProto(expected));
 }
-ProtoMatcher ApproximatelyEqualsProto(const google::protobuf::Message& expected,
-                                      double margin, double fraction) {
+ProtoMatcher ApproximatelyEqualsProto(const google::protobuf::Message& expected, double margin,
+                                      double fraction) {
   return Approximately(EqualsProto(expected), margin, fraction);
 }
 ProtoMatcher ApproximatelyEqualsProto(std::string text_format) {
   return Approximately(EqualsProto(std::move(text_format)));
 }
-ProtoMatcher ApproximatelyEqualsProto(std::string text_format, double margin,
-                                      double fraction) {
+ProtoMatcher ApproximatelyEqualsProto(std::string text_format, double margin, double fraction) {
   return Approximately(EqualsProto(std::move(text_format)), margin, fraction);
 }
 
@@ -412,8 +410,7 @@ MetadataMatcher HasMetadata(std::string key) {
       testing_internal::MetadataMatcherImpl(std::move(key), std::nullopt));
 }
 
-MetadataMatcher HasMetadata(std::string key,
-                            ::testing::Matcher<const std::string&> value_matcher) {
+MetadataMatcher HasMetadata(std::string key, ::testing::Matcher<const std::string&> value_matcher) {
   return ::testing::MakePolymorphicMatcher(
       testing_internal::MetadataMatcherImpl(std::move(key), std::move(value_matcher)));
 }

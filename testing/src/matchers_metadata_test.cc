@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // Tests for HasMetadata over the metadata containers gRPC and FakeContext return.
 #include <gmock/gmock.h>
+#include <grpcpp/support/string_ref.h>
 #include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
-#include <grpcpp/support/string_ref.h>
 
 #include <map>
 #include <string>
@@ -28,8 +28,8 @@ std::string Explain(const M& matcher, const T& value, bool* matched) {
 
 // Backing storage for string_ref metadata, as grpc::ClientContext keeps it.
 struct ClientMetadata {
-  std::vector<std::string> storage{"x-request-id", "abc-123", "x-tag", "one",
-                                   "x-tag", "two", "content-type", "application/grpc"};
+  std::vector<std::string> storage{"x-request-id", "abc-123", "x-tag",        "one",
+                                   "x-tag",        "two",     "content-type", "application/grpc"};
   std::multimap<grpc::string_ref, grpc::string_ref> map() const {
     std::multimap<grpc::string_ref, grpc::string_ref> m;
     for (size_t i = 0; i + 1 < storage.size(); i += 2) {

@@ -53,12 +53,17 @@ TEST(EqualsProtoTest, MatchesEqualMessage) {
   Post p = SamplePost();
   EXPECT_THAT(p, EqualsProto(SamplePost()));
   EXPECT_THAT(p, EqualsProto(R"pb(
-    id: 7 title: "Hello" published: true
-    author { name: "Ada" email: "ada@example.com" }
-    tags: "c++" tags: "grpc"
-    counters { key: "likes" value: 2 } counters { key: "views" value: 10 }
-    score: 0.5 url: "https://example.com/hello"
-  )pb"));
+                id: 7
+                title: "Hello"
+                published: true
+                author { name: "Ada" email: "ada@example.com" }
+                tags: "c++"
+                tags: "grpc"
+                counters { key: "likes" value: 2 }
+                counters { key: "views" value: 10 }
+                score: 0.5
+                url: "https://example.com/hello"
+              )pb"));
 }
 
 TEST(EqualsProtoTest, AcceptsPointersAndSmartPointers) {
@@ -180,7 +185,8 @@ TEST(EqualsProtoTest, ReportsThroughGtest) {
 
 TEST(PartiallyTest, ComparesOnlyFieldsSetInExpected) {
   Post p = SamplePost();
-  EXPECT_THAT(p, Partially(EqualsProto(R"pb(title: "Hello" author { name: "Ada" })pb")));
+  EXPECT_THAT(p, Partially(EqualsProto(R"pb(title: "Hello"
+                                            author { name: "Ada" })pb")));
   EXPECT_THAT(p, Not(EqualsProto(R"pb(title: "Hello")pb")));
   EXPECT_THAT(p, Not(Partially(EqualsProto(R"pb(title: "Bye")pb"))));
 }
@@ -188,9 +194,9 @@ TEST(PartiallyTest, ComparesOnlyFieldsSetInExpected) {
 TEST(PartiallyTest, FailureShowsOnlyTheComparedFields) {
   Post p = SamplePost();
   bool matched = true;
-  std::string why =
-      Explain(Partially(EqualsProto(R"pb(title: "Bye" author { email: "x@y" })pb")), p,
-              &matched);
+  std::string why = Explain(Partially(EqualsProto(R"pb(title: "Bye"
+                                                       author { email: "x@y" })pb")),
+                            p, &matched);
   EXPECT_FALSE(matched);
   EXPECT_EQ(why,
             "with the differences (expected -> actual):\n"
@@ -204,10 +210,11 @@ TEST(IgnoringRepeatedFieldOrderingTest, ComparesAsMultisets) {
   p.add_tags("b");
   p.add_tags("b");
   EXPECT_THAT(p, Not(EqualsProto(R"pb(tags: "b" tags: "a" tags: "b")pb")));
-  EXPECT_THAT(p, IgnoringRepeatedFieldOrdering(EqualsProto(R"pb(tags: "b" tags: "a" tags: "b")pb")));
+  EXPECT_THAT(p,
+              IgnoringRepeatedFieldOrdering(EqualsProto(R"pb(tags: "b" tags: "a" tags: "b")pb")));
   // Counts matter: a multiset, not a set.
-  EXPECT_THAT(p, Not(IgnoringRepeatedFieldOrdering(
-                     EqualsProto(R"pb(tags: "a" tags: "a" tags: "b")pb"))));
+  EXPECT_THAT(
+      p, Not(IgnoringRepeatedFieldOrdering(EqualsProto(R"pb(tags: "a" tags: "a" tags: "b")pb"))));
 }
 
 TEST(IgnoringRepeatedFieldOrderingTest, NestedMessagesAndComposition) {
@@ -215,16 +222,20 @@ TEST(IgnoringRepeatedFieldOrderingTest, NestedMessagesAndComposition) {
   p.add_reviewers()->set_name("Linus");
   p.add_reviewers()->set_name("Grace");
   EXPECT_THAT(p, Partially(IgnoringRepeatedFieldOrdering(EqualsProto(R"pb(
-                reviewers { name: "Grace" } reviewers { name: "Linus" }
-                tags: "grpc" tags: "c++"
+                reviewers { name: "Grace" }
+                reviewers { name: "Linus" }
+                tags: "grpc"
+                tags: "c++"
               )pb"))));
   EXPECT_THAT(p, Not(Partially(EqualsProto(R"pb(
-                reviewers { name: "Grace" } reviewers { name: "Linus" }
+                reviewers { name: "Grace" }
+                reviewers { name: "Linus" }
               )pb"))));
   bool matched = true;
-  std::string why = Explain(IgnoringRepeatedFieldOrdering(Partially(EqualsProto(
-                                R"pb(reviewers { name: "Grace" } reviewers { name: "Alan" })pb"))),
-                            p, &matched);
+  std::string why = Explain(
+      IgnoringRepeatedFieldOrdering(Partially(EqualsProto(R"pb(reviewers { name: "Grace" }
+                                                               reviewers { name: "Alan" })pb"))),
+      p, &matched);
   EXPECT_FALSE(matched);
   EXPECT_THAT(why, HasSubstr("reviewers"));
   EXPECT_THAT(why, HasSubstr("Alan"));

@@ -87,8 +87,8 @@ TEST(StatusIsTest, WrongCodeExplained) {
   EXPECT_EQ(Describe(StatusIs(grpc::StatusCode::NOT_FOUND)), "has code NOT_FOUND");
   EXPECT_EQ(Describe(StatusIs(grpc::StatusCode::NOT_FOUND, HasSubstr("Post"))),
             "has code NOT_FOUND and a message that has substring \"Post\"");
-  EXPECT_EQ(::testing::DescribeMatcher<const grpc::Status&>(
-                StatusIs(grpc::StatusCode::NOT_FOUND), /*negation=*/true),
+  EXPECT_EQ(::testing::DescribeMatcher<const grpc::Status&>(StatusIs(grpc::StatusCode::NOT_FOUND),
+                                                            /*negation=*/true),
             "doesn't have code NOT_FOUND");
 }
 
@@ -101,10 +101,9 @@ TEST(StatusIsTest, WrongMessageExplained) {
 }
 
 TEST(StatusIsTest, GtestFailureMessagePrintsStatusReadably) {
-  EXPECT_NONFATAL_FAILURE(
-      EXPECT_THAT(grpc::Status(grpc::StatusCode::ALREADY_EXISTS, "dup"),
-                  StatusIs(grpc::StatusCode::NOT_FOUND)),
-      "Actual: ALREADY_EXISTS: \"dup\"");
+  EXPECT_NONFATAL_FAILURE(EXPECT_THAT(grpc::Status(grpc::StatusCode::ALREADY_EXISTS, "dup"),
+                                      StatusIs(grpc::StatusCode::NOT_FOUND)),
+                          "Actual: ALREADY_EXISTS: \"dup\"");
 }
 
 TEST(StatusPrintTest, PrintsCodeMessageAndDetailsSize) {

@@ -12,17 +12,17 @@ SignalRecorder::SignalRecorder(Signals& signals) : signals_(signals) {
     e.method = call.method().full_name;
     Add(std::move(e));
   });
-  ids_[1] = signals_.ConnectRequestFinished([this](const ServerCall& call,
-                                                   const grpc::Status& status) {
-    Event e;
-    e.kind = kFinished;
-    e.method = call.method().full_name;
-    e.code = status.error_code();
-    e.message = status.error_message();
-    e.messages_sent = call.stats().messages_sent;
-    e.messages_received = call.stats().messages_received;
-    Add(std::move(e));
-  });
+  ids_[1] =
+      signals_.ConnectRequestFinished([this](const ServerCall& call, const grpc::Status& status) {
+        Event e;
+        e.kind = kFinished;
+        e.method = call.method().full_name;
+        e.code = status.error_code();
+        e.message = status.error_message();
+        e.messages_sent = call.stats().messages_sent;
+        e.messages_received = call.stats().messages_received;
+        Add(std::move(e));
+      });
   ids_[2] = signals_.ConnectGotRequestException(
       [this](const ServerCall& call, std::exception_ptr ex, const grpc::Status& status) {
         Event e;

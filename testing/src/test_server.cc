@@ -11,16 +11,18 @@
 
 namespace rpcforge::testing {
 
-TestServer::TestServer(App& app) : TestServer([&] {
-  TestServerOptions options;
-  options.app = &app;
-  return options;
-}()) {}
+TestServer::TestServer(App& app)
+    : TestServer([&] {
+        TestServerOptions options;
+        options.app = &app;
+        return options;
+      }()) {}
 
 TestServer::TestServer(TestServerOptions options)
     : app_(options.app ? options.app : &App::Default()),
       config_(std::make_unique<config::v1::Config>()) {
-  config::LoadResult loaded = config::LoadString(options.config_yaml, "TestServerOptions.config_yaml");
+  config::LoadResult loaded =
+      config::LoadString(options.config_yaml, "TestServerOptions.config_yaml");
   for (const auto& [path, value] : options.config) {
     auto errors = config::ApplyOverride(&loaded.config, path, value, "TestServerOptions.config",
                                         &loaded.locations);

@@ -3,11 +3,10 @@
 // the same pragmas. Pairs share a suffix: BM_Get_Model / BM_Get_Baseline_SQLiteCpp.
 // The baseline prepares each statement once and resets it, the best SQLiteCpp can do;
 // the difference is the framework's cost (leasing, validation, row conversion).
-#include <benchmark/benchmark.h>
-#include <stdlib.h>
-
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
+#include <benchmark/benchmark.h>
+#include <stdlib.h>
 
 #include <filesystem>
 #include <memory>
@@ -27,8 +26,8 @@ namespace db = ::rpcforge::db;
 constexpr int kRows = 1000;
 
 const db::Model& Item() {
-  static const db::Model* m = new db::Model(
-      "bench.item", {db::CharField("name", 50), db::IntegerField("value").Index()});
+  static const db::Model* m =
+      new db::Model("bench.item", {db::CharField("name", 50), db::IntegerField("value").Index()});
   return *m;
 }
 
@@ -36,8 +35,7 @@ const db::Model& Item() {
 class Env {
  public:
   Env() {
-    std::string tmpl =
-        (std::filesystem::temp_directory_path() / "rpcforge_bench_XXXXXX").string();
+    std::string tmpl = (std::filesystem::temp_directory_path() / "rpcforge_bench_XXXXXX").string();
     dir_ = mkdtemp(tmpl.data());
     path_ = (dir_ / "bench.sqlite3").string();
     db::DatabaseOptions options;

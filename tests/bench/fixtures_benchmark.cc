@@ -37,7 +37,9 @@ class Runner : public Fixture {
   void TestBody() override {}
 };
 
-void InsertOne() { Note().Objects(Runner<rpcforge::fixtures::TestCase>::Db()).Create({{"text", "x"}}); }
+void InsertOne() {
+  Note().Objects(Runner<rpcforge::fixtures::TestCase>::Db()).Create({{"text", "x"}});
+}
 
 void BM_PerTest_Baseline_EmptyBody(benchmark::State& state) {
   const std::function<void()> body = [] {};

@@ -6,7 +6,6 @@
 // 1000 streamed rows.
 #include <benchmark/benchmark.h>
 #include <grpcpp/client_context.h>
-
 #include <rpcforge/app.h>
 #include <rpcforge/db/database.h>
 #include <rpcforge/db/migrate.h>
@@ -38,7 +37,8 @@ class HandWrittenPosts : public blog::v1::PostControllerBase {
     const auto rows = ctx.db().Query(
         "SELECT \"id\", \"title\", \"content\", \"created\" FROM \"blog_post\" WHERE \"id\" = ?",
         {request.id()});
-    if (rows.empty()) throw rpcforge::NotFound("Post: " + std::to_string(request.id()) + " not found");
+    if (rows.empty())
+      throw rpcforge::NotFound("Post: " + std::to_string(request.id()) + " not found");
     Post post;
     Fill(rows[0], &post);
     return post;
@@ -48,8 +48,8 @@ class HandWrittenPosts : public blog::v1::PostControllerBase {
             rpcforge::Writer<Post>& writer) override {
     bool open = true;
     ctx.db().QueryEach(
-        "SELECT \"id\", \"title\", \"content\", \"created\" FROM \"blog_post\" ORDER BY \"id\"",
-        {}, [&](const rpcforge::db::Row& row) {
+        "SELECT \"id\", \"title\", \"content\", \"created\" FROM \"blog_post\" ORDER BY \"id\"", {},
+        [&](const rpcforge::db::Row& row) {
           if (!open) return;
           Post post;
           Fill(row, &post);
@@ -87,8 +87,7 @@ rpcforge::db::Database& SharedDatabase() {
     rpcforge::db::Migrate(*d, rpcforge::db::Registry::Global(), log);
     std::vector<rpcforge::db::Values> rows;
     for (int i = 0; i < 1000; ++i) {
-      rows.push_back({{"title", "Post " + std::to_string(i)},
-                      {"content", std::string(200, 'x')}});
+      rows.push_back({{"title", "Post " + std::to_string(i)}, {"content", std::string(200, 'x')}});
     }
     blog::PostModel().Objects(*d).BulkCreate(rows);
     std::atexit([] { std::filesystem::remove_all(BenchDir()); });
@@ -149,9 +148,7 @@ BENCHMARK(BM_Retrieve_Baseline_HandWritten)->UseRealTime();
 void BM_Retrieve_ModelService(benchmark::State& state) { RunRetrieve<blog::PostService>(state); }
 BENCHMARK(BM_Retrieve_ModelService)->UseRealTime();
 
-void BM_List1000_Baseline_HandWritten(benchmark::State& state) {
-  RunList<HandWrittenPosts>(state);
-}
+void BM_List1000_Baseline_HandWritten(benchmark::State& state) { RunList<HandWrittenPosts>(state); }
 BENCHMARK(BM_List1000_Baseline_HandWritten)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 void BM_List1000_ModelService(benchmark::State& state) { RunList<blog::PostService>(state); }

@@ -6,11 +6,6 @@
 #include <grpcpp/client_context.h>
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
-#include <stdlib.h>
-
-#include <filesystem>
-#include <sstream>
-
 #include <rpcforge/app.h>
 #include <rpcforge/auth/api_keys.h>
 #include <rpcforge/db/database.h>
@@ -18,6 +13,10 @@
 #include <rpcforge/db/registry.h>
 #include <rpcforge/testing/fake_context.h>
 #include <rpcforge/testing/test_server.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <sstream>
 
 #include "server/testdata/echo.grpc.pb.h"
 #include "server/testdata/echo.rpcforge.h"

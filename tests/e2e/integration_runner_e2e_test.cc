@@ -28,8 +28,8 @@ RunResult Integration(const std::string& config_text, std::vector<std::string> e
                        ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".yaml";
   std::ofstream(config) << config_text;
   FakeTimeProcess::Options options;
-  options.argv = {HELLOWORLD_BIN, "--config", config, "--log-level", "error", "integration-test",
-                  "--examples", HELLOWORLD_EXAMPLES};
+  options.argv = {HELLOWORLD_BIN, "--config",         config,       "--log-level",
+                  "error",        "integration-test", "--examples", HELLOWORLD_EXAMPLES};
   options.argv.insert(options.argv.end(), extra.begin(), extra.end());
   options.capture_stderr = true;
   FakeTimeProcess proc(options);
@@ -45,7 +45,8 @@ RunResult Integration(const std::string& config_text, std::vector<std::string> e
 TEST(IntegrationRunner, PassesOnTheHelloworldSampleWithAuthRequired) {
   std::ifstream in(HELLOWORLD_INTEGRATION_CONFIG);
   std::string config((std::istreambuf_iterator<char>(in)), {});
-  std::string junit = ::testing::TempDir() + "/rpcforge_it_junit_" + std::to_string(getpid()) + ".xml";
+  std::string junit =
+      ::testing::TempDir() + "/rpcforge_it_junit_" + std::to_string(getpid()) + ".xml";
   RunResult run = Integration(config, {"--junit", junit});
   EXPECT_EQ(run.code, 0) << run.output;
   for (const char* step : {"descriptors", "server", "keys", "clients", "logs", "cleanup"}) {
@@ -75,7 +76,8 @@ TEST(IntegrationRunner, FailsAtLogsWhenRequestLoggingIsOff) {
 }
 
 TEST(IntegrationRunner, FailsAtClientsWhenAuthIsMissingFromTheChain) {
-  RunResult run = Integration("auth:\n  require_auth: true\nmiddlewares: [signals, request_logging]\n");
+  RunResult run =
+      Integration("auth:\n  require_auth: true\nmiddlewares: [signals, request_logging]\n");
   EXPECT_EQ(run.code, 1) << run.output;
   EXPECT_THAT(run.output, HasSubstr("\xE2\x9C\x97 clients:"));
   EXPECT_THAT(run.output, HasSubstr("without a key: expected UNAUTHENTICATED, got OK"));

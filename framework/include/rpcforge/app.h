@@ -112,8 +112,8 @@ struct ServiceRegistrar {
 // RPCFORGE_REGISTER_SERVICE(Type) registers a default-constructed `Type` on
 // App::Default() at static-initialization time (put it in the .cc defining Type; link
 // that file as an OBJECT library or into the binary so the linker keeps it).
-#define RPCFORGE_REGISTER_SERVICE(Type)                                        \
-  static const ::rpcforge::app_internal::ServiceRegistrar<Type>               \
-      RPCFORGE_INTERNAL_CONCAT(rpcforge_service_registrar_, __COUNTER__)
+#define RPCFORGE_REGISTER_SERVICE(Type)                                                   \
+  static const ::rpcforge::app_internal::ServiceRegistrar<Type> RPCFORGE_INTERNAL_CONCAT( \
+      rpcforge_service_registrar_, __COUNTER__)
 
 #endif  // RPCFORGE_APP_H_

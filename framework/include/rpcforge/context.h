@@ -14,14 +14,14 @@
 #ifndef RPCFORGE_CONTEXT_H_
 #define RPCFORGE_CONTEXT_H_
 
+#include <grpcpp/support/status.h>
+
 #include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <grpcpp/support/status.h>
 
 #include "rpcforge/auth/identity.h"
 #include "rpcforge/clock.h"

@@ -9,14 +9,14 @@
 #ifndef RPCFORGE_ERRORS_H_
 #define RPCFORGE_ERRORS_H_
 
+#include <grpcpp/support/status.h>
+
 #include <exception>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <grpcpp/support/status.h>
 
 #include "rpcforge/export.h"
 
@@ -46,9 +46,9 @@ class RPCFORGE_EXPORT AbortError : public Error {
   using Error::Error;
 };
 
-#define RPCFORGE_DECLARE_ERROR(Name, Code)                              \
-  class RPCFORGE_EXPORT Name : public Error {                          \
-   public:                                                              \
+#define RPCFORGE_DECLARE_ERROR(Name, Code)                                  \
+  class RPCFORGE_EXPORT Name : public Error {                               \
+   public:                                                                  \
     explicit Name(std::string message) : Error(Code, std::move(message)) {} \
   }
 

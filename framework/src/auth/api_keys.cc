@@ -108,10 +108,10 @@ User CreateUser(db::Database& db, const NewUser& user) {
     throw AlreadyExists("User '" + user.username + "' already exists");
   }
   db::Row row = db::UserModel().Objects(db).Create({{"username", user.username},
-                                                     {"email", user.email},
-                                                     {"is_active", user.is_active},
-                                                     {"is_staff", user.is_staff},
-                                                     {"is_superuser", user.is_superuser}});
+                                                    {"email", user.email},
+                                                    {"is_active", user.is_active},
+                                                    {"is_staff", user.is_staff},
+                                                    {"is_superuser", user.is_superuser}});
   return UserFromRow(row);
 }
 
@@ -156,7 +156,9 @@ std::string HashApiKey(std::string_view key) {
   return ToHex(d.data(), d.size());
 }
 
-bool SecretEquals(std::string_view a, std::string_view b) { return DigestEquals(Sha256(a), Sha256(b)); }
+bool SecretEquals(std::string_view a, std::string_view b) {
+  return DigestEquals(Sha256(a), Sha256(b));
+}
 
 CreatedApiKey CreateApiKey(db::Database& db, const User& user, std::string name,
                            std::optional<std::chrono::seconds> expires_in, const Clock& clock) {
@@ -243,14 +245,15 @@ std::optional<VerifiedKey> VerifyApiKey(db::Database& db, std::string_view key,
     auto nibble = [](char c) {
       return static_cast<unsigned char>(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
     };
-    stored_digest[i] = static_cast<unsigned char>(nibble(stored[2 * i]) << 4 | nibble(stored[2 * i + 1]));
+    stored_digest[i] =
+        static_cast<unsigned char>(nibble(stored[2 * i]) << 4 | nibble(stored[2 * i + 1]));
   }
   if (!DigestEquals(digest, stored_digest)) return std::nullopt;
 
   const Clock::TimePoint now = clock.Now();
-  if (!row.at(5).is_null()) return std::nullopt;  // revoked
+  if (!row.at(5).is_null()) return std::nullopt;                                 // revoked
   if (!row.at(4).is_null() && !(now < row.at(4).AsTime())) return std::nullopt;  // expired
-  if (!row.at(9).AsBool()) return std::nullopt;  // inactive user
+  if (!row.at(9).AsBool()) return std::nullopt;                                  // inactive user
 
   VerifiedKey v;
   v.key.id = row.at(0).AsInt();

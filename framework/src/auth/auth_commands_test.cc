@@ -50,8 +50,8 @@ class AuthCommands : public ::testing::Test {
     for (auto& a : all) argv.push_back(a.data());
     std::ostringstream out, err;
     rpcforge::App app;
-    int code = rpcforge::cli_internal::RunMain(app, static_cast<int>(argv.size()), argv.data(), out,
-                                               err);
+    int code =
+        rpcforge::cli_internal::RunMain(app, static_cast<int>(argv.size()), argv.data(), out, err);
     return {code, out.str(), err.str()};
   }
 
@@ -127,8 +127,8 @@ TEST_F(AuthCommands, KeysCreatePrintsTheKeyOnceAndNeverStoresIt) {
   EXPECT_THAT(r.out, Not(HasSubstr(key)));
   EXPECT_THAT(r.out, HasSubstr(key.substr(0, 8) + "..."));
   EXPECT_THAT(r.out, HasSubstr("ada"));
-  for (const char* column : {"PREFIX", "USER", "CREATED", "EXPIRES", "REVOKED", "LAST USED",
-                             "REQUESTS"}) {
+  for (const char* column :
+       {"PREFIX", "USER", "CREATED", "EXPIRES", "REVOKED", "LAST USED", "REQUESTS"}) {
     EXPECT_THAT(r.out, HasSubstr(column));
   }
 

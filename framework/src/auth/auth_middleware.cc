@@ -130,8 +130,8 @@ void BruteForceGuard::PruneLocked(Clock::SteadyTimePoint now) {
     // Still full of live entries: drop the one whose latest activity is oldest.
     auto oldest = peers_.begin();
     auto last = [](const Entry& e) {
-      return std::max(e.blocked_until, e.failures.empty() ? Clock::SteadyTimePoint{}
-                                                          : e.failures.back());
+      return std::max(e.blocked_until,
+                      e.failures.empty() ? Clock::SteadyTimePoint{} : e.failures.back());
     };
     for (auto it = peers_.begin(); it != peers_.end(); ++it) {
       if (last(it->second) < last(oldest->second)) oldest = it;

@@ -76,8 +76,7 @@ class AuthMiddlewareTest : public rpcforge::fixtures::TestCase {
     return std::make_unique<TestServer>(options);
   }
 
-  static grpc::Status Call(TestServer& server, const Pairs& metadata,
-                           EchoResponse* out = nullptr) {
+  static grpc::Status Call(TestServer& server, const Pairs& metadata, EchoResponse* out = nullptr) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
     for (const auto& [k, v] : metadata) ctx.AddMetadata(k, v);
@@ -87,7 +86,8 @@ class AuthMiddlewareTest : public rpcforge::fixtures::TestCase {
     return status;
   }
 
-  std::string KeyFor(const std::string& username, std::optional<std::chrono::seconds> expires = {}) {
+  std::string KeyFor(const std::string& username,
+                     std::optional<std::chrono::seconds> expires = {}) {
     auto user = rpcforge::auth::FindUser(db(), username);
     User u = user ? *user : CreateUser(db(), {username, ""});
     return CreateApiKey(db(), u, username + "-key", expires, clock_).key;
@@ -144,8 +144,7 @@ TEST(AuthHelpers, ExtractApiKeyReadsXApiKeyThenBearer) {
 
 TEST(AuthHelpers, BruteForceGuardWindowAndBlock) {
   FakeClock clock;
-  rpcforge::auth::BruteForceGuard guard(3, std::chrono::minutes(1), std::chrono::minutes(5),
-                                        clock);
+  rpcforge::auth::BruteForceGuard guard(3, std::chrono::minutes(1), std::chrono::minutes(5), clock);
   EXPECT_FALSE(guard.RecordFailure("ipv4:1.2.3.4"));
   EXPECT_FALSE(guard.RecordFailure("ipv4:1.2.3.4"));
   clock.Advance(std::chrono::seconds(61));  // the first two leave the window
@@ -161,8 +160,8 @@ TEST(AuthHelpers, BruteForceGuardWindowAndBlock) {
 
 TEST(AuthHelpers, BruteForceGuardBoundsItsMemory) {
   FakeClock clock;
-  rpcforge::auth::BruteForceGuard guard(2, std::chrono::minutes(1), std::chrono::minutes(5),
-                                        clock, /*max_peers=*/4);
+  rpcforge::auth::BruteForceGuard guard(2, std::chrono::minutes(1), std::chrono::minutes(5), clock,
+                                        /*max_peers=*/4);
   for (int i = 0; i < 100; ++i) guard.RecordFailure("ipv4:10.0.0." + std::to_string(i));
   // The newest peers are still tracked: one more failure blocks the last one.
   EXPECT_TRUE(guard.RecordFailure("ipv4:10.0.0.99"));
@@ -270,8 +269,8 @@ TEST_F(AuthMiddlewareTest, RequireAuthPerServiceAndPerMethod) {
 }
 
 TEST_F(AuthMiddlewareTest, PublicMethodsSkipAuth) {
-  auto server = Start({{"auth.require_auth", "true"},
-                       {"auth.public_methods", "rpcforge.test.EchoService/Echo"}});
+  auto server = Start(
+      {{"auth.require_auth", "true"}, {"auth.public_methods", "rpcforge.test.EchoService/Echo"}});
   EchoResponse resp;
   EXPECT_THAT(Call(*server, {}, &resp), IsOk());
   // Skipped entirely: even a bad key is not looked at, and no identity is set.
@@ -297,14 +296,14 @@ TEST_F(AuthMiddlewareTest, HealthIsPublicThroughThePipeline) {
   m.method = "Check";
   m.full_name = "/grpc.health.v1.Health/Check";
   FakeContext ctx;
-  EXPECT_THAT(rpcforge::testing::CallThroughPipeline(app_, ctx, m, nullptr,
-                                                     [](rpcforge::Context&) {}, {"auth"}, env),
+  EXPECT_THAT(rpcforge::testing::CallThroughPipeline(
+                  app_, ctx, m, nullptr, [](rpcforge::Context&) {}, {"auth"}, env),
               IsOk());
   m.service = "grpc.health.v2.Health";
   m.full_name = "/grpc.health.v2.Health/Check";
   FakeContext ctx2;
-  EXPECT_THAT(rpcforge::testing::CallThroughPipeline(app_, ctx2, m, nullptr,
-                                                     [](rpcforge::Context&) {}, {"auth"}, env),
+  EXPECT_THAT(rpcforge::testing::CallThroughPipeline(
+                  app_, ctx2, m, nullptr, [](rpcforge::Context&) {}, {"auth"}, env),
               StatusIs(kUnauthenticated, "API key is required"));
 }
 
@@ -317,9 +316,8 @@ TEST_F(AuthMiddlewareTest, SecretKeyIsRefusedByDefault) {
 
 TEST_F(AuthMiddlewareTest, SecretKeyIsAnInternalIdentityWhenEnabled) {
   const std::string secret = "0123456789abcdef0123456789abcdef-secret";
-  auto server = Start({{"secret_key", secret},
-                       {"auth.accept_secret_key", "true"},
-                       {"auth.require_auth", "true"}});
+  auto server = Start(
+      {{"secret_key", secret}, {"auth.accept_secret_key", "true"}, {"auth.require_auth", "true"}});
   const int64_t before = rpcforge::auth::auth_internal::TEST_ConstantTimeCompares();
   EchoResponse resp;
   ASSERT_THAT(Call(*server, {{"x-api-key", secret}}, &resp), IsOk());
@@ -344,8 +342,8 @@ TEST_F(AuthMiddlewareTest, BruteForceGuardThrottlesAPeerThenLetsItBack) {
                 StatusIs(kUnauthenticated, "Invalid or expired API key"));
   }
   // Blocked: even a valid key gets no lookup.
-  EXPECT_THAT(Call(*server, {{"x-api-key", key}}),
-              StatusIs(grpc::StatusCode::RESOURCE_EXHAUSTED, HasSubstr("try again in 300 seconds")));
+  EXPECT_THAT(Call(*server, {{"x-api-key", key}}), StatusIs(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                                            HasSubstr("try again in 300 seconds")));
   clock_.Advance(std::chrono::minutes(4));
   EXPECT_THAT(Call(*server, {{"x-api-key", key}}),
               StatusIs(grpc::StatusCode::RESOURCE_EXHAUSTED, HasSubstr("try again in 60 seconds")));

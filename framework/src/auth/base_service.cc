@@ -76,8 +76,7 @@ void SetPermissionChecker(PermissionChecker checker) {
 
 namespace auth_internal {
 
-const std::vector<MethodInfo>* MarkMethods(const std::vector<MethodInfo>& methods,
-                                           unsigned bits) {
+const std::vector<MethodInfo>* MarkMethods(const std::vector<MethodInfo>& methods, unsigned bits) {
   auto* marked = new std::vector<MethodInfo>(methods);  // lives forever, like the source
   PolicyRegistry& r = Policies();
   std::unique_lock<std::shared_mutex> lock(r.mu);

@@ -176,10 +176,10 @@ TEST(BaseService, IsWriteStatement) {
                            "WITH a AS (SELECT updated_at FROM t) SELECT * FROM a"}) {
     EXPECT_FALSE(IsWriteStatement(read)) << read;
   }
-  for (const char* write : {"INSERT INTO t VALUES (1)", "update t set a=1", "DELETE FROM t",
-                            "REPLACE INTO t VALUES (1)", "CREATE TABLE x (a)", "DROP TABLE t",
-                            "ALTER TABLE t ADD b", "WITH a AS (SELECT 1) DELETE FROM t",
-                            "PRAGMA foreign_keys=OFF"}) {
+  for (const char* write :
+       {"INSERT INTO t VALUES (1)", "update t set a=1", "DELETE FROM t",
+        "REPLACE INTO t VALUES (1)", "CREATE TABLE x (a)", "DROP TABLE t", "ALTER TABLE t ADD b",
+        "WITH a AS (SELECT 1) DELETE FROM t", "PRAGMA foreign_keys=OFF"}) {
     EXPECT_TRUE(IsWriteStatement(write)) << write;
   }
 }
@@ -188,8 +188,8 @@ TEST_F(MixinTest, AuthRequiredServiceNeedsAKeyWhateverTheConfigSays) {
   const std::string key = Key();
   auto server = Start<AuthRequiredWriter>(
       {{"auth.require_auth", "false"}, {"auth.public_methods", "rpcforge.test.EchoService"}});
-  EXPECT_THAT(Call(*server, "read"), StatusIs(grpc::StatusCode::UNAUTHENTICATED,
-                                               "API key is required"));
+  EXPECT_THAT(Call(*server, "read"),
+              StatusIs(grpc::StatusCode::UNAUTHENTICATED, "API key is required"));
   EchoResponse resp;
   EXPECT_THAT(Call(*server, "read", key, &resp), IsOk());
   EXPECT_EQ(resp.user(), "ada");
@@ -238,6 +238,7 @@ TEST(BaseServiceMixins, MethodsAreTheSameApartFromTheirPolicy) {
     EXPECT_EQ(rpcforge::auth::auth_internal::PolicyOf(&plain.methods()[i]), 0u);
   }
   Both both;
-  EXPECT_EQ(rpcforge::auth::auth_internal::PolicyOf(&both.methods()[0]),
-            rpcforge::auth::auth_internal::kReadOnly | rpcforge::auth::auth_internal::kAuthRequired);
+  EXPECT_EQ(
+      rpcforge::auth::auth_internal::PolicyOf(&both.methods()[0]),
+      rpcforge::auth::auth_internal::kReadOnly | rpcforge::auth::auth_internal::kAuthRequired);
 }

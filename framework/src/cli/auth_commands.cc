@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Auth commands: `users create|list`, `keys create|list|revoke`.
 #include <CLI/CLI.hpp>
-
 #include <iomanip>
 #include <iostream>
 #include <memory>
@@ -56,8 +55,9 @@ int ReportValidation(const ValidationError& e, CommandEnv& env) {
 
 void RegisterAuthCommands() {
   RegisterCommand(
-      {"users", "Manage users: users create USERNAME [--email E] [--staff] [--superuser], users list",
-       60, [](CLI::App& sub) {
+      {"users",
+       "Manage users: users create USERNAME [--email E] [--staff] [--superuser], users list", 60,
+       [](CLI::App& sub) {
          sub.require_subcommand(1);
          struct Opts {
            std::string username, email;
@@ -77,7 +77,10 @@ void RegisterAuthCommands() {
                auth::User u = auth::CreateUser(
                    *database, {o->username, o->email, o->staff, o->superuser, true});
                *env.out << "Created user '" << u.username << "' (id " << u.id << ")"
-                        << (u.is_superuser ? ", superuser" : u.is_staff ? ", staff" : "") << "\n";
+                        << (u.is_superuser ? ", superuser"
+                            : u.is_staff   ? ", staff"
+                                           : "")
+                        << "\n";
              } catch (const ValidationError& e) {
                return ReportValidation(e, env);
              }
@@ -114,12 +117,14 @@ void RegisterAuthCommands() {
          CLI::App* create = sub.add_subcommand("create", "Create a key (printed once)");
          create->add_option("--name", o->name, "what the key is for")->required();
          create->add_option("--user", o->user, "owner's username")->required();
-         create->add_option("--expires-in", o->expires_in, "lifetime, e.g. 30d, 12h (default: never)");
+         create->add_option("--expires-in", o->expires_in,
+                            "lifetime, e.g. 30d, 12h (default: never)");
          CLI::App* list = sub.add_subcommand("list", "List keys (never the keys themselves)");
          list->add_option("--user", o->list_user, "only this user's keys");
          CLI::App* revoke = sub.add_subcommand("revoke", "Revoke one key, or all of a user's");
          auto* id_opt = revoke->add_option("id", o->id, "key id (see keys list)");
-         auto* user_opt = revoke->add_option("--user", o->revoke_user, "revoke all of this user's keys");
+         auto* user_opt =
+             revoke->add_option("--user", o->revoke_user, "revoke all of this user's keys");
          id_opt->excludes(user_opt);
          return [o, create, list, revoke, id_opt, user_opt](CommandEnv& env) {
            auto database = OpenDatabase(env);
@@ -157,9 +162,8 @@ void RegisterAuthCommands() {
                                                             "LAST USED", "REQUESTS"}};
              for (const auth::ApiKeyInfo& k : auth::ListApiKeys(*database, only)) {
                rows.push_back({std::to_string(k.id), k.name, k.prefix + "...", k.username,
-                               Time(k.created_at), Time(k.expires_at, "never"),
-                               Time(k.revoked_at), Time(k.last_used_at, "never"),
-                               std::to_string(k.request_count)});
+                               Time(k.created_at), Time(k.expires_at, "never"), Time(k.revoked_at),
+                               Time(k.last_used_at, "never"), std::to_string(k.request_count)});
              }
              if (rows.size() == 1) {
                *env.out << "No API keys.\n";

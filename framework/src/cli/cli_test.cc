@@ -27,8 +27,8 @@ Result RunCli(rpcforge::App& app, std::vector<std::string> args) {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   std::ostringstream out, err;
-  int code = rpcforge::cli_internal::RunMain(app, static_cast<int>(argv.size()), argv.data(),
-                                             out, err);
+  int code =
+      rpcforge::cli_internal::RunMain(app, static_cast<int>(argv.size()), argv.data(), out, err);
   return {code, out.str(), err.str()};
 }
 

@@ -29,7 +29,7 @@ namespace rpcforge::cli_internal {
 struct CommandEnv {
   App* app = nullptr;
   config::v1::Config config;
-  std::string config_file;  // may be empty
+  std::string config_file;        // may be empty
   std::vector<std::string> argv;  // the whole command line, argv[0] first
   std::ostream* out = nullptr;
   std::ostream* err = nullptr;

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Database commands: migrate, loaddata, dumpdata, flush.
 #include <CLI/CLI.hpp>
-
 #include <iostream>
 
 #include "cli/commands.h"
@@ -40,66 +39,63 @@ int ReportValidation(const ValidationError& e, CommandEnv& env) {
 }  // namespace
 
 void RegisterDatabaseCommands() {
-  RegisterCommand({"migrate", "Apply pending database migrations (--list: show them)", 30,
-                   [](CLI::App& sub) {
-                     auto list = std::make_shared<bool>(false);
-                     sub.add_flag("--list", *list, "list applied [X] and pending [ ] migrations");
-                     return [list](CommandEnv& env) {
-                       auto database = OpenDatabase(env);
-                       if (*list) {
-                         db::PrintMigrations(*database, db::Registry::Global(), *env.out);
-                       } else {
-                         db::Migrate(*database, db::Registry::Global(), *env.out);
-                       }
-                       return 0;
-                     };
-                   }});
   RegisterCommand(
-      {"loaddata", "Load fixture files (Django's JSON form), all or nothing", 40,
-       [](CLI::App& sub) {
-         auto files = std::make_shared<std::vector<std::string>>();
-         sub.add_option("files", *files, "fixture JSON files")->required();
-         return [files](CommandEnv& env) {
+      {"migrate", "Apply pending database migrations (--list: show them)", 30, [](CLI::App& sub) {
+         auto list = std::make_shared<bool>(false);
+         sub.add_flag("--list", *list, "list applied [X] and pending [ ] migrations");
+         return [list](CommandEnv& env) {
            auto database = OpenDatabase(env);
-           try {
-             db::LoadData(*database, db::Registry::Global(), *files, *env.out);
-           } catch (const ValidationError& e) {
-             return ReportValidation(e, env);
+           if (*list) {
+             db::PrintMigrations(*database, db::Registry::Global(), *env.out);
+           } else {
+             db::Migrate(*database, db::Registry::Global(), *env.out);
            }
            return 0;
          };
        }});
-  RegisterCommand(
-      {"dumpdata", "Write rows as fixture JSON (app or app.model labels; none = all)", 41,
-       [](CLI::App& sub) {
-         auto labels = std::make_shared<std::vector<std::string>>();
-         auto indent = std::make_shared<int>(2);
-         sub.add_option("labels", *labels, "app or app.model");
-         sub.add_option("--indent", *indent, "JSON indent (-1: one line)");
-         return [labels, indent](CommandEnv& env) {
-           auto database = OpenDatabase(env);
-           db::DumpData(*database, db::Registry::Global(), *labels, *env.out, *indent);
-           *env.out << "\n";
-           return 0;
-         };
-       }});
-  RegisterCommand({"flush", "Delete every row (keeps the schema); needs --yes", 42,
+  RegisterCommand({"loaddata", "Load fixture files (Django's JSON form), all or nothing", 40,
                    [](CLI::App& sub) {
-                     auto yes = std::make_shared<bool>(false);
-                     sub.add_flag("--yes", *yes, "really delete every row");
-                     return [yes](CommandEnv& env) {
-                       if (!*yes) {
-                         *env.err << "error: flush deletes every row of "
-                                  << config::DatabasePath(env.config)
-                                  << "; run again with --yes\n";
-                         return 2;
-                       }
+                     auto files = std::make_shared<std::vector<std::string>>();
+                     sub.add_option("files", *files, "fixture JSON files")->required();
+                     return [files](CommandEnv& env) {
                        auto database = OpenDatabase(env);
-                       const int tables = db::Flush(*database);
-                       *env.out << "Flushed " << tables << " table(s).\n";
+                       try {
+                         db::LoadData(*database, db::Registry::Global(), *files, *env.out);
+                       } catch (const ValidationError& e) {
+                         return ReportValidation(e, env);
+                       }
                        return 0;
                      };
                    }});
+  RegisterCommand({"dumpdata", "Write rows as fixture JSON (app or app.model labels; none = all)",
+                   41, [](CLI::App& sub) {
+                     auto labels = std::make_shared<std::vector<std::string>>();
+                     auto indent = std::make_shared<int>(2);
+                     sub.add_option("labels", *labels, "app or app.model");
+                     sub.add_option("--indent", *indent, "JSON indent (-1: one line)");
+                     return [labels, indent](CommandEnv& env) {
+                       auto database = OpenDatabase(env);
+                       db::DumpData(*database, db::Registry::Global(), *labels, *env.out, *indent);
+                       *env.out << "\n";
+                       return 0;
+                     };
+                   }});
+  RegisterCommand(
+      {"flush", "Delete every row (keeps the schema); needs --yes", 42, [](CLI::App& sub) {
+         auto yes = std::make_shared<bool>(false);
+         sub.add_flag("--yes", *yes, "really delete every row");
+         return [yes](CommandEnv& env) {
+           if (!*yes) {
+             *env.err << "error: flush deletes every row of " << config::DatabasePath(env.config)
+                      << "; run again with --yes\n";
+             return 2;
+           }
+           auto database = OpenDatabase(env);
+           const int tables = db::Flush(*database);
+           *env.out << "Flushed " << tables << " table(s).\n";
+           return 0;
+         };
+       }});
 }
 
 }  // namespace rpcforge::cli_internal

@@ -2,7 +2,6 @@
 // The generateproto command: a proto3 file for a registered model (see
 // rpcforge/model/generate_proto.h).
 #include <CLI/CLI.hpp>
-
 #include <fstream>
 #include <memory>
 

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // App::Main: the command line every application binary shares.
 #include <CLI/CLI.hpp>
-
 #include <algorithm>
 #include <iostream>
 #include <map>
@@ -99,7 +98,8 @@ int RunMain(App& app, int argc, char** argv, std::ostream& out, std::ostream& er
 
   config::Sources sources;
   sources.file = config_file;
-  if (!database.empty()) sources.overrides.push_back({"database.path", database, "flag --database"});
+  if (!database.empty())
+    sources.overrides.push_back({"database.path", database, "flag --database"});
   if (!log_level.empty()) {
     sources.overrides.push_back({"logging.level", log_level, "flag --log-level"});
   }
@@ -117,8 +117,7 @@ int RunMain(App& app, int argc, char** argv, std::ostream& out, std::ostream& er
   }
   config::LoadResult loaded = config::Load(sources);
   if (!loaded.ok()) {
-    err << "config error" << (loaded.errors.size() > 1 ? "s" : "") << ":\n"
-        << loaded.ErrorText();
+    err << "config error" << (loaded.errors.size() > 1 ? "s" : "") << ":\n" << loaded.ErrorText();
     return 2;
   }
   env.config = std::move(loaded.config);

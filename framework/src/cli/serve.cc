@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // `serve` (and `serve --dev`) and `check`.
-#include <CLI/CLI.hpp>
 #include <google/protobuf/descriptor.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <climits>
@@ -40,11 +40,11 @@ int Serve(CommandEnv& env) {
 
   auto database = OpenDatabase(env);
   const auto migrations = db::ListMigrations(*database, db::Registry::Global());
-  const auto pending = std::count_if(migrations.begin(), migrations.end(),
-                                     [](const auto& m) { return !m.applied; });
+  const auto pending =
+      std::count_if(migrations.begin(), migrations.end(), [](const auto& m) { return !m.applied; });
   if (pending > 0) {
-    RPCFORGE_LOG_WARN("server", "{} unapplied migration(s) in {}; run the migrate command",
-                      pending, database->path());
+    RPCFORGE_LOG_WARN("server", "{} unapplied migration(s) in {}; run the migrate command", pending,
+                      database->path());
   }
   ServerEnv server_env;
   server_env.config = &env.config;
@@ -182,8 +182,8 @@ int Check(CommandEnv& env) {
   out << "config: ok" << (env.config_file.empty() ? " (defaults)" : " (" + env.config_file + ")")
       << "\n";
   ServerSettings settings = ServerSettings::FromConfig(env.config);
-  const auto& names = settings.middlewares.empty() ? env.app->DefaultMiddlewares()
-                                                   : settings.middlewares;
+  const auto& names =
+      settings.middlewares.empty() ? env.app->DefaultMiddlewares() : settings.middlewares;
   for (const auto& name : names) {
     if (!env.app->HasMiddleware(name)) {
       std::string known;
@@ -232,18 +232,16 @@ std::chrono::milliseconds ShutdownGraceOf(const CommandEnv& env) {
 }
 
 void RegisterServeCommands() {
-  RegisterCommand({"serve", "Run the gRPC server until SIGINT/SIGTERM", 10, [](CLI::App& sub) {
-                     auto address = std::make_shared<std::string>();
-                     auto dev = std::make_shared<bool>(false);
-                     sub.add_option("--address", *address,
-                                    "host:port to listen on (port 0: the kernel picks one)");
-                     sub.add_flag("--dev", *dev,
-                                  "restart the server when the binary or the config changes");
-                     // The lambda owns the option storage: CLI11 writes into it during parsing.
-                     return [dev, address](CommandEnv& env) {
-                       return *dev ? ServeDev(env) : Serve(env);
-                     };
-                   }});
+  RegisterCommand(
+      {"serve", "Run the gRPC server until SIGINT/SIGTERM", 10, [](CLI::App& sub) {
+         auto address = std::make_shared<std::string>();
+         auto dev = std::make_shared<bool>(false);
+         sub.add_option("--address", *address,
+                        "host:port to listen on (port 0: the kernel picks one)");
+         sub.add_flag("--dev", *dev, "restart the server when the binary or the config changes");
+         // The lambda owns the option storage: CLI11 writes into it during parsing.
+         return [dev, address](CommandEnv& env) { return *dev ? ServeDev(env) : Serve(env); };
+       }});
   RegisterCommand({"check", "Validate the config and list services and their methods", 20,
                    [](CLI::App&) { return [](CommandEnv& env) { return Check(env); }; }});
 }

@@ -71,9 +71,8 @@ int MaxWorkers(const v1::Config& c) {
                                       : kDefaultMaxWorkers;
 }
 int MaxConcurrentRpcs(const v1::Config& c) {
-  return c.server().has_max_concurrent_rpcs()
-             ? static_cast<int>(c.server().max_concurrent_rpcs())
-             : kDefaultMaxConcurrentRpcs;
+  return c.server().has_max_concurrent_rpcs() ? static_cast<int>(c.server().max_concurrent_rpcs())
+                                              : kDefaultMaxConcurrentRpcs;
 }
 Ms ShutdownGrace(const v1::Config& c) {
   return DurationOr(c.server().has_shutdown_grace_period(), c.server().shutdown_grace_period(),
@@ -140,8 +139,8 @@ Ms DatabaseBusyTimeout(const v1::Config& c) {
 // --- pipeline and services
 
 const std::vector<std::string>& DefaultMiddlewares() {
-  static const std::vector<std::string> kDefault = {"max_concurrency", "signals",
-                                                    "request_logging", "auth", "rate_limit"};
+  static const std::vector<std::string> kDefault = {"max_concurrency", "signals", "request_logging",
+                                                    "auth", "rate_limit"};
   return kDefault;
 }
 std::vector<std::string> Middlewares(const v1::Config& c) {
@@ -150,8 +149,8 @@ std::vector<std::string> Middlewares(const v1::Config& c) {
 }
 bool ServiceEnabled(const v1::Config& c, std::string_view full_service_name) {
   if (c.enabled_services().empty()) return true;
-  return std::find(c.enabled_services().begin(), c.enabled_services().end(),
-                   full_service_name) != c.enabled_services().end();
+  return std::find(c.enabled_services().begin(), c.enabled_services().end(), full_service_name) !=
+         c.enabled_services().end();
 }
 
 // --- auth
@@ -190,8 +189,7 @@ bool RequestLogEnabled(const v1::Config& c) {
   return !c.request_log().has_enabled() || c.request_log().enabled();
 }
 int RequestLogQueueSize(const v1::Config& c) {
-  return c.request_log().has_queue_size() ? static_cast<int>(c.request_log().queue_size())
-                                          : 10000;
+  return c.request_log().has_queue_size() ? static_cast<int>(c.request_log().queue_size()) : 10000;
 }
 int RequestLogBatchSize(const v1::Config& c) {
   return c.request_log().has_batch_size() ? static_cast<int>(c.request_log().batch_size()) : 100;

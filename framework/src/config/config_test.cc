@@ -2,6 +2,7 @@
 #include "rpcforge/config/config.h"
 
 #include <gmock/gmock.h>
+#include <google/protobuf/descriptor.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -11,8 +12,6 @@
 #include <regex>
 #include <set>
 #include <sstream>
-
-#include <google/protobuf/descriptor.h>
 
 namespace cfg = rpcforge::config;
 using ::testing::ElementsAre;
@@ -271,10 +270,10 @@ TEST(ConfigLoader, AcceptsDurationForms) {
     int64_t seconds;
     int32_t nanos;
   };
-  for (const Case& c : {Case{"30s", 30, 0}, Case{"1.5s", 1, 500000000},
-                        Case{"500ms", 0, 500000000}, Case{"2m", 120, 0},
-                        Case{"1h", 3600, 0}, Case{"1h30m", 5400, 0}, Case{"7d", 604800, 0},
-                        Case{"0", 0, 0}, Case{"250us", 0, 250000}, Case{"3ns", 0, 3}}) {
+  for (const Case& c :
+       {Case{"30s", 30, 0}, Case{"1.5s", 1, 500000000}, Case{"500ms", 0, 500000000},
+        Case{"2m", 120, 0}, Case{"1h", 3600, 0}, Case{"1h30m", 5400, 0}, Case{"7d", 604800, 0},
+        Case{"0", 0, 0}, Case{"250us", 0, 250000}, Case{"3ns", 0, 3}}) {
     google::protobuf::Duration d;
     std::string error;
     ASSERT_TRUE(cfg::ParseDuration(c.text, &d, &error)) << c.text << ": " << error;
@@ -355,9 +354,8 @@ auth:
     a.B: maybe
 )",
                                       "c.yaml");
-  EXPECT_THAT(Paths(r.errors),
-              ElementsAre("rate_limits[1].methods", "rate_limits[1].max_calls",
-                          "auth.require_auth_overrides[\"a.B\"]"));
+  EXPECT_THAT(Paths(r.errors), ElementsAre("rate_limits[1].methods", "rate_limits[1].max_calls",
+                                           "auth.require_auth_overrides[\"a.B\"]"));
   ASSERT_THAT(r.errors, SizeIs(3));
   EXPECT_EQ(r.errors[0].line, 5);
   EXPECT_EQ(r.errors[1].line, 6);
@@ -373,8 +371,8 @@ logging:
 colour: blue
 )",
                                       "c.yaml");
-  EXPECT_THAT(Paths(r.errors), ElementsAre("server.max_workers", "server.adress",
-                                           "logging.level", "colour"));
+  EXPECT_THAT(Paths(r.errors),
+              ElementsAre("server.max_workers", "server.adress", "logging.level", "colour"));
   const std::string text = r.ErrorText();
   EXPECT_THAT(text, HasSubstr("c.yaml:3:3: server.adress: unknown key"));
   EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 4);
@@ -454,8 +452,8 @@ TEST(ConfigEnvironment, BadValueNamesTheVariable) {
 
 TEST(ConfigEnvironment, UnknownVariableInAConfigSectionIsAnError) {
   rpcforge::config::v1::Config c;
-  auto errors = cfg::ApplyEnvironment(&c, {{"RPCFORGE_SERVER_MAX_WORKER", "4"},
-                                           {"RPCFORGE_OTHER_THING", "1"}});
+  auto errors = cfg::ApplyEnvironment(
+      &c, {{"RPCFORGE_SERVER_MAX_WORKER", "4"}, {"RPCFORGE_OTHER_THING", "1"}});
   ASSERT_THAT(errors, SizeIs(1));
   EXPECT_EQ(errors[0].source, "env RPCFORGE_SERVER_MAX_WORKER");
   EXPECT_THAT(errors[0].message, HasSubstr("did you mean RPCFORGE_SERVER_MAX_WORKERS?"));
@@ -510,14 +508,14 @@ TEST(ConfigPrecedence, FileThenEnvironmentThenFlags) {
       "database:\n  path: file.sqlite3\n");
   cfg::Sources s;
   s.file = f.path();
-  s.environment = std::map<std::string, std::string>{
-      {"RPCFORGE_SERVER_MAX_WORKERS", "3"}, {"RPCFORGE_DATABASE_PATH", "env.sqlite3"}};
+  s.environment = std::map<std::string, std::string>{{"RPCFORGE_SERVER_MAX_WORKERS", "3"},
+                                                     {"RPCFORGE_DATABASE_PATH", "env.sqlite3"}};
   s.overrides.push_back({"database.path", "flag.sqlite3", "flag --database"});
   cfg::LoadResult r = cfg::Load(s);
   ASSERT_TRUE(r.ok()) << r.ErrorText();
   EXPECT_EQ(cfg::ListenAddress(r.config), "127.0.0.1:1");  // file
-  EXPECT_EQ(cfg::MaxWorkers(r.config), 3);                  // env over file
-  EXPECT_EQ(cfg::DatabasePath(r.config), "flag.sqlite3");   // flag over env
+  EXPECT_EQ(cfg::MaxWorkers(r.config), 3);                 // env over file
+  EXPECT_EQ(cfg::DatabasePath(r.config), "flag.sqlite3");  // flag over env
   EXPECT_EQ(r.locations.at("database.path").source, "flag --database");
 }
 
@@ -528,8 +526,8 @@ TEST(ConfigPrecedence, LoadCollectsErrorsOfEveryStepAndValidates) {
   s.environment = std::map<std::string, std::string>{{"RPCFORGE_LOGGING_LEVEL", "loud"}};
   s.overrides.push_back({"server.address", "nope", "flag --address"});
   cfg::LoadResult r = cfg::Load(s);
-  EXPECT_THAT(Paths(r.errors), ElementsAre("server.bogus", "logging.level", "server.address",
-                                           "server.max_workers"));
+  EXPECT_THAT(Paths(r.errors),
+              ElementsAre("server.bogus", "logging.level", "server.address", "server.max_workers"));
   ASSERT_THAT(r.errors, SizeIs(4));
   EXPECT_EQ(r.errors[2].source, "flag --address");
   EXPECT_EQ(r.errors[3].source, f.path());
@@ -564,11 +562,10 @@ TEST(ConfigValidate, ErrorsCarryTheLineOfTheKey) {
 TEST(ConfigValidate, Address) {
   for (const char* ok : {"127.0.0.1:50051", "[::1]:0", "localhost:65535", "0.0.0.0:0",
                          "unix:/tmp/s.sock", "[::]:1"}) {
-    EXPECT_THAT(ValidatePaths(std::string("server: {address: \"") + ok + "\"}\n"), IsEmpty())
-        << ok;
+    EXPECT_THAT(ValidatePaths(std::string("server: {address: \"") + ok + "\"}\n"), IsEmpty()) << ok;
   }
-  for (const char* bad : {"nope", "1.2.3.4:", "1.2.3.4:65536", ":80", "[::1:80", "h:-1",
-                          "h:8x", "::1:80", "unix:"}) {
+  for (const char* bad :
+       {"nope", "1.2.3.4:", "1.2.3.4:65536", ":80", "[::1:80", "h:-1", "h:8x", "::1:80", "unix:"}) {
     EXPECT_THAT(ValidatePaths(std::string("server: {address: \"") + bad + "\"}\n"),
                 ElementsAre("server.address"))
         << bad;
@@ -609,9 +606,8 @@ TEST(ConfigValidate, MessageSizesAndKeepalive) {
 TEST(ConfigValidate, TlsCombinationsAndFiles) {
   TempFile cert("cert"), key("key"), ca("ca");
   auto tls = [](const std::string& body) { return "server:\n  tls: {" + body + "}\n"; };
-  EXPECT_THAT(ValidatePaths(tls("cert_chain_file: " + cert.path() +
-                                ", private_key_file: " + key.path() +
-                                ", client_ca_file: " + ca.path())),
+  EXPECT_THAT(ValidatePaths(tls("cert_chain_file: " + cert.path() + ", private_key_file: " +
+                                key.path() + ", client_ca_file: " + ca.path())),
               IsEmpty());
   EXPECT_THAT(ValidatePaths(tls("private_key_file: " + key.path())),
               ElementsAre("server.tls.private_key_file"));
@@ -619,11 +615,9 @@ TEST(ConfigValidate, TlsCombinationsAndFiles) {
               ElementsAre("server.tls.cert_chain_file"));
   EXPECT_THAT(ValidatePaths(tls("client_ca_file: " + ca.path())),
               ElementsAre("server.tls.client_ca_file"));
-  EXPECT_THAT(ValidatePaths(tls("cert_chain_file: /no/cert.pem, private_key_file: " +
-                                key.path())),
+  EXPECT_THAT(ValidatePaths(tls("cert_chain_file: /no/cert.pem, private_key_file: " + key.path())),
               ElementsAre("server.tls.cert_chain_file"));
-  EXPECT_THAT(ValidateText(tls("cert_chain_file: /no/cert.pem, private_key_file: " +
-                               key.path())),
+  EXPECT_THAT(ValidateText(tls("cert_chain_file: /no/cert.pem, private_key_file: " + key.path())),
               HasSubstr("cannot read \"/no/cert.pem\""));
 }
 
@@ -632,8 +626,7 @@ TEST(ConfigValidate, DurationsThatMustBePositive) {
                             "auth:\n  brute_force_guard: {window: 0s, block_duration: 0s}\n"
                             "database: {busy_timeout: 0s}\n"
                             "request_log: {retention: 0s}\n"),
-              ElementsAre("auth.brute_force_guard.window",
-                          "auth.brute_force_guard.block_duration",
+              ElementsAre("auth.brute_force_guard.window", "auth.brute_force_guard.block_duration",
                           "server_status.heartbeat_interval"));
 }
 
@@ -651,8 +644,7 @@ TEST(ConfigValidate, MiddlewaresAndServices) {
 }
 
 TEST(ConfigValidate, Auth) {
-  EXPECT_THAT(ValidatePaths("auth:\n  accept_secret_key: true\n"),
-              ElementsAre("secret_key"));
+  EXPECT_THAT(ValidatePaths("auth:\n  accept_secret_key: true\n"), ElementsAre("secret_key"));
   EXPECT_THAT(ValidatePaths("secret_key: short\nauth:\n  accept_secret_key: true\n"),
               ElementsAre("secret_key"));
   EXPECT_THAT(ValidatePaths("secret_key: 0123456789abcdef0123456789abcdef\n"
@@ -682,9 +674,8 @@ TEST(ConfigValidate, RateLimitRules) {
   - {methods: [a.B/C], max_calls: 1, period: 1s, key: "request:a..b"}
 )"),
               ElementsAre("rate_limits[2].methods", "rate_limits[2].max_calls",
-                          "rate_limits[2].period", "rate_limits[2].key",
-                          "rate_limits[3].period", "rate_limits[4].methods[0]",
-                          "rate_limits[4].key", "rate_limits[5].key"));
+                          "rate_limits[2].period", "rate_limits[2].key", "rate_limits[3].period",
+                          "rate_limits[4].methods[0]", "rate_limits[4].key", "rate_limits[5].key"));
   EXPECT_THAT(ValidateText("rate_limits:\n  - {methods: [a.B], max_calls: 1, period: 1s, "
                            "key: cookie}\n"),
               HasSubstr("valid kinds: peer, user, metadata:NAME, request:dot.path"));
@@ -704,10 +695,10 @@ TEST(ConfigValidate, RateLimitGroupsMustAgree) {
 TEST(ConfigValidate, SignatureCheckNeedsItsMiddlewareAndSaneMetadata) {
   EXPECT_THAT(ValidatePaths("signature_check: {metadata: {x-sig: abc}}\n"),
               ElementsAre("middlewares"));
-  EXPECT_THAT(ValidatePaths("middlewares: [signature_check]\n"
-                            "signature_check: {metadata: {X-Sig: abc, x-b: \"\"}}\n"),
-              ElementsAre("signature_check.metadata[\"X-Sig\"]",
-                          "signature_check.metadata[\"x-b\"]"));
+  EXPECT_THAT(
+      ValidatePaths("middlewares: [signature_check]\n"
+                    "signature_check: {metadata: {X-Sig: abc, x-b: \"\"}}\n"),
+      ElementsAre("signature_check.metadata[\"X-Sig\"]", "signature_check.metadata[\"x-b\"]"));
 }
 
 // ---------------------------------------------------------------- accessors

@@ -93,8 +93,8 @@ bool ParseDuration(std::string_view text, google::protobuf::Duration* out, std::
     }
     uint64_t nanos = 0;
     if (!UnitNanos(unit, &nanos)) {
-      *error = "unknown unit " + Quote(unit) + " in " + Quote(text) +
-               " (units: ns, us, ms, s, m, h, d)";
+      *error =
+          "unknown unit " + Quote(unit) + " in " + Quote(text) + " (units: ns, us, ms, s, m, h, d)";
       return false;
     }
     if (overflow) {

@@ -176,8 +176,7 @@ std::string ExpectedKind(const FieldDescriptor* f) {
   return "a value";
 }
 
-std::string SetScalar(Message* msg, const FieldDescriptor* f, std::string_view text,
-                      bool quoted) {
+std::string SetScalar(Message* msg, const FieldDescriptor* f, std::string_view text, bool quoted) {
   const Reflection* r = msg->GetReflection();
   const bool rep = f->is_repeated();
   const std::string quoted_error =

@@ -4,12 +4,12 @@
 #ifndef RPCFORGE_SRC_CONFIG_INTERNAL_H_
 #define RPCFORGE_SRC_CONFIG_INTERNAL_H_
 
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/message.h>
+
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <google/protobuf/descriptor.h>
-#include <google/protobuf/message.h>
 
 #include "rpcforge/config/config.h"
 
@@ -32,8 +32,7 @@ bool IsSettable(const FieldDescriptor* f);
 // when `f` is repeated. `quoted` says the YAML value was quoted, which makes it a
 // string: integers, floats and booleans then fail. Returns "" on success, else the
 // error message (without path).
-std::string SetScalar(Message* msg, const FieldDescriptor* f, std::string_view text,
-                      bool quoted);
+std::string SetScalar(Message* msg, const FieldDescriptor* f, std::string_view text, bool quoted);
 
 // ExpectedKind names what `f` takes, for "expected X, got Y" messages.
 std::string ExpectedKind(const FieldDescriptor* f);

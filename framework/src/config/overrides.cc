@@ -63,8 +63,8 @@ std::string SetFromText(Message* msg, const FieldDescriptor* f, std::string_view
       std::string error =
           config_internal::SetScalar(entry, ed->map_key(), Trim(item.substr(0, eq)), false);
       if (error.empty()) {
-        error = config_internal::SetScalar(entry, ed->map_value(), Trim(item.substr(eq + 1)),
-                                           false);
+        error =
+            config_internal::SetScalar(entry, ed->map_value(), Trim(item.substr(eq + 1)), false);
       }
       if (!error.empty()) {
         r->ClearField(msg, f);
@@ -115,7 +115,8 @@ const FieldDescriptor* Resolve(Message* msg, std::string_view path, Message** ow
       return f;
     }
     if (!IsSection(f)) {
-      *error = walked + (IsSettable(f) ? " has no sub-keys" : " can be set only in the config file");
+      *error =
+          walked + (IsSettable(f) ? " has no sub-keys" : " can be set only in the config file");
       return nullptr;
     }
     msg = msg->GetReflection()->MutableMessage(msg, f);

@@ -47,8 +47,7 @@ bool IsMethodSpec(std::string_view s) {
 bool IsMetadataName(std::string_view s) {
   if (s.empty()) return false;
   for (char c : s) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-              c == '.';
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
     if (!ok) return false;
   }
   return true;
@@ -136,12 +135,11 @@ void CheckAddress(const std::string& address, Checker* c) {
   bool digits = !port_text.empty() && port_text.size() < 9;
   for (char ch : port_text) digits = digits && std::isdigit(static_cast<unsigned char>(ch));
   if (digits && std::stol(std::string(port_text)) > 65535) {
-    c->Error("server.address",
-             "port " + std::string(port_text) + " is out of range (0..65535)");
+    c->Error("server.address", "port " + std::string(port_text) + " is out of range (0..65535)");
     return;
   }
-  c->Error("server.address", "expected \"HOST:PORT\", \"[IPv6]:PORT\" or \"unix:PATH\", got " +
-                                 Quote(address));
+  c->Error("server.address",
+           "expected \"HOST:PORT\", \"[IPv6]:PORT\" or \"unix:PATH\", got " + Quote(address));
 }
 
 void CheckServer(const v1::ServerConfig& s, Checker* c) {
@@ -291,7 +289,8 @@ std::vector<ConfigError> Validate(const v1::Config& config, const SourceMap& loc
   }
   c.NotNegative(config.database().busy_timeout(), "database.busy_timeout");
 
-  c.NameList(config.middlewares(), "middlewares", [](const std::string&) { return true; }, "");
+  c.NameList(
+      config.middlewares(), "middlewares", [](const std::string&) { return true; }, "");
   c.NameList(config.enabled_services(), "enabled_services", IsDottedName,
              "a full service name like \"pkg.v1.Service\"");
 

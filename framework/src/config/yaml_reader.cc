@@ -191,10 +191,10 @@ class Reader {
     if (!value.IsScalar()) {
       std::string kind = ExpectedKind(f);
       if (f->is_repeated()) {  // an element of a list of scalars
-        kind = f->enum_type() != nullptr ? "one of " + config_internal::EnumValueNames(
-                                                           f->enum_type())
-               : IsDuration(f)           ? "a duration"
-                                         : "a scalar";
+        kind = f->enum_type() != nullptr
+                   ? "one of " + config_internal::EnumValueNames(f->enum_type())
+               : IsDuration(f) ? "a duration"
+                               : "a scalar";
       }
       Error(MarkOf(value, where), path, "expected " + kind + ", got " + Describe(value));
       return;

@@ -17,16 +17,13 @@ Error::Error(grpc::StatusCode code, std::string message)
 
 grpc::Status Error::ToStatus() const { return grpc::Status(code_, message_); }
 
-ValidationError::ValidationError()
-    : Error(grpc::StatusCode::INVALID_ARGUMENT, "Invalid request") {}
+ValidationError::ValidationError() : Error(grpc::StatusCode::INVALID_ARGUMENT, "Invalid request") {}
 
-ValidationError::ValidationError(std::vector<FieldViolation> violations)
-    : ValidationError() {
+ValidationError::ValidationError(std::vector<FieldViolation> violations) : ValidationError() {
   violations_ = std::move(violations);
 }
 
-ValidationError::ValidationError(std::string field, std::string description)
-    : ValidationError() {
+ValidationError::ValidationError(std::string field, std::string description) : ValidationError() {
   Add(std::move(field), std::move(description));
 }
 
@@ -64,11 +61,10 @@ grpc::Status ValidationError::ToStatus() const {
 
 namespace {
 constexpr const char* kCodeNames[] = {
-    "OK",        "CANCELLED",          "UNKNOWN",           "INVALID_ARGUMENT",
-    "DEADLINE_EXCEEDED", "NOT_FOUND",  "ALREADY_EXISTS",    "PERMISSION_DENIED",
-    "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-    "UNIMPLEMENTED", "INTERNAL",       "UNAVAILABLE",       "DATA_LOSS",
-    "UNAUTHENTICATED"};
+    "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
+    "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+    "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
+    "DATA_LOSS", "UNAUTHENTICATED"};
 }  // namespace
 
 const char* StatusCodeName(grpc::StatusCode code) {
@@ -99,8 +95,8 @@ grpc::Status StatusFromException(std::exception_ptr e, std::string_view method) 
   } catch (const SQLite::Exception& err) {
     const int extended = err.getExtendedErrorCode();
     if ((extended & 0xff) == SQLITE_CONSTRAINT) {
-      const bool unique = extended == SQLITE_CONSTRAINT_UNIQUE ||
-                          extended == SQLITE_CONSTRAINT_PRIMARYKEY;
+      const bool unique =
+          extended == SQLITE_CONSTRAINT_UNIQUE || extended == SQLITE_CONSTRAINT_PRIMARYKEY;
       RPCFORGE_LOG_INFO("errors", "{}: constraint violation: {}", method, err.what());
       return grpc::Status(
           unique ? grpc::StatusCode::ALREADY_EXISTS : grpc::StatusCode::FAILED_PRECONDITION,

@@ -29,8 +29,8 @@ TEST(StatusFromException, TypedErrorsKeepCodeAndMessage) {
 
 TEST(StatusFromException, UnknownExceptionsBecomeGenericInternalAndAreLogged) {
   std::vector<std::string> lines;
-  int sink = rpcforge::log::AddSink(
-      [&](const rpcforge::log::Record& r) { lines.push_back(r.message); });
+  int sink =
+      rpcforge::log::AddSink([&](const rpcforge::log::Record& r) { lines.push_back(r.message); });
   auto s = Map(std::make_exception_ptr(std::runtime_error("secret db password")));
   rpcforge::log::RemoveSink(sink);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INTERNAL);
@@ -103,6 +103,5 @@ TEST(StatusCodeName, RoundTripsEveryCode) {
   }
   grpc::StatusCode code;
   EXPECT_FALSE(rpcforge::ParseStatusCodeName("NOPE", &code));
-  EXPECT_STREQ(rpcforge::StatusCodeName(grpc::StatusCode::DEADLINE_EXCEEDED),
-               "DEADLINE_EXCEEDED");
+  EXPECT_STREQ(rpcforge::StatusCodeName(grpc::StatusCode::DEADLINE_EXCEEDED), "DEADLINE_EXCEEDED");
 }

@@ -33,12 +33,18 @@ State& GetState() {
 
 spdlog::level::level_enum ToSpd(Level level) {
   switch (level) {
-    case Level::kTrace: return spdlog::level::trace;
-    case Level::kDebug: return spdlog::level::debug;
-    case Level::kInfo: return spdlog::level::info;
-    case Level::kWarn: return spdlog::level::warn;
-    case Level::kError: return spdlog::level::err;
-    case Level::kOff: return spdlog::level::off;
+    case Level::kTrace:
+      return spdlog::level::trace;
+    case Level::kDebug:
+      return spdlog::level::debug;
+    case Level::kInfo:
+      return spdlog::level::info;
+    case Level::kWarn:
+      return spdlog::level::warn;
+    case Level::kError:
+      return spdlog::level::err;
+    case Level::kOff:
+      return spdlog::level::off;
   }
   return spdlog::level::info;
 }
@@ -59,11 +65,21 @@ std::string JsonEscape(std::string_view s) {
   out.reserve(s.size() + 8);
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           char buf[8];
@@ -87,7 +103,7 @@ bool ParseLevel(std::string_view text, Level* level) {
   std::transform(t.begin(), t.end(), t.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   static const std::pair<const char*, Level> kNames[] = {
-      {"trace", Level::kTrace}, {"debug", Level::kDebug}, {"info", Level::kInfo},
+      {"trace", Level::kTrace}, {"debug", Level::kDebug},  {"info", Level::kInfo},
       {"warn", Level::kWarn},   {"warning", Level::kWarn}, {"error", Level::kError},
       {"off", Level::kOff}};
   for (const auto& [name, value] : kNames) {
@@ -101,12 +117,18 @@ bool ParseLevel(std::string_view text, Level* level) {
 
 const char* LevelName(Level level) {
   switch (level) {
-    case Level::kTrace: return "trace";
-    case Level::kDebug: return "debug";
-    case Level::kInfo: return "info";
-    case Level::kWarn: return "warn";
-    case Level::kError: return "error";
-    case Level::kOff: return "off";
+    case Level::kTrace:
+      return "trace";
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarn:
+      return "warn";
+    case Level::kError:
+      return "error";
+    case Level::kOff:
+      return "off";
   }
   return "info";
 }
@@ -122,10 +144,9 @@ void Write(Level level, std::string_view message, std::string_view component) no
   State& state = GetState();
   try {
     if (state.format.load() == Format::kJson) {
-      std::string line = "{\"time\":\"" + FormatTimestamp(Clock::Real().Now()) +
-                         "\",\"level\":\"" + LevelName(level) + "\",\"logger\":\"" +
-                         JsonEscape(component) + "\",\"message\":\"" + JsonEscape(message) +
-                         "\"}\n";
+      std::string line = "{\"time\":\"" + FormatTimestamp(Clock::Real().Now()) + "\",\"level\":\"" +
+                         LevelName(level) + "\",\"logger\":\"" + JsonEscape(component) +
+                         "\",\"message\":\"" + JsonEscape(message) + "\"}\n";
       std::lock_guard<std::mutex> lock(state.mu);
       std::fwrite(line.data(), 1, line.size(), stderr);
       std::fflush(stderr);

@@ -8,11 +8,11 @@
 
 #include "rpcforge/log.h"
 
-#define RPCFORGE_LOG(level, component, ...)                                       \
-  do {                                                                            \
-    if (::rpcforge::log::ShouldLog(level)) {                                      \
-      ::rpcforge::log::Write(level, ::fmt::format(__VA_ARGS__), component);       \
-    }                                                                             \
+#define RPCFORGE_LOG(level, component, ...)                                 \
+  do {                                                                      \
+    if (::rpcforge::log::ShouldLog(level)) {                                \
+      ::rpcforge::log::Write(level, ::fmt::format(__VA_ARGS__), component); \
+    }                                                                       \
   } while (false)
 
 #define RPCFORGE_LOG_DEBUG(component, ...) \

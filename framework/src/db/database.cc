@@ -70,8 +70,8 @@ class Connection {
       return stmt;
     }
     sqlite3_stmt* stmt = nullptr;
-    const int rc = sqlite3_prepare_v2(handle(), sql.data(), static_cast<int>(sql.size()),
-                                      &stmt, nullptr);
+    const int rc =
+        sqlite3_prepare_v2(handle(), sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
     if (rc != SQLITE_OK) {
       sqlite3_finalize(stmt);
       throw SQLite::Exception(handle(), rc);
@@ -121,7 +121,7 @@ class WriterLock {
 struct ThreadLease {
   Connection* conn = nullptr;
   bool pinned = false;
-  int refs = 0;         // statements and scopes of this thread using `conn`
+  int refs = 0;            // statements and scopes of this thread using `conn`
   size_t scope_depth = 0;  // open Atomic() scopes of this thread
 };
 
@@ -267,12 +267,12 @@ void Bind(sqlite3_stmt* stmt, sqlite3* handle, const std::vector<Value>& params)
         rc = sqlite3_bind_double(stmt, idx, v.AsDouble());
         break;
       case Value::Type::kText:
-        rc = sqlite3_bind_text(stmt, idx, v.AsText().data(),
-                               static_cast<int>(v.AsText().size()), SQLITE_STATIC);
+        rc = sqlite3_bind_text(stmt, idx, v.AsText().data(), static_cast<int>(v.AsText().size()),
+                               SQLITE_STATIC);
         break;
       case Value::Type::kBlob:
-        rc = sqlite3_bind_blob(stmt, idx, v.AsBlob().data(),
-                               static_cast<int>(v.AsBlob().size()), SQLITE_STATIC);
+        rc = sqlite3_bind_blob(stmt, idx, v.AsBlob().data(), static_cast<int>(v.AsBlob().size()),
+                               SQLITE_STATIC);
         break;
       case Value::Type::kTime: {
         const std::string text = FormatTimestamp(v.AsTime());
@@ -316,8 +316,7 @@ void CheckAccess(State& s, std::string_view sql) {
 
 void Notify(State& s, std::string_view sql, std::chrono::nanoseconds duration, bool ok) {
   s.query_count.fetch_add(1, std::memory_order_relaxed);
-  RPCFORGE_LOG_DEBUG("db", "({:.3f} ms){} {}", duration.count() / 1e6, ok ? "" : " FAILED",
-                     sql);
+  RPCFORGE_LOG_DEBUG("db", "({:.3f} ms){} {}", duration.count() / 1e6, ok ? "" : " FAILED", sql);
   if (s.observer_count.load(std::memory_order_acquire) == 0) return;
   std::vector<Database::QueryObserver> observers;
   {
@@ -442,8 +441,7 @@ void EndScope(State& s, const std::shared_ptr<Scope>& scope, bool commit) {
   if (!scope->active) throw FailedPrecondition("database: transaction is not active");
   Connection& conn = *scope->conn;
   if (PeekLease(s).conn != &conn) {
-    throw FailedPrecondition(
-        "database: a transaction must end on the thread that opened it");
+    throw FailedPrecondition("database: a transaction must end on the thread that opened it");
   }
   if (conn.scopes.empty() || conn.scopes.back() != scope) {
     throw FailedPrecondition("database: an inner Atomic() scope is still open");
@@ -460,8 +458,7 @@ void EndScope(State& s, const std::shared_ptr<Scope>& scope, bool commit) {
   };
   try {
     if (commit) {
-      Run(s, scope->is_transaction ? "COMMIT" : "RELEASE " + scope->savepoint, {}, nullptr,
-          true);
+      Run(s, scope->is_transaction ? "COMMIT" : "RELEASE " + scope->savepoint, {}, nullptr, true);
     } else {
       rollback();
     }
@@ -649,8 +646,7 @@ int64_t Database::query_count() const noexcept { return state_->query_count.load
 void Database::SetAccessHook(std::function<void(std::string_view sql)> hook) {
   std::lock_guard<std::mutex> lock(state_->hooks_mu);
   if (hook) {
-    state_->access_hook =
-        std::make_shared<std::function<void(std::string_view)>>(std::move(hook));
+    state_->access_hook = std::make_shared<std::function<void(std::string_view)>>(std::move(hook));
   } else {
     state_->access_hook.reset();
   }
@@ -732,8 +728,7 @@ Database::RequestScope::~RequestScope() {
     ++rolled_back;
   }
   if (rolled_back > 0) {
-    RPCFORGE_LOG_WARN("db", "request left {} Atomic() scope(s) open; rolled back",
-                      rolled_back);
+    RPCFORGE_LOG_WARN("db", "request left {} Atomic() scope(s) open; rolled back", rolled_back);
   }
 }
 

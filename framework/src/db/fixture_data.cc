@@ -2,11 +2,11 @@
 #include "rpcforge/db/fixture_data.h"
 
 #include <SQLiteCpp/Exception.h>
-#include <nlohmann/json.hpp>
 
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <utility>
 
@@ -154,7 +154,7 @@ Json ToJson(const Field& field, const Value& v) {
 struct Prepared {
   const Model* model;
   std::optional<int64_t> pk;
-  Values values;  // field name -> value, defaults filled
+  Values values;      // field name -> value, defaults filled
   std::string where;  // "<source>[<index>]"
 };
 
@@ -178,8 +178,8 @@ int LoadData(Database& db, const Registry& registry, const std::vector<std::stri
   return LoadFixtures(db, registry, sources, out);
 }
 
-int LoadFixtures(Database& db, const Registry& registry,
-                 const std::vector<FixtureSource>& sources, std::ostream& out) {
+int LoadFixtures(Database& db, const Registry& registry, const std::vector<FixtureSource>& sources,
+                 std::ostream& out) {
   ValidationError error;
   std::vector<Prepared> objects;
   const Clock::TimePoint now = db.clock().Now();
@@ -283,8 +283,8 @@ int LoadFixtures(Database& db, const Registry& registry,
       updates += (updates.empty() ? "" : ", ") + col + " = excluded." + col;
       params.push_back(Model::ToStorage(f, v));
     }
-    std::string sql = "INSERT INTO " + sql::Quote(p.model->table()) + " (" + cols +
-                      ") VALUES (" + marks + ")";
+    std::string sql =
+        "INSERT INTO " + sql::Quote(p.model->table()) + " (" + cols + ") VALUES (" + marks + ")";
     if (p.pk) {
       sql += " ON CONFLICT(" + pk_col + ") DO " +
              (updates.empty() ? std::string("NOTHING") : "UPDATE SET " + updates);
@@ -301,8 +301,8 @@ int LoadFixtures(Database& db, const Registry& registry,
     const std::string table = r.at(0).AsText();
     const int64_t rowid = r.at(1).is_null() ? 0 : r.at(1).AsInt();
     auto it = origin.find({table, rowid});
-    const std::string where = it != origin.end() ? it->second : table + " row " +
-                                                                    std::to_string(rowid);
+    const std::string where =
+        it != origin.end() ? it->second : table + " row " + std::to_string(rowid);
     error.Add(where, "References a missing " + r.at(2).AsText() + " row.");
   }
   if (!error.empty()) {
@@ -313,8 +313,7 @@ int LoadFixtures(Database& db, const Registry& registry,
   }
   db.Execute("PRAGMA defer_foreign_keys = OFF");
   tx.Commit();
-  out << "Installed " << objects.size() << " object(s) from " << sources.size()
-      << " fixture(s)\n";
+  out << "Installed " << objects.size() << " object(s) from " << sources.size() << " fixture(s)\n";
   return static_cast<int>(objects.size());
 }
 

@@ -77,18 +77,17 @@ TEST_F(FixtureDataTest, LoadsObjectsInAnyOrderAndUpdatesExistingPks) {
 }
 
 TEST_F(FixtureDataTest, BadFileLoadsNothingAndNamesFileIndexAndField) {
-  EXPECT_THAT(
-      LoadErrors("bad.json", R"([
+  EXPECT_THAT(LoadErrors("bad.json", R"([
         {"model": "blog.author", "pk": 1, "fields": {"name": "Ok", "email": "ok@x.io"}},
         {"model": "blog.post", "pk": 1, "fields": {"title": "", "views": "many"}},
         {"model": "blog.nope", "fields": {}},
         {"model": "blog.author", "fields": {"name": "X", "email": "x@x.io", "age": 3}},
         42
       ])"),
-      ElementsAre("bad.json[1].views: Expected an integer.",
-                  "bad.json[2]: Unknown model 'blog.nope'.",
-                  "bad.json[3].age: Unknown field of blog.author.",
-                  "bad.json[4]: Expected an object with a \"model\" string."));
+              ElementsAre("bad.json[1].views: Expected an integer.",
+                          "bad.json[2]: Unknown model 'blog.nope'.",
+                          "bad.json[3].age: Unknown field of blog.author.",
+                          "bad.json[4]: Expected an object with a \"model\" string."));
   EXPECT_THAT(LoadErrors("bad2.json", R"([{"model": "blog.post", "fields": {"title": ""}}])"),
               ElementsAre("bad2.json[0].title: This field cannot be blank."));
   EXPECT_EQ(tm::Author().Objects(db_).Count(), 0);
@@ -137,7 +136,10 @@ TEST_F(FixtureDataTest, LoadDataReadsFilesAndReportsMissingOnes) {
 TEST_F(FixtureDataTest, DumpRoundTrips) {
   Load("good.json", kGood);
   const std::string dumped = Dump({"blog"});
-  EXPECT_THAT(dumped, HasSubstr(R"({"fields":{"email":"ada@example.com","name":"Ada"},"model":"blog.author","pk":3})"));
+  EXPECT_THAT(
+      dumped,
+      HasSubstr(
+          R"({"fields":{"email":"ada@example.com","name":"Ada"},"model":"blog.author","pk":3})"));
   EXPECT_THAT(dumped, HasSubstr(R"("meta":{"tags":["a"]})"));
   EXPECT_THAT(dumped, HasSubstr(R"("data":"AAH/")"));
   EXPECT_THAT(dumped, HasSubstr(R"("published":true)"));

@@ -10,19 +10,20 @@
 namespace rpcforge::db {
 
 const Model& UserModel() {
-  static const Model* model = new Model(
-      "rpcforge.user",
-      {
-          CharField("username", 150).Unique().Regex(
-              R"([A-Za-z0-9_.@+\-]+)",
-              "Enter a valid username: letters, digits and @/./+/-/_ only."),
-          CharField("email", 254).Blank().Default("").Email(),
-          BoolField("is_active").Default(true),
-          BoolField("is_staff").Default(false),
-          BoolField("is_superuser").Default(false),
-          DateTimeField("date_joined").AutoNowAdd(),
-          DateTimeField("last_login").Null(),
-      });
+  static const Model* model =
+      new Model("rpcforge.user",
+                {
+                    CharField("username", 150)
+                        .Unique()
+                        .Regex(R"([A-Za-z0-9_.@+\-]+)",
+                               "Enter a valid username: letters, digits and @/./+/-/_ only."),
+                    CharField("email", 254).Blank().Default("").Email(),
+                    BoolField("is_active").Default(true),
+                    BoolField("is_staff").Default(false),
+                    BoolField("is_superuser").Default(false),
+                    DateTimeField("date_joined").AutoNowAdd(),
+                    DateTimeField("last_login").Null(),
+                });
   return *model;
 }
 
@@ -33,8 +34,7 @@ const Model& ApiKeyModel() {
           CharField("name", 100),
           ForeignKey("user", "rpcforge.user", OnDelete::kCascade),
           CharField("prefix", 16).Index(),
-          CharField("key_hash", 64).Unique().Regex("[0-9a-f]{64}",
-                                                   "Enter a SHA-256 hex digest."),
+          CharField("key_hash", 64).Unique().Regex("[0-9a-f]{64}", "Enter a SHA-256 hex digest."),
           DateTimeField("created_at").AutoNowAdd(),
           DateTimeField("expires_at").Null(),
           DateTimeField("revoked_at").Null(),
@@ -46,32 +46,31 @@ const Model& ApiKeyModel() {
 
 const Model& RequestLogModel() {
   static const Model* model = [] {
-    auto* m = new Model(
-        "rpcforge.requestlog",
-        {
-            CharField("request_id", 64).Index(),
-            CharField("service", 255),
-            CharField("method", 255),
-            CharField("full_method", 512),
-            CharField("status", 16)
-                .Choices({"pending", "success", "error", "timeout", "cancelled"})
-                .Default("pending"),
-            CharField("code", 32).Blank().Default(""),
-            TextField("error_message").Blank().Default(""),
-            FloatField("duration_ms").Null(),
-            ForeignKey("user", "rpcforge.user", OnDelete::kSetNull).Null(),
-            ForeignKey("api_key", "rpcforge.apikey", OnDelete::kSetNull).Null(),
-            BoolField("is_authenticated").Default(false),
-            CharField("peer", 255).Blank().Default(""),
-            CharField("peer_host", 255).Blank().Default(""),
-            IntegerField("peer_port").Null().MinValue(0).MaxValue(65535),
-            BigIntegerField("request_messages").Default(0).MinValue(0),
-            BigIntegerField("response_messages").Default(0).MinValue(0),
-            BigIntegerField("request_size").Default(0).MinValue(0),
-            BigIntegerField("response_size").Default(0).MinValue(0),
-            DateTimeField("created_at").AutoNowAdd().Index(),
-            DateTimeField("completed_at").Null(),
-        });
+    auto* m = new Model("rpcforge.requestlog",
+                        {
+                            CharField("request_id", 64).Index(),
+                            CharField("service", 255),
+                            CharField("method", 255),
+                            CharField("full_method", 512),
+                            CharField("status", 16)
+                                .Choices({"pending", "success", "error", "timeout", "cancelled"})
+                                .Default("pending"),
+                            CharField("code", 32).Blank().Default(""),
+                            TextField("error_message").Blank().Default(""),
+                            FloatField("duration_ms").Null(),
+                            ForeignKey("user", "rpcforge.user", OnDelete::kSetNull).Null(),
+                            ForeignKey("api_key", "rpcforge.apikey", OnDelete::kSetNull).Null(),
+                            BoolField("is_authenticated").Default(false),
+                            CharField("peer", 255).Blank().Default(""),
+                            CharField("peer_host", 255).Blank().Default(""),
+                            IntegerField("peer_port").Null().MinValue(0).MaxValue(65535),
+                            BigIntegerField("request_messages").Default(0).MinValue(0),
+                            BigIntegerField("response_messages").Default(0).MinValue(0),
+                            BigIntegerField("request_size").Default(0).MinValue(0),
+                            BigIntegerField("response_size").Default(0).MinValue(0),
+                            DateTimeField("created_at").AutoNowAdd().Index(),
+                            DateTimeField("completed_at").Null(),
+                        });
     m->Index({"full_method", "created_at"});
     m->Index({"status", "created_at"});
     return m;
@@ -80,22 +79,22 @@ const Model& RequestLogModel() {
 }
 
 const Model& ServerStatusModel() {
-  static const Model* model = new Model(
-      "rpcforge.serverstatus",
-      {
-          CharField("instance_id", 255).Unique(),
-          CharField("host", 255),
-          IntegerField("port").MinValue(0).MaxValue(65535),
-          BigIntegerField("pid").MinValue(0),
-          CharField("status", 16)
-              .Choices({"starting", "running", "stopping", "stopped", "error"})
-              .Default("starting"),
-          DateTimeField("started_at"),
-          DateTimeField("last_heartbeat").Null(),
-          DateTimeField("stopped_at").Null(),
-          TextField("error_message").Blank().Default(""),
-          JsonField("services").Default("[]"),
-      });
+  static const Model* model =
+      new Model("rpcforge.serverstatus",
+                {
+                    CharField("instance_id", 255).Unique(),
+                    CharField("host", 255),
+                    IntegerField("port").MinValue(0).MaxValue(65535),
+                    BigIntegerField("pid").MinValue(0),
+                    CharField("status", 16)
+                        .Choices({"starting", "running", "stopping", "stopped", "error"})
+                        .Default("starting"),
+                    DateTimeField("started_at"),
+                    DateTimeField("last_heartbeat").Null(),
+                    DateTimeField("stopped_at").Null(),
+                    TextField("error_message").Blank().Default(""),
+                    JsonField("services").Default("[]"),
+                });
   return *model;
 }
 

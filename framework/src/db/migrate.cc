@@ -101,9 +101,9 @@ void PrintMigrations(Database& db, const Registry& registry, std::ostream& out) 
 
 int Flush(Database& db) {
   std::vector<std::string> tables;
-  for (const Row& row : db.Query(
-           "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-           "ORDER BY name")) {
+  for (const Row& row :
+       db.Query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+                "ORDER BY name")) {
     if (row["name"].AsText() != kMigrationsTable) tables.push_back(row["name"].AsText());
   }
   const bool has_sequence =

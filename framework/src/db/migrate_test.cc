@@ -53,8 +53,8 @@ TEST(Migrate, AppliesMissingMigrationsOnceAndIsIdempotent) {
   std::ostringstream out;
   EXPECT_EQ(db::Migrate(d, registry, out), 1);
   EXPECT_EQ(out.str(), "Applying blog.0001_initial... OK\n");
-  EXPECT_THAT(Tables(d), ElementsAre("blog_author", "blog_editor", "blog_post",
-                                     "rpcforge_migrations"));
+  EXPECT_THAT(Tables(d),
+              ElementsAre("blog_author", "blog_editor", "blog_post", "rpcforge_migrations"));
   std::ostringstream again;
   EXPECT_EQ(db::Migrate(d, registry, again), 0);
   EXPECT_EQ(again.str(), "No migrations to apply.\n");
@@ -82,10 +82,13 @@ TEST(Migrate, ListShowsAppliedAndPending) {
 TEST(Migrate, FailingMigrationLeavesSchemaAsBefore) {
   db::Database d(db::DatabaseOptions{});
   db::Registry registry;
-  registry.app("blog").AddModel(tm::Author()).AddInitialMigration().AddMigration(
-      db::Migration::Sql("0002_broken", {"CREATE TABLE blog_tag (name TEXT)",
-                                         "ALTER TABLE blog_author ADD COLUMN bio TEXT",
-                                         "INSERT INTO no_such_table VALUES (1)"}));
+  registry.app("blog")
+      .AddModel(tm::Author())
+      .AddInitialMigration()
+      .AddMigration(db::Migration::Sql(
+          "0002_broken",
+          {"CREATE TABLE blog_tag (name TEXT)", "ALTER TABLE blog_author ADD COLUMN bio TEXT",
+           "INSERT INTO no_such_table VALUES (1)"}));
   std::ostringstream out;
   try {
     db::Migrate(d, registry, out);
@@ -104,8 +107,10 @@ TEST(Migrate, FailingMigrationLeavesSchemaAsBefore) {
 TEST(Migrate, CodeMigrationsUseModels) {
   db::Database d(db::DatabaseOptions{});
   db::Registry registry;
-  registry.app("blog").AddModel(tm::Author()).AddInitialMigration().AddMigration(
-      db::Migration::Code("0002_seed", [](db::Database& conn) {
+  registry.app("blog")
+      .AddModel(tm::Author())
+      .AddInitialMigration()
+      .AddMigration(db::Migration::Code("0002_seed", [](db::Database& conn) {
         tm::Author().Objects(conn).Create({{"name", "Root"}, {"email", "root@example.com"}});
       }));
   std::ostringstream out;
@@ -147,23 +152,30 @@ TEST(FrameworkApp, GlobalRegistryMigratesFrameworkTables) {
   db::Migrate(d, db::Registry::Global(), out);
   EXPECT_THAT(out.str(), HasSubstr("Applying rpcforge.0001_initial... OK"));
   EXPECT_THAT(Tables(d), testing::IsSupersetOf({"rpcforge_user", "rpcforge_apikey",
-                                                 "rpcforge_requestlog",
-                                                 "rpcforge_serverstatus"}));
+                                                "rpcforge_requestlog", "rpcforge_serverstatus"}));
   auto user = db::UserModel().Objects(d).Create({{"username", "ada"}, {"email", "ada@x.io"}});
   EXPECT_EQ(user["is_active"], db::Value(true));
-  auto key = db::ApiKeyModel().Objects(d).Create(
-      {{"name", "ci"}, {"user", user["id"]}, {"prefix", "rf_ab12"},
-       {"key_hash", std::string(64, 'a')}});
+  auto key = db::ApiKeyModel().Objects(d).Create({{"name", "ci"},
+                                                  {"user", user["id"]},
+                                                  {"prefix", "rf_ab12"},
+                                                  {"key_hash", std::string(64, 'a')}});
   EXPECT_EQ(key["request_count"].AsInt(), 0);
   EXPECT_TRUE(key["revoked_at"].is_null());
-  EXPECT_THROW(db::ApiKeyModel().Objects(d).Create({{"name", "bad"}, {"user", user["id"]},
-                                                      {"prefix", "x"}, {"key_hash", "nothex"}}),
-               rpcforge::ValidationError);
-  auto log = db::RequestLogModel().Objects(d).Create(
-      {{"request_id", "r1"}, {"service", "blog.v1.Blog"}, {"method", "Get"},
-       {"full_method", "/blog.v1.Blog/Get"}, {"user", user["id"]}, {"api_key", key["id"]}});
+  EXPECT_THROW(
+      db::ApiKeyModel().Objects(d).Create(
+          {{"name", "bad"}, {"user", user["id"]}, {"prefix", "x"}, {"key_hash", "nothex"}}),
+      rpcforge::ValidationError);
+  auto log = db::RequestLogModel().Objects(d).Create({{"request_id", "r1"},
+                                                      {"service", "blog.v1.Blog"},
+                                                      {"method", "Get"},
+                                                      {"full_method", "/blog.v1.Blog/Get"},
+                                                      {"user", user["id"]},
+                                                      {"api_key", key["id"]}});
   db::ServerStatusModel().Objects(d).Create(
-      {{"instance_id", "h:50051:42"}, {"host", "h"}, {"port", 50051}, {"pid", 42},
+      {{"instance_id", "h:50051:42"},
+       {"host", "h"},
+       {"port", 50051},
+       {"pid", 42},
        {"started_at", db::Value(rpcforge::Clock::Real().Now())},
        {"services", R"(["blog.v1.Blog"])"}});
   // Deleting the user cascades to keys and keeps the log with NULL references.

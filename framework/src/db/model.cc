@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "rpcforge/db/model.h"
 
-#include <nlohmann/json.hpp>
-
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
 
@@ -46,8 +45,7 @@ std::string FormatNumber(double v) {
 
 bool IsValidDate(const std::string& s) {
   int y, m, d, n = 0;
-  if (s.size() != 10 || std::sscanf(s.c_str(), "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 ||
-      n != 10) {
+  if (s.size() != 10 || std::sscanf(s.c_str(), "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10) {
     return false;
   }
   static const int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -108,8 +106,7 @@ bool TypeMatches(FieldType type, const Value& v) {
     case FieldType::kBinary:
       return v.type() == T::kBlob;
     case FieldType::kJson:
-      return v.type() == T::kText &&
-             nlohmann::json::accept(v.AsText());
+      return v.type() == T::kText && nlohmann::json::accept(v.AsText());
   }
   return false;
 }
@@ -207,8 +204,8 @@ std::vector<std::string> Field::Check(const Value& v) const {
       }
       if (!errors.empty()) return errors;
     }
-    errors.push_back(std::string("Expected ") + TypeLabel(type_) + ", got " +
-                     TypeName(v.type()) + ".");
+    errors.push_back(std::string("Expected ") + TypeLabel(type_) + ", got " + TypeName(v.type()) +
+                     ".");
     return errors;
   }
   if (type_ == FieldType::kChar || type_ == FieldType::kText) {
@@ -228,12 +225,11 @@ std::vector<std::string> Field::Check(const Value& v) const {
   if (IsNumeric(type_)) {
     const double d = v.AsDouble();
     if (min_ && d < *min_) {
-      errors.push_back("Ensure this value is greater than or equal to " +
-                       FormatNumber(*min_) + ".");
+      errors.push_back("Ensure this value is greater than or equal to " + FormatNumber(*min_) +
+                       ".");
     }
     if (max_ && d > *max_) {
-      errors.push_back("Ensure this value is less than or equal to " + FormatNumber(*max_) +
-                       ".");
+      errors.push_back("Ensure this value is less than or equal to " + FormatNumber(*max_) + ".");
     }
   }
   if (!(v.type() == Value::Type::kText && v.AsText().empty() && blank_)) {
@@ -246,9 +242,7 @@ std::vector<std::string> Field::Check(const Value& v) const {
 
 Field AutoField(std::string name) { return Field(std::move(name), FieldType::kAutoId); }
 Field IntegerField(std::string name) { return Field(std::move(name), FieldType::kInteger); }
-Field BigIntegerField(std::string name) {
-  return Field(std::move(name), FieldType::kBigInteger);
-}
+Field BigIntegerField(std::string name) { return Field(std::move(name), FieldType::kBigInteger); }
 Field FloatField(std::string name) { return Field(std::move(name), FieldType::kFloat); }
 Field BoolField(std::string name) { return Field(std::move(name), FieldType::kBool); }
 Field CharField(std::string name, int max_length) {
@@ -298,8 +292,8 @@ Model::Model(std::string label, std::vector<Field> fields)
     }
     if (f.type() == FieldType::kForeignKey) {
       if (f.target().find('.') == std::string::npos) {
-        throw InvalidArgument(label_ + "." + f.name() + ": foreign key target '" +
-                              f.target() + "' must be 'app.model'");
+        throw InvalidArgument(label_ + "." + f.name() + ": foreign key target '" + f.target() +
+                              "' must be 'app.model'");
       }
       if (f.on_delete() == OnDelete::kSetNull && !f.null()) {
         throw InvalidArgument(label_ + "." + f.name() + ": OnDelete::kSetNull needs Null()");

@@ -70,14 +70,13 @@ TEST(Model, CreateSqlDeclaresConstraints) {
   EXPECT_THAT(sql[0], HasSubstr("\"id\" INTEGER PRIMARY KEY AUTOINCREMENT"));
   EXPECT_THAT(sql[0], HasSubstr("\"title\" VARCHAR(20) NOT NULL"));
   EXPECT_THAT(sql[0], HasSubstr("\"rating\" REAL NULL"));
-  EXPECT_THAT(sql[0], HasSubstr(
-                          "\"author_id\" INTEGER NULL REFERENCES \"blog_author\" (\"id\") "
-                          "ON DELETE CASCADE"));
+  EXPECT_THAT(sql[0], HasSubstr("\"author_id\" INTEGER NULL REFERENCES \"blog_author\" (\"id\") "
+                                "ON DELETE CASCADE"));
   EXPECT_THAT(sql[0], HasSubstr("json_valid(\"meta\")"));
   EXPECT_THAT(sql, testing::Contains(HasSubstr("CREATE INDEX \"blog_post_author_id_idx\"")));
-  EXPECT_THAT(sql, testing::Contains(
-                       "CREATE INDEX \"blog_post_status_created_at_idx\" ON \"blog_post\" "
-                       "(\"status\", \"created_at\")"));
+  EXPECT_THAT(sql,
+              testing::Contains("CREATE INDEX \"blog_post_status_created_at_idx\" ON \"blog_post\" "
+                                "(\"status\", \"created_at\")"));
   EXPECT_THAT(tm::Author().CreateSql()[0], HasSubstr("\"email\" VARCHAR(254) NOT NULL UNIQUE"));
   EXPECT_THAT(tm::Editor().CreateSql()[0], testing::Not(HasSubstr("ON DELETE")));
 }
@@ -93,17 +92,16 @@ TEST(Model, ValidateCollectsEveryFieldError) {
               ElementsAre("title: Ensure this value has at most 20 characters (it has 26).",
                           "views: Ensure this value is greater than or equal to 0.",
                           "status: Value 'gone' is not a valid choice.",
-                          "published: Expected a boolean, got text.",
-                          "meta: Enter valid JSON.",
+                          "published: Expected a boolean, got text.", "meta: Enter valid JSON.",
                           "day: Enter a valid date (YYYY-MM-DD)."));
 }
 
 TEST(Model, ValidateRequiredNullAndBlank) {
   EXPECT_THAT(Violations(tm::Author(), {}),
               ElementsAre("name: This field is required.", "email: This field is required."));
-  EXPECT_THAT(Violations(tm::Author(), {{"name", ""}, {"email", nullptr}}),
-              ElementsAre("name: This field cannot be blank.",
-                          "email: This field cannot be null."));
+  EXPECT_THAT(
+      Violations(tm::Author(), {{"name", ""}, {"email", nullptr}}),
+      ElementsAre("name: This field cannot be blank.", "email: This field cannot be null."));
   EXPECT_THAT(Violations(tm::Author(), {{"name", "x"}}, /*partial=*/true), ElementsAre());
   EXPECT_THAT(Violations(tm::Post(), {{"title", "ok"}, {"body", ""}}), ElementsAre());
 }
@@ -117,13 +115,10 @@ TEST(Model, ValidatorsEmailRegexMinMaxAndCustom) {
              if (v.AsInt() % 2 != 0) return "Must be even.";
              return std::nullopt;
            })});
-  EXPECT_THAT(Violations(m, {{"email", "not-an-email"},
-                             {"sku", "abc-1"},
-                             {"price", 11},
-                             {"even", 3}}),
-              ElementsAre("email: Enter a valid email address.", "sku: Enter a SKU.",
-                          "price: Ensure this value is less than or equal to 10.",
-                          "even: Must be even."));
+  EXPECT_THAT(
+      Violations(m, {{"email", "not-an-email"}, {"sku", "abc-1"}, {"price", 11}, {"even", 3}}),
+      ElementsAre("email: Enter a valid email address.", "sku: Enter a SKU.",
+                  "price: Ensure this value is less than or equal to 10.", "even: Must be even."));
   EXPECT_THAT(Violations(m, {{"email", "a@b.io"}, {"sku", "ABC-12"}, {"price", 0.5}, {"even", 4}}),
               ElementsAre());
 }

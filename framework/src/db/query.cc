@@ -11,9 +11,9 @@
 namespace rpcforge::db {
 namespace {
 
-const char* const kOps[] = {"exact", "iexact",   "lt",         "lte",         "gt",     "gte",
-                            "in",    "contains", "icontains",  "startswith",  "istartswith",
-                            "isnull"};
+const char* const kOps[] = {"exact",     "iexact",     "lt",          "lte",
+                            "gt",        "gte",        "in",          "contains",
+                            "icontains", "startswith", "istartswith", "isnull"};
 
 bool IsOp(std::string_view s) {
   for (const char* op : kOps) {
@@ -50,8 +50,8 @@ Row MakeRow(const std::vector<const Field*>& fields,
 
 QuerySet::QuerySet(Database& db, const Model& model) : db_(&db), model_(&model) {}
 
-QuerySet QuerySet::AddCondition(bool negate, std::string_view lookup,
-                                std::vector<Value> values, bool is_list) const {
+QuerySet QuerySet::AddCondition(bool negate, std::string_view lookup, std::vector<Value> values,
+                                bool is_list) const {
   std::string_view field_name = lookup;
   std::string op = "exact";
   const auto pos = lookup.rfind("__");
@@ -73,8 +73,8 @@ QuerySet QuerySet::AddCondition(bool negate, std::string_view lookup,
   c.negate = negate;
   std::string shown;
   for (const auto& v : values) shown += (shown.empty() ? "" : ", ") + v.ToString();
-  c.description = field.name() + (op == "exact" ? "" : "__" + op) + "=" +
-                  (is_list ? "[" + shown + "]" : shown);
+  c.description =
+      field.name() + (op == "exact" ? "" : "__" + op) + "=" + (is_list ? "[" + shown + "]" : shown);
   auto stored = [&](const Value& v) { return Model::ToStorage(field, v); };
   auto text = [&](const Value& v) -> std::string {
     if (v.type() != Value::Type::kText) {
@@ -201,8 +201,7 @@ std::string QuerySet::SelectSql(std::vector<Value>* params, const std::string& c
     sql += " ORDER BY ";
     for (size_t i = 0; i < order.size(); ++i) {
       const bool desc = !order[i].empty() && order[i][0] == '-';
-      const Field& f =
-          model_->GetField(desc ? std::string_view(order[i]).substr(1) : order[i]);
+      const Field& f = model_->GetField(desc ? std::string_view(order[i]).substr(1) : order[i]);
       sql += (i > 0 ? ", " : "") + sql::Quote(f.column()) + (desc ? " DESC" : " ASC");
     }
   }
@@ -220,7 +219,8 @@ std::string QuerySet::SelectSql(std::vector<Value>* params, const std::string& c
 std::string QuerySet::ToSql() const {
   std::vector<Value> params;
   std::string cols;
-  for (const Field* f : SelectedFields()) cols += (cols.empty() ? "" : ", ") + sql::Quote(f->column());
+  for (const Field* f : SelectedFields())
+    cols += (cols.empty() ? "" : ", ") + sql::Quote(f->column());
   return SelectSql(&params, cols, true);
 }
 
@@ -305,7 +305,8 @@ Row QuerySet::Create(const Values& values) const {
     const Field& f = model_->GetField(name);
     if (f.auto_now()) continue;
     for (const Field* seen : fields) {
-      if (seen == &f) throw InvalidArgument(model_->label() + ": field '" + f.name() + "' given twice");
+      if (seen == &f)
+        throw InvalidArgument(model_->label() + ": field '" + f.name() + "' given twice");
     }
     fields.push_back(&f);
     full.emplace_back(f.name(), value);
@@ -337,10 +338,10 @@ Row QuerySet::Create(const Values& values) const {
     marks += i > 0 ? ", ?" : "?";
     params.push_back(Model::ToStorage(*fields[i], full[i].second));
   }
-  const std::string sql = fields.empty()
-                              ? "INSERT INTO " + sql::Quote(model_->table()) + " DEFAULT VALUES"
-                              : "INSERT INTO " + sql::Quote(model_->table()) + " (" + cols +
-                                    ") VALUES (" + marks + ")";
+  const std::string sql =
+      fields.empty()
+          ? "INSERT INTO " + sql::Quote(model_->table()) + " DEFAULT VALUES"
+          : "INSERT INTO " + sql::Quote(model_->table()) + " (" + cols + ") VALUES (" + marks + ")";
   ExecResult result;
   try {
     result = db_->Execute(sql, params);
@@ -380,13 +381,17 @@ std::vector<int64_t> QuerySet::BulkCreate(const std::vector<Values>& rows) const
         bool given = false;
         for (const auto& [name, v] : probe) given = given || model_->FindField(name) == &f;
         if (given || f.primary_key()) continue;
-        if (f.auto_now() || f.auto_now_add()) probe.emplace_back(f.name(), Value(db_->clock().Now()));
-        else if (f.default_value()) probe.emplace_back(f.name(), *f.default_value());
-        else if (f.null()) probe.emplace_back(f.name(), Value());
+        if (f.auto_now() || f.auto_now_add())
+          probe.emplace_back(f.name(), Value(db_->clock().Now()));
+        else if (f.default_value())
+          probe.emplace_back(f.name(), *f.default_value());
+        else if (f.null())
+          probe.emplace_back(f.name(), Value());
       }
       model_->Validate(probe);
     } catch (const ValidationError& e) {
-      for (const auto& v : e.violations()) all.Add("[" + std::to_string(i) + "]." + v.field, v.description);
+      for (const auto& v : e.violations())
+        all.Add("[" + std::to_string(i) + "]." + v.field, v.description);
     }
   }
   all.ThrowIfAny();
@@ -402,7 +407,8 @@ int64_t QuerySet::Update(const Values& values) const {
   Values full;
   for (const auto& [name, value] : values) {
     const Field& f = model_->GetField(name);
-    if (f.primary_key()) throw InvalidArgument(model_->label() + ": the primary key cannot be updated");
+    if (f.primary_key())
+      throw InvalidArgument(model_->label() + ": the primary key cannot be updated");
     full.emplace_back(f.name(), value);
   }
   model_->Validate(full, /*partial=*/true);

@@ -121,8 +121,7 @@ TEST_F(QueryTest, OrderLimitOffsetSelect) {
   EXPECT_THAT(Titles(Posts().OrderBy({"published", "-id"})),
               ElementsAre("hello again", "SQLite 100%", "Hello gRPC"));
   EXPECT_THAT(Titles(Posts().OrderBy({"id"}).Limit(2)), ElementsAre("Hello gRPC", "SQLite 100%"));
-  EXPECT_THAT(Titles(Posts().OrderBy({"id"}).Offset(1)),
-              ElementsAre("SQLite 100%", "hello again"));
+  EXPECT_THAT(Titles(Posts().OrderBy({"id"}).Offset(1)), ElementsAre("SQLite 100%", "hello again"));
   EXPECT_THAT(Titles(Posts().OrderBy({"id"}).Limit(1).Offset(2)), ElementsAre("hello again"));
   EXPECT_EQ(Posts().Limit(2).Count(), 2);
   auto rows = Posts().Select({"title", "views"}).OrderBy({"id"}).All();

@@ -29,8 +29,7 @@ App::App(std::string label) : label_(std::move(label)) {}
 
 App& App::AddModel(const Model& model) {
   if (model.app_label() != label_) {
-    throw InvalidArgument("model " + model.label() + " does not belong to app '" + label_ +
-                          "'");
+    throw InvalidArgument("model " + model.label() + " does not belong to app '" + label_ + "'");
   }
   for (const Model* m : models_) {
     if (m->label() == model.label()) return *this;

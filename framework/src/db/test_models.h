@@ -24,22 +24,21 @@ inline const Model& Author() {
 
 inline const Model& Post() {
   static const Model* m = [] {
-    auto* model = new Model(
-        "blog.post",
-        {
-            CharField("title", 20),
-            TextField("body").Blank().Default(""),
-            IntegerField("views").Default(0).MinValue(0),
-            FloatField("rating").Null(),
-            BoolField("published").Default(false),
-            CharField("status", 10).Choices({"draft", "live"}).Default("draft"),
-            ForeignKey("author", "blog.author", OnDelete::kCascade).Null(),
-            DateTimeField("created_at").AutoNowAdd(),
-            DateTimeField("updated_at").AutoNow(),
-            DateField("day").Null(),
-            BinaryField("data").Null(),
-            JsonField("meta").Null(),
-        });
+    auto* model = new Model("blog.post",
+                            {
+                                CharField("title", 20),
+                                TextField("body").Blank().Default(""),
+                                IntegerField("views").Default(0).MinValue(0),
+                                FloatField("rating").Null(),
+                                BoolField("published").Default(false),
+                                CharField("status", 10).Choices({"draft", "live"}).Default("draft"),
+                                ForeignKey("author", "blog.author", OnDelete::kCascade).Null(),
+                                DateTimeField("created_at").AutoNowAdd(),
+                                DateTimeField("updated_at").AutoNow(),
+                                DateField("day").Null(),
+                                BinaryField("data").Null(),
+                                JsonField("meta").Null(),
+                            });
     model->Index({"status", "created_at"});
     return model;
   }();
@@ -48,8 +47,8 @@ inline const Model& Post() {
 
 // Editor points at an author with PROTECT.
 inline const Model& Editor() {
-  static const Model* m = new Model(
-      "blog.editor", {ForeignKey("author", "blog.author", OnDelete::kProtect)});
+  static const Model* m =
+      new Model("blog.editor", {ForeignKey("author", "blog.author", OnDelete::kProtect)});
   return *m;
 }
 
@@ -61,8 +60,7 @@ inline void AddBlogApp(Registry& registry) {
 class TempDir {
  public:
   TempDir() {
-    std::string tmpl =
-        (std::filesystem::temp_directory_path() / "rpcforge_db_XXXXXX").string();
+    std::string tmpl = (std::filesystem::temp_directory_path() / "rpcforge_db_XXXXXX").string();
     path_ = mkdtemp(tmpl.data());
   }
   ~TempDir() { std::filesystem::remove_all(path_); }

@@ -9,8 +9,8 @@ namespace rpcforge::db {
 namespace {
 
 [[noreturn]] void BadType(const Value& v, const char* wanted) {
-  throw InvalidArgument(std::string("expected a ") + wanted + " value, got " +
-                        TypeName(v.type()) + " " + v.ToString());
+  throw InvalidArgument(std::string("expected a ") + wanted + " value, got " + TypeName(v.type()) +
+                        " " + v.ToString());
 }
 
 }  // namespace

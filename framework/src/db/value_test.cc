@@ -52,7 +52,8 @@ TEST(Value, ToStringAndEquality) {
 }
 
 TEST(Row, AccessByNameAndSet) {
-  auto cols = std::make_shared<const std::vector<std::string>>(std::vector<std::string>{"id", "name"});
+  auto cols =
+      std::make_shared<const std::vector<std::string>>(std::vector<std::string>{"id", "name"});
   Row row(cols, {Value(1), Value("a")});
   EXPECT_EQ(row["name"].AsText(), "a");
   EXPECT_TRUE(row.Has("id"));

@@ -2,7 +2,6 @@
 // `logs stats`, `logs tail` and `status`: reading the request log and the
 // server-status table.
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <iomanip>
 #include <iostream>
@@ -37,10 +36,10 @@ std::string FormatAge(std::chrono::system_clock::duration d) {
 
 void PrintSummaryLine(std::ostream& out, const std::string& name,
                       const logging::RequestLogSummary& s) {
-  out << "  " << std::left << std::setw(48) << name << std::right << " total " << s.total
-      << "  ok " << Fixed(s.success_rate * 100) << "%  errors " << s.errors << "  cancelled "
-      << s.cancelled << "  timeout " << s.timeout << "  avg " << Fixed(s.avg_ms, 2)
-      << " ms  p95 " << Fixed(s.p95_ms, 2) << " ms\n";
+  out << "  " << std::left << std::setw(48) << name << std::right << " total " << s.total << "  ok "
+      << Fixed(s.success_rate * 100) << "%  errors " << s.errors << "  cancelled " << s.cancelled
+      << "  timeout " << s.timeout << "  avg " << Fixed(s.avg_ms, 2) << " ms  p95 "
+      << Fixed(s.p95_ms, 2) << " ms\n";
 }
 
 int LogsStats(CommandEnv& env, int hours) {
@@ -59,8 +58,8 @@ int LogsStats(CommandEnv& env, int hours) {
   out << "  cancelled: " << o.cancelled << "\n";
   out << "  timeout: " << o.timeout << "\n";
   out << "  success rate: " << Fixed(o.success_rate * 100) << "%\n";
-  out << "  duration ms: avg " << Fixed(o.avg_ms, 2) << ", p50 " << Fixed(o.p50_ms, 2)
-      << ", p95 " << Fixed(o.p95_ms, 2) << ", p99 " << Fixed(o.p99_ms, 2) << "\n";
+  out << "  duration ms: avg " << Fixed(o.avg_ms, 2) << ", p50 " << Fixed(o.p50_ms, 2) << ", p95 "
+      << Fixed(o.p95_ms, 2) << ", p99 " << Fixed(o.p99_ms, 2) << "\n";
   if (!stats.by_service.empty()) {
     out << "By service:\n";
     for (const auto& [name, s] : stats.by_service) PrintSummaryLine(out, name, s);
@@ -89,10 +88,10 @@ int LogsTail(CommandEnv& env, int n) {
   }
   for (auto it = rows.rbegin(); it != rows.rend(); ++it) {
     const db::Row& r = *it;
-    out << r.at(0).AsText() << "  " << r.at(1).AsText().substr(0, 8) << "  "
-        << r.at(2).AsText() << "  " << r.at(3).AsText() << " " << r.at(4).AsText() << "  "
-        << (r.at(5).is_null() ? std::string("-") : Fixed(r.at(5).AsDouble(), 2) + " ms")
-        << "  " << (r.at(6).AsText().empty() ? "-" : r.at(6).AsText());
+    out << r.at(0).AsText() << "  " << r.at(1).AsText().substr(0, 8) << "  " << r.at(2).AsText()
+        << "  " << r.at(3).AsText() << " " << r.at(4).AsText() << "  "
+        << (r.at(5).is_null() ? std::string("-") : Fixed(r.at(5).AsDouble(), 2) + " ms") << "  "
+        << (r.at(6).AsText().empty() ? "-" : r.at(6).AsText());
     if (!r.at(7).is_null()) out << "  user " << r.at(7).AsInt();
     if (!r.at(8).is_null() && !r.at(8).AsText().empty()) out << "  \"" << r.at(8).AsText() << "\"";
     out << "\n";
@@ -118,9 +117,9 @@ int Status(CommandEnv& env) {
     const auto end = i.stopped_at && !i.is_running ? *i.stopped_at : now;
     const std::string heartbeat =
         i.last_heartbeat ? FormatAge(now - *i.last_heartbeat) + " ago" : "-";
-    out << std::left << std::setw(36) << i.instance_id << std::setw(10) << i.status
-        << std::setw(7) << (i.is_running ? "yes" : "no") << std::setw(10)
-        << FormatAge(end - i.started_at) << std::setw(12) << heartbeat << i.services.size();
+    out << std::left << std::setw(36) << i.instance_id << std::setw(10) << i.status << std::setw(7)
+        << (i.is_running ? "yes" : "no") << std::setw(10) << FormatAge(end - i.started_at)
+        << std::setw(12) << heartbeat << i.services.size();
     if (!i.error_message.empty()) out << "  (" << i.error_message << ")";
     out << "\n";
   }

@@ -32,8 +32,8 @@ Result RunCli(rpcforge::App& app, std::vector<std::string> args) {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   std::ostringstream out, err;
-  int code = rpcforge::cli_internal::RunMain(app, static_cast<int>(argv.size()), argv.data(),
-                                             out, err);
+  int code =
+      rpcforge::cli_internal::RunMain(app, static_cast<int>(argv.size()), argv.data(), out, err);
   return {code, out.str(), err.str()};
 }
 
@@ -115,10 +115,10 @@ TEST_F(LogsCommandsTest, TailPrintsTheLatestRowsOldestFirst) {
   EXPECT_THAT(Run({"logs", "tail"}).out, HasSubstr("No requests logged."));
   {
     auto db = rpcforge::db::Database::Open(path_);
-    rpcforge::logging::WriteRequestLogs(
-        *db, {Entry("First", "success", 1, std::chrono::minutes(3)),
-              Entry("Second", "error", 2, std::chrono::minutes(2)),
-              Entry("Third", "success", 3, std::chrono::minutes(1))});
+    rpcforge::logging::WriteRequestLogs(*db,
+                                        {Entry("First", "success", 1, std::chrono::minutes(3)),
+                                         Entry("Second", "error", 2, std::chrono::minutes(2)),
+                                         Entry("Third", "success", 3, std::chrono::minutes(1))});
   }
   Result r = Run({"logs", "tail", "-n", "2"});
   ASSERT_EQ(r.code, 0) << r.err;

@@ -5,11 +5,11 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
-#include <iterator>
-#include <random>
 #include <cctype>
 #include <cmath>
 #include <exception>
+#include <iterator>
+#include <random>
 
 #include "core/logging.h"
 #include "rpcforge/config/config.h"
@@ -213,8 +213,7 @@ RequestLogOptions RequestLogOptions::FromConfig(const config::v1::Config* config
 
 // --- Writer ---------------------------------------------------------------------------
 
-RequestLogWriter::RequestLogWriter(db::Database& db, const Clock& clock,
-                                   RequestLogOptions options)
+RequestLogWriter::RequestLogWriter(db::Database& db, const Clock& clock, RequestLogOptions options)
     : db_(db), clock_(clock), options_([&] {
         options.queue_size = std::max<size_t>(1, options.queue_size);
         options.batch_size = std::max<size_t>(1, options.batch_size);
@@ -327,8 +326,8 @@ void RequestLogWriter::WriteBatch(const std::vector<RequestLogEntry>& batch) {
     ok = batch.size();
   } catch (const std::exception& e) {
     if (batch.size() == 1) {
-      RPCFORGE_LOG_ERROR("request_log", "cannot write the log row of {}: {}",
-                         batch[0].full_method, e.what());
+      RPCFORGE_LOG_ERROR("request_log", "cannot write the log row of {}: {}", batch[0].full_method,
+                         e.what());
     } else {
       // Find the bad rows; keep the good ones.
       RPCFORGE_LOG_WARN("request_log", "batch of {} rows failed ({}); retrying one by one",
@@ -338,8 +337,8 @@ void RequestLogWriter::WriteBatch(const std::vector<RequestLogEntry>& batch) {
           WriteRequestLogs(db_, {entry});
           ++ok;
         } catch (const std::exception& e2) {
-          RPCFORGE_LOG_ERROR("request_log", "cannot write the log row of {}: {}",
-                             entry.full_method, e2.what());
+          RPCFORGE_LOG_ERROR("request_log", "cannot write the log row of {}: {}", entry.full_method,
+                             e2.what());
         }
       }
     }
@@ -452,9 +451,8 @@ grpc::Status RequestLoggingMiddleware::Handle(ServerCall& call, Next next) {
     // millisecond, or its deadline passed. A call completed in under a millisecond
     // that the client cancelled meanwhile is logged with the handler's status.
     const auto deadline_at = ctx.deadline();
-    const bool maybe_cancelled =
-        !status.ok() || call.elapsed() >= std::chrono::milliseconds(1) ||
-        (deadline_at && std::chrono::system_clock::now() >= *deadline_at);
+    const bool maybe_cancelled = !status.ok() || call.elapsed() >= std::chrono::milliseconds(1) ||
+                                 (deadline_at && std::chrono::system_clock::now() >= *deadline_at);
     if (maybe_cancelled && ctx.IsCancelled()) {
       // The client is gone: whatever the handler returned, it saw CANCELLED or
       // DEADLINE_EXCEEDED. Deadlines are the transport's, in real time.
@@ -469,10 +467,17 @@ grpc::Status RequestLoggingMiddleware::Handle(ServerCall& call, Next next) {
       }
     }
     switch (code) {
-      case grpc::StatusCode::OK: e.status = "success"; break;
-      case grpc::StatusCode::CANCELLED: e.status = "cancelled"; break;
-      case grpc::StatusCode::DEADLINE_EXCEEDED: e.status = "timeout"; break;
-      default: e.status = "error";
+      case grpc::StatusCode::OK:
+        e.status = "success";
+        break;
+      case grpc::StatusCode::CANCELLED:
+        e.status = "cancelled";
+        break;
+      case grpc::StatusCode::DEADLINE_EXCEEDED:
+        e.status = "timeout";
+        break;
+      default:
+        e.status = "error";
     }
     e.code = StatusCodeName(code);
     e.duration_ms = ToMs(call.elapsed());
@@ -519,10 +524,14 @@ struct Accumulator {
 
   void Add(const std::string& status, const db::Value& duration) {
     ++summary.total;
-    if (status == "success") ++summary.successful;
-    else if (status == "cancelled") ++summary.cancelled;
-    else if (status == "timeout") ++summary.timeout;
-    else if (status == "error") ++summary.errors;
+    if (status == "success")
+      ++summary.successful;
+    else if (status == "cancelled")
+      ++summary.cancelled;
+    else if (status == "timeout")
+      ++summary.timeout;
+    else if (status == "error")
+      ++summary.errors;
     if (!duration.is_null()) durations.push_back(duration.AsDouble());
   }
 

@@ -124,8 +124,7 @@ class TickMiddleware : public rpcforge::Middleware {
 struct Harness {
   Harness(rpcforge::db::Database& db, FakeClock* clock,
           const std::string& middlewares = "test_done,request_logging,test_identity,test_tick",
-          std::vector<std::pair<std::string, std::string>> config = {},
-          bool loopback = false) {
+          std::vector<std::pair<std::string, std::string>> config = {}, bool loopback = false) {
     app.AddService(echo);
     auto d = done;
     app.RegisterMiddleware("test_done", [d](const rpcforge::MiddlewareEnv&) {
@@ -267,8 +266,9 @@ TEST_F(RequestLogTest, UnaryCallWritesOneCompleteRowVisibleAtOnce) {
   auto rows = LogRows(db());
   ASSERT_EQ(rows.size(), 1u);
   const Row& r = rows[0];
-  EXPECT_THAT(r["request_id"].AsText(),
-              ::testing::MatchesRegex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}"));
+  EXPECT_THAT(
+      r["request_id"].AsText(),
+      ::testing::MatchesRegex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}"));
   EXPECT_EQ(r["service"].AsText(), "rpcforge.test.EchoService");
   EXPECT_EQ(r["method"].AsText(), "Echo");
   EXPECT_EQ(r["full_method"].AsText(), "/rpcforge.test.EchoService/Echo");
@@ -304,8 +304,8 @@ TEST_F(RequestLogTest, FailedCallsLogTheirRealCodeAndClientMessage) {
   }
   auto rows = LogRows(db());
   ASSERT_EQ(rows.size(), 6u);
-  const char* codes[] = {"NOT_FOUND", "INVALID_ARGUMENT", "INTERNAL",
-                         "FAILED_PRECONDITION", "OUT_OF_RANGE", "UNIMPLEMENTED"};
+  const char* codes[] = {"NOT_FOUND",           "INVALID_ARGUMENT", "INTERNAL",
+                         "FAILED_PRECONDITION", "OUT_OF_RANGE",     "UNIMPLEMENTED"};
   for (size_t i = 0; i < rows.size(); ++i) {
     EXPECT_EQ(rows[i]["status"].AsText(), "error") << i;
     EXPECT_EQ(rows[i]["code"].AsText(), codes[i]) << i;
@@ -449,8 +449,8 @@ TEST_F(RequestLogTest, IdentityIsLoggedWhateverTheMiddlewareOrder) {
                                       {"prefix", "abcd1234"},
                                       {"key_hash", std::string(64, 'a')}})["id"]
                              .AsInt();
-  for (const std::string chain : {"test_done,test_identity,request_logging",
-                                  "test_done,request_logging,test_identity"}) {
+  for (const std::string chain :
+       {"test_done,test_identity,request_logging", "test_done,request_logging,test_identity"}) {
     Harness h(db(), nullptr, chain);
     rpcforge::auth::User alice;
     alice.id = user_id;
@@ -642,7 +642,10 @@ TEST_F(RequestLogTest, StatsComputeRatesAndNearestRankPercentiles) {
   // 100 calls of /a.S/Get with durations 1..100 ms: 90 ok, 5 errors, 3 cancelled,
   // 2 timeouts.
   for (int i = 1; i <= 100; ++i) {
-    const char* status = i <= 90 ? "success" : i <= 95 ? "error" : i <= 98 ? "cancelled" : "timeout";
+    const char* status = i <= 90   ? "success"
+                         : i <= 95 ? "error"
+                         : i <= 98 ? "cancelled"
+                                   : "timeout";
     entries.push_back(Entry("/a.S/Get", status, i, now - std::chrono::minutes(i)));
   }
   entries.push_back(Entry("/b.T/Put", "success", 7, now - std::chrono::hours(1)));
@@ -692,10 +695,10 @@ TEST_F(RequestLogTest, StatsOfNothingAreZero) {
 TEST_F(RequestLogTest, PurgeDeletesRowsOlderThanTheRetention) {
   FakeClock clock;
   const auto now = clock.Now();
-  rpcforge::logging::WriteRequestLogs(
-      db(), {Entry("/a.S/M", "success", 1, now - std::chrono::hours(49)),
-             Entry("/a.S/M", "success", 1, now - std::chrono::hours(47)),
-             Entry("/a.S/M", "success", 1, now)});
+  rpcforge::logging::WriteRequestLogs(db(),
+                                      {Entry("/a.S/M", "success", 1, now - std::chrono::hours(49)),
+                                       Entry("/a.S/M", "success", 1, now - std::chrono::hours(47)),
+                                       Entry("/a.S/M", "success", 1, now)});
   RequestLogOptions keep_forever;
   keep_forever.retention = milliseconds(0);
   EXPECT_EQ(RequestLogWriter(db(), clock, keep_forever).PurgeExpired(now), 0);

@@ -115,8 +115,7 @@ std::string GenerateProto(const db::Model& model, const GenerateProtoOptions& op
       if (seen.insert(f).second) fields.push_back(f);
     }
   }
-  const std::string package =
-      options.package.empty() ? model.app_label() + ".v1" : options.package;
+  const std::string package = options.package.empty() ? model.app_label() + ".v1" : options.package;
   if (!ValidPackage(package)) throw InvalidArgument("invalid proto package '" + package + "'");
   const std::string message = MessageName(model);
   const std::string service = options.service.empty() ? message + "Controller" : options.service;
@@ -147,8 +146,7 @@ std::string GenerateProto(const db::Model& model, const GenerateProtoOptions& op
       << "  // Writes every writable field.\n"
       << "  rpc Update(" << message << ") returns (" << message << ");\n"
       << "  // Writes the fields set, or exactly the update_mask paths.\n"
-      << "  rpc PartialUpdate(" << message << "PartialUpdateRequest) returns (" << message
-      << ");\n"
+      << "  rpc PartialUpdate(" << message << "PartialUpdateRequest) returns (" << message << ");\n"
       << "  rpc Destroy(" << message << "DestroyRequest) returns (google.protobuf.Empty);\n"
       << "}\n\n";
 

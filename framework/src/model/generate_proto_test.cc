@@ -39,12 +39,18 @@ TEST(GenerateProto, MapsEveryFieldTypeExactly) {
   EXPECT_THAT(proto, HasSubstr("package modeltest.v1;"));
   EXPECT_THAT(proto, HasSubstr("service GadgetController {"));
   for (const char* line : {
-           "  int64 id = 1;\n", "  string name = 2;\n", "  int32 count = 3;\n",
-           "  double price = 4;\n", "  bool active = 5;\n", "  string color = 6;\n",
-           "  int32 color_number = 7;\n", "  google.protobuf.BytesValue payload = 8;\n",
+           "  int64 id = 1;\n",
+           "  string name = 2;\n",
+           "  int32 count = 3;\n",
+           "  double price = 4;\n",
+           "  bool active = 5;\n",
+           "  string color = 6;\n",
+           "  int32 color_number = 7;\n",
+           "  google.protobuf.BytesValue payload = 8;\n",
            "  google.protobuf.Timestamp released = 9;\n",
            "  google.protobuf.StringValue note = 10;\n",
-           "  google.protobuf.Int32Value rating = 11;\n", "  int32 stock = 12;\n",
+           "  google.protobuf.Int32Value rating = 11;\n",
+           "  int32 stock = 12;\n",
            "  google.protobuf.Int64Value maker = 13;\n",
            "  google.protobuf.Timestamp created = 14;\n",
            "  google.protobuf.Timestamp updated = 15;\n",
@@ -66,8 +72,11 @@ TEST(GenerateProto, FieldsPackageAndServiceOptions) {
   const std::string proto = GenerateProto(modeltest::GadgetModel(), options);
   EXPECT_THAT(proto, HasSubstr("package acme.shop.v2;"));
   EXPECT_THAT(proto, HasSubstr("service Gadgets {"));
-  EXPECT_THAT(proto, HasSubstr("message Gadget {\n  // Output only.\n  int64 id = 1;\n  // At most 50 characters.\n"
-                               "  string name = 2;\n  int32 count = 3;\n}"));
+  EXPECT_THAT(
+      proto,
+      HasSubstr(
+          "message Gadget {\n  // Output only.\n  int64 id = 1;\n  // At most 50 characters.\n"
+          "  string name = 2;\n  int32 count = 3;\n}"));
   EXPECT_THAT(proto, Not(HasSubstr("timestamp.proto")));
   EXPECT_THAT(proto, Not(HasSubstr("wrappers.proto")));
 
@@ -103,7 +112,8 @@ class GeneratedProtoTest : public rpcforge::fixtures::TestCase {
 };
 
 TEST_F(GeneratedProtoTest, ServesEveryCrudMethod) {
-  const int64_t maker = modeltest::MakerModel().Objects(db()).Create({{"name", "acme"}})["id"].AsInt();
+  const int64_t maker =
+      modeltest::MakerModel().Objects(db()).Create({{"name", "acme"}})["id"].AsInt();
   shop::v1::Gadget in;
   in.set_name("lamp");
   in.set_color("RED");
@@ -114,9 +124,10 @@ TEST_F(GeneratedProtoTest, ServesEveryCrudMethod) {
     grpc::ClientContext ctx;
     ASSERT_THAT(stub_->Create(&ctx, in, &created), IsOk());
   }
-  EXPECT_THAT(created, Partially(EqualsProto(R"pb(name: "lamp" color: "RED"
-                                                 maker { value: 1 }
-                                                 released { seconds: 1700000000 })pb")));
+  EXPECT_THAT(created, Partially(EqualsProto(R"pb(name: "lamp"
+                                                  color: "RED"
+                                                  maker { value: 1 }
+                                                  released { seconds: 1700000000 })pb")));
   EXPECT_EQ(created.maker().value(), maker);
   EXPECT_EQ(created.stock(), 0);  // a plain proto3 scalar: its default 0 is written
   EXPECT_FALSE(created.has_note());

@@ -154,8 +154,8 @@ db::Row GenericService::GetObject(Call& call) const {
   try {
     lookup = lookup_reader_->ToValues(call.request, WriteMode::kPartialUpdate, std::nullopt);
     if (lookup.empty()) {
-      lookup = lookup_reader_->ToValues(Resource(model(), call.request),
-                                        WriteMode::kPartialUpdate, std::nullopt);
+      lookup = lookup_reader_->ToValues(Resource(model(), call.request), WriteMode::kPartialUpdate,
+                                        std::nullopt);
     }
   } catch (const ValidationError&) {
     throw InvalidArgument(options_.lookup_request_field + ": invalid value");
@@ -173,15 +173,14 @@ db::Row GenericService::GetObject(Call& call) const {
     }
     // A default value (id 0, "") names no object.
     const db::Field& f = model().GetField(options_.lookup_field);
-    const bool numeric = f.type() == db::FieldType::kAutoId || f.type() == db::FieldType::kInteger ||
-                         f.type() == db::FieldType::kBigInteger ||
-                         f.type() == db::FieldType::kForeignKey;
+    const bool numeric =
+        f.type() == db::FieldType::kAutoId || f.type() == db::FieldType::kInteger ||
+        f.type() == db::FieldType::kBigInteger || f.type() == db::FieldType::kForeignKey;
     throw NotFound(DisplayName() + ": " + (numeric ? "0" : "''") + " not found");
   }
   const db::Value& value = lookup.front().second;
-  std::optional<db::Row> row = FilterQueryset(call, GetQueryset(call))
-                                   .Filter(options_.lookup_field, value)
-                                   .First();
+  std::optional<db::Row> row =
+      FilterQueryset(call, GetQueryset(call)).Filter(options_.lookup_field, value).First();
   if (!row) throw NotFound(DisplayName() + ": " + value.ToString() + " not found");
   return *row;
 }
@@ -291,10 +290,9 @@ void GenericService::UpdateObject(Call& call, Message* response, bool partial) c
   const ProtoSerializer& serializer = GetSerializer(call);
   const Message& resource = Resource(model(), call.request);
   // Converting and validating first reports a bad request before touching the table.
-  db::Values values =
-      partial ? serializer.ToValues(resource, WriteMode::kPartialUpdate,
-                                    model_internal::FindUpdateMask(call.request))
-              : serializer.ToValues(resource, WriteMode::kUpdate, std::nullopt);
+  db::Values values = partial ? serializer.ToValues(resource, WriteMode::kPartialUpdate,
+                                                    model_internal::FindUpdateMask(call.request))
+                              : serializer.ToValues(resource, WriteMode::kUpdate, std::nullopt);
   serializer.Validate(values, /*partial=*/true);
   db::Transaction tx = call.ctx.db().Atomic();
   call.instance = GetObject(call);
@@ -348,8 +346,8 @@ class FilterParser {
   std::string Word() {
     SkipSpace();
     const size_t start = pos_;
-    while (pos_ < text_.size() && (std::isalnum(static_cast<unsigned char>(text_[pos_])) ||
-                                   text_[pos_] == '_')) {
+    while (pos_ < text_.size() &&
+           (std::isalnum(static_cast<unsigned char>(text_[pos_])) || text_[pos_] == '_')) {
       ++pos_;
     }
     return text_.substr(start, pos_ - start);

@@ -224,7 +224,9 @@ TEST_F(GenericServiceTest, PartialUpdateByWrappersAndOptional) {
   grpc::ClientContext ctx;
   Gadget out;
   ASSERT_THAT(stub_->PartialUpdate(&ctx, patch, &out), IsOk());
-  EXPECT_THAT(out, Partially(EqualsProto(R"pb(name: "lamp" count: 3 note { value: "dim" })pb")));
+  EXPECT_THAT(out, Partially(EqualsProto(R"pb(name: "lamp"
+                                              count: 3
+                                              note { value: "dim" })pb")));
 }
 
 TEST_F(GenericServiceTest, PartialUpdateByUpdateMask) {
@@ -297,8 +299,8 @@ TEST_F(GenericServiceTest, ListFiltersWithAip160AndRequestFields) {
 }
 
 TEST_F(GenericServiceTest, BadFiltersAreInvalidArgument) {
-  for (const char* filter : {"price > 1", "count > many", "name = \"x", "count = 1 OR count = 2",
-                             "count ~ 3"}) {
+  for (const char* filter :
+       {"price > 1", "count > many", "name = \"x", "count = 1 OR count = 2", "count ~ 3"}) {
     grpc::Status status;
     modeltest::GadgetListRequest request;
     request.set_filter(filter);

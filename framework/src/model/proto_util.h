@@ -22,7 +22,8 @@ bool IsFieldMask(const google::protobuf::Descriptor* d);
 // `oneof x { T x_value; NullValue x_null; }`, or nullptr when `oneof` is not one.
 const google::protobuf::FieldDescriptor* NullMember(const google::protobuf::OneofDescriptor* oneof);
 // ValueMember returns the other member of such a oneof (nullptr when not one).
-const google::protobuf::FieldDescriptor* ValueMember(const google::protobuf::OneofDescriptor* oneof);
+const google::protobuf::FieldDescriptor* ValueMember(
+    const google::protobuf::OneofDescriptor* oneof);
 
 // Slot is one serializable name of a message: a field, or a NullValue oneof (named by
 // the oneof, `field` being its value member).

@@ -132,9 +132,9 @@ bool ProtoSerializer::IsReadOnly(const std::string& name) const {
 }
 
 db::Values ProtoSerializer::ToValues(const Message& message, WriteMode mode) const {
-  return ToValues(message, mode, mode == WriteMode::kPartialUpdate
-                                     ? model_internal::FindUpdateMask(message)
-                                     : std::nullopt);
+  return ToValues(
+      message, mode,
+      mode == WriteMode::kPartialUpdate ? model_internal::FindUpdateMask(message) : std::nullopt);
 }
 
 db::Values ProtoSerializer::ToValues(const Message& message, WriteMode mode,
@@ -282,7 +282,8 @@ std::optional<db::Value> ProtoSerializer::ValueFromField(const Message& message,
     }
     case FieldDescriptor::CPPTYPE_STRING: {
       std::string s = r->GetString(message, &field);
-      if (field.type() == FieldDescriptor::TYPE_BYTES) return db::Value(db::Blob(s.begin(), s.end()));
+      if (field.type() == FieldDescriptor::TYPE_BYTES)
+        return db::Value(db::Blob(s.begin(), s.end()));
       return db::Value(std::move(s));
     }
     case FieldDescriptor::CPPTYPE_MESSAGE: {
@@ -375,8 +376,7 @@ void ProtoSerializer::SetField(const db::Value& value, const FieldDescriptor& fi
           const auto since = value.AsTime().time_since_epoch();
           auto seconds = std::chrono::duration_cast<std::chrono::seconds>(since);
           if (seconds > since) seconds -= std::chrono::seconds(1);  // floor for pre-1970
-          const auto nanos =
-              std::chrono::duration_cast<std::chrono::nanoseconds>(since - seconds);
+          const auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(since - seconds);
           sub->GetReflection()->SetInt64(sub, type->FindFieldByNumber(1), seconds.count());
           sub->GetReflection()->SetInt32(sub, type->FindFieldByNumber(2),
                                          static_cast<int32_t>(nanos.count()));

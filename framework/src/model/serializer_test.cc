@@ -8,8 +8,8 @@
 #include <chrono>
 #include <sstream>
 
-#include "model/testdata/model_test.pb.h"
 #include "model/testdata/gadget_models.h"
+#include "model/testdata/model_test.pb.h"
 #include "rpcforge/db/migrate.h"
 #include "rpcforge/db/query.h"
 #include "rpcforge/db/registry.h"
@@ -106,8 +106,8 @@ TEST(ModelProtoSerializer, UnsetPresenceFieldsAreLeftOutOnCreateAndNulledOnUpdat
   g.set_name("x");
   const Values create = s.ToValues(g, WriteMode::kCreate);
   EXPECT_EQ(Find(create, "note"), nullptr);
-  EXPECT_EQ(Find(create, "stock"), nullptr);   // optional unset: the default applies
-  EXPECT_EQ(Find(create, "rating"), nullptr);  // oneof unset
+  EXPECT_EQ(Find(create, "stock"), nullptr);    // optional unset: the default applies
+  EXPECT_EQ(Find(create, "rating"), nullptr);   // oneof unset
   EXPECT_EQ(*Find(create, "count"), Value(0));  // proto3 default included
   const Values update = s.ToValues(g, WriteMode::kUpdate);
   EXPECT_EQ(*Find(update, "note"), Value());
@@ -182,9 +182,18 @@ TEST(ModelProtoSerializer, RoundTripsThroughTheDatabase) {
   Gadget out;
   s.ToMessage(GadgetModel().Objects(*db).Get("id", row["id"]), &out);
   EXPECT_THAT(out, Partially(EqualsProto(R"pb(
-                name: "lamp" count: 3 price: 9.5 active: true color: RED color_number: GREEN
-                payload: "\x00\x01" released { seconds: 1700000000 nanos: 123456000 }
-                note { value: "bright" } rating_value: 4 stock: 7 maker { id: 1 }
+                name: "lamp"
+                count: 3
+                price: 9.5
+                active: true
+                color: RED
+                color_number: GREEN
+                payload: "\x00\x01"
+                released { seconds: 1700000000 nanos: 123456000 }
+                note { value: "bright" }
+                rating_value: 4
+                stock: 7
+                maker { id: 1 }
               )pb")));
   EXPECT_EQ(out.id(), row["id"].AsInt());
   EXPECT_TRUE(out.has_created());
@@ -194,7 +203,7 @@ TEST(ModelProtoSerializer, RoundTripsThroughTheDatabase) {
 TEST(ModelProtoSerializer, CollectsEveryFieldErrorAtOnce) {
   ModelProtoSerializer s(GadgetModel());
   Gadget g;
-  g.set_count(-1);                           // min 0
+  g.set_count(-1);                                    // min 0
   g.mutable_note()->set_value(std::string(21, 'n'));  // max 20
   try {
     s.Validate(s.ToValues(g, WriteMode::kCreate), /*partial=*/false);
@@ -221,11 +230,10 @@ TEST(ModelProtoSerializer, ConversionErrorsAreFieldViolations) {
 
 TEST(ModelProtoSerializer, CustomValidatorsJoinTheModelsChecks) {
   SerializerOptions options;
-  options.field_validators["name"].push_back(
-      [](const Value& v) -> std::optional<std::string> {
-        if (v.AsText() == "forbidden") return "This name is reserved.";
-        return std::nullopt;
-      });
+  options.field_validators["name"].push_back([](const Value& v) -> std::optional<std::string> {
+    if (v.AsText() == "forbidden") return "This name is reserved.";
+    return std::nullopt;
+  });
   options.validators.push_back([](const Values& values, bool, ValidationError& errors) {
     const Value* count = Find(values, "count");
     const Value* stock = Find(values, "stock");

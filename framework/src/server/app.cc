@@ -15,8 +15,8 @@ namespace {
 // The built-in order of the default chain: admission first, then observation, then
 // the signature check (before anything spends effort on an unsigned call), identity,
 // and limits that may depend on the identity.
-const char* const kBuiltinOrder[] = {"max_concurrency", "signals",         "request_logging",
-                                     "signature_check", "auth",            "rate_limit"};
+const char* const kBuiltinOrder[] = {"max_concurrency", "signals", "request_logging",
+                                     "signature_check", "auth",    "rate_limit"};
 }  // namespace
 
 App::App() : clock_(&Clock::Real()) {

@@ -9,18 +9,22 @@
 namespace rpcforge {
 namespace {
 const MethodInfo& UnknownMethod() {
-  static const MethodInfo* info = new MethodInfo{"/unknown/unknown", "unknown", "unknown",
-                                                 RpcKind::kUnary, nullptr};
+  static const MethodInfo* info =
+      new MethodInfo{"/unknown/unknown", "unknown", "unknown", RpcKind::kUnary, nullptr};
   return *info;
 }
 }  // namespace
 
 const char* RpcKindName(RpcKind kind) {
   switch (kind) {
-    case RpcKind::kUnary: return "unary";
-    case RpcKind::kServerStreaming: return "server_streaming";
-    case RpcKind::kClientStreaming: return "client_streaming";
-    case RpcKind::kBidiStreaming: return "bidi_streaming";
+    case RpcKind::kUnary:
+      return "unary";
+    case RpcKind::kServerStreaming:
+      return "server_streaming";
+    case RpcKind::kClientStreaming:
+      return "client_streaming";
+    case RpcKind::kBidiStreaming:
+      return "bidi_streaming";
   }
   return "unary";
 }
@@ -33,8 +37,8 @@ Context::~Context() = default;
 std::optional<std::chrono::milliseconds> Context::TimeRemaining() const {
   auto d = deadline();
   if (!d) return std::nullopt;
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-      *d - std::chrono::system_clock::now());
+  auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(*d - std::chrono::system_clock::now());
   return left.count() < 0 ? std::chrono::milliseconds(0) : left;
 }
 
@@ -53,9 +57,7 @@ db::Database& Context::db() const {
   return *database_;
 }
 
-void Context::SetMethod(const MethodInfo* method) {
-  method_ = method ? method : &UnknownMethod();
-}
+void Context::SetMethod(const MethodInfo* method) { method_ = method ? method : &UnknownMethod(); }
 
 void Context::ResetCommonState() {
   code_ = grpc::StatusCode::OK;
@@ -87,8 +89,8 @@ std::string ValidateMetadata(std::string_view key, std::string_view value) {
   }
   if (lowered.empty()) throw std::invalid_argument("metadata key is empty");
   for (char c : lowered) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-                    c == '.';
+    const bool ok =
+        (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
     if (!ok) {
       throw std::invalid_argument("metadata key '" + std::string(key) +
                                   "' has a character outside [0-9a-z_.-]");

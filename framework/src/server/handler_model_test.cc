@@ -200,8 +200,8 @@ TEST_P(HandlerModel, UnknownMethodAnswersUnimplemented) {
   std::mutex mu;
   std::condition_variable cv;
   bool done = false;
-  generic.UnaryCall(&ctx, "/rpcforge.test.EchoService/NoSuchMethod", grpc::StubOptions(),
-                    &request, &response, [&](grpc::Status s) {
+  generic.UnaryCall(&ctx, "/rpcforge.test.EchoService/NoSuchMethod", grpc::StubOptions(), &request,
+                    &response, [&](grpc::Status s) {
                       std::lock_guard<std::mutex> lock(mu);
                       status = s;
                       done = true;

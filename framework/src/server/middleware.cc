@@ -129,8 +129,8 @@ void Notify(const char* signal, const ServerCall& call, const Fn& fn, Args&&... 
   try {
     fn(call, std::forward<Args>(args)...);
   } catch (const std::exception& e) {
-    RPCFORGE_LOG_ERROR("signals", "{} observer threw for {}: {}", signal,
-                       call.method().full_name, e.what());
+    RPCFORGE_LOG_ERROR("signals", "{} observer threw for {}: {}", signal, call.method().full_name,
+                       e.what());
   } catch (...) {
     RPCFORGE_LOG_ERROR("signals", "{} observer threw for {}", signal, call.method().full_name);
   }
@@ -164,8 +164,7 @@ grpc::Status MaxConcurrencyMiddleware::Handle(ServerCall& call, Next next) {
   if (in_flight_.fetch_add(1) >= limit_) {
     in_flight_.fetch_sub(1);
     return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                        "Server is at its limit of " + std::to_string(limit_) +
-                            " concurrent RPCs");
+                        "Server is at its limit of " + std::to_string(limit_) + " concurrent RPCs");
   }
   struct Release {
     std::atomic<int>* counter;

@@ -136,9 +136,8 @@ TEST_F(Pipeline, OuterMiddlewaresSeeHandlerErrorsAsStatuses) {
 }
 
 TEST_F(Pipeline, MiddlewareCanShortCircuitWithAStatus) {
-  app_.RegisterMiddleware("gate", [](const rpcforge::MiddlewareEnv&) {
-    return std::make_shared<Gate>();
-  });
+  app_.RegisterMiddleware("gate",
+                          [](const rpcforge::MiddlewareEnv&) { return std::make_shared<Gate>(); });
   auto server = Start({"gate"});
   auto stub = server->Stub<EchoService>();
   {
@@ -157,9 +156,8 @@ TEST_F(Pipeline, MiddlewareCanShortCircuitWithAStatus) {
 }
 
 TEST_F(Pipeline, AMiddlewareThatThrowsIsMappedLikeAHandler) {
-  app_.RegisterMiddleware("thrower", [](const rpcforge::MiddlewareEnv&) {
-    return std::make_shared<Thrower>();
-  });
+  app_.RegisterMiddleware(
+      "thrower", [](const rpcforge::MiddlewareEnv&) { return std::make_shared<Thrower>(); });
   auto server = Start({"signals", "thrower"});
   SignalRecorder signals(app_);
   auto stub = server->Stub<EchoService>();
@@ -339,9 +337,8 @@ TEST_F(Pipeline, CallsBeyondMaxWorkersWaitForASlot) {
 }
 
 TEST_F(Pipeline, IdentityStaysWithItsOwnRequestUnderConcurrency) {
-  app_.RegisterMiddleware("gate", [](const rpcforge::MiddlewareEnv&) {
-    return std::make_shared<Gate>();
-  });
+  app_.RegisterMiddleware("gate",
+                          [](const rpcforge::MiddlewareEnv&) { return std::make_shared<Gate>(); });
   auto server = Start({"gate"});
   auto stub = server->Stub<EchoService>();
   std::atomic<int> mismatches{0};
@@ -368,17 +365,15 @@ TEST_F(Pipeline, IdentityStaysWithItsOwnRequestUnderConcurrency) {
 
 TEST(CallThroughPipeline, RunsMiddlewaresAroundADirectCall) {
   rpcforge::App app;
-  app.RegisterMiddleware("gate", [](const rpcforge::MiddlewareEnv&) {
-    return std::make_shared<Gate>();
-  });
+  app.RegisterMiddleware("gate",
+                         [](const rpcforge::MiddlewareEnv&) { return std::make_shared<Gate>(); });
   EchoImpl echo;
   const auto& method = rpcforge::testing::FindMethod(echo, "Echo");
   EchoRequest req = Req("hi");
   EchoResponse resp;
   rpcforge::testing::FakeContext denied;
   grpc::Status s = rpcforge::testing::CallThroughPipeline(
-      app, denied, method, &req, [&](rpcforge::Context& c) { resp = echo.Echo(c, req); },
-      {"gate"});
+      app, denied, method, &req, [&](rpcforge::Context& c) { resp = echo.Echo(c, req); }, {"gate"});
   EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
 
   rpcforge::testing::FakeContext allowed;

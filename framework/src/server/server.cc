@@ -5,11 +5,11 @@
 #include <grpc/grpc.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/impl/codegen/service_type.h>
 #include <grpcpp/impl/server_builder_option.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
-#include <grpcpp/impl/codegen/service_type.h>
 #include <netdb.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -23,8 +23,8 @@
 #include <sstream>
 
 #include "core/logging.h"
-#include "rpcforge/config/config.h"
 #include "rpcforge/app.h"
+#include "rpcforge/config/config.h"
 #include "rpcforge/errors.h"
 #include "rpcforge/logging/request_log.h"
 #include "rpcforge/server/dispatcher.h"
@@ -72,13 +72,11 @@ std::shared_ptr<grpc::ServerCredentials> MakeCredentials(const TlsSettings& tls)
     return grpc::InsecureServerCredentials();
   }
   grpc::SslServerCredentialsOptions options;
-  options.pem_key_cert_pairs.push_back(
-      {ReadFile(tls.private_key_file, "TLS private key"),
-       ReadFile(tls.cert_chain_file, "TLS certificate chain")});
+  options.pem_key_cert_pairs.push_back({ReadFile(tls.private_key_file, "TLS private key"),
+                                        ReadFile(tls.cert_chain_file, "TLS certificate chain")});
   if (!tls.client_ca_file.empty()) {
     options.pem_root_certs = ReadFile(tls.client_ca_file, "TLS client CA");
-    options.client_certificate_request =
-        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+    options.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
   }
   return grpc::SslServerCredentials(options);
 }
@@ -144,10 +142,17 @@ std::string ExplainBindFailure(const std::string& address) {
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
       switch (errno) {
-        case EADDRINUSE: why = "address already in use"; break;
-        case EACCES: why = "permission denied (ports below 1024 need privileges)"; break;
-        case EADDRNOTAVAIL: why = "address not assignable (no such local address)"; break;
-        default: why = std::strerror(errno);
+        case EADDRINUSE:
+          why = "address already in use";
+          break;
+        case EACCES:
+          why = "permission denied (ports below 1024 need privileges)";
+          break;
+        case EADDRNOTAVAIL:
+          why = "address not assignable (no such local address)";
+          break;
+        default:
+          why = std::strerror(errno);
       }
     }
     close(fd);
@@ -176,9 +181,7 @@ struct Server::Impl {
 
 Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-Server::~Server() {
-  Shutdown(std::chrono::milliseconds(0));
-}
+Server::~Server() { Shutdown(std::chrono::milliseconds(0)); }
 
 std::unique_ptr<Server> Server::Start(App& app, const ServerSettings& settings,
                                       const ServerEnv& env) {
@@ -199,8 +202,8 @@ std::unique_ptr<Server> Server::Start(App& app, const ServerSettings& settings,
       for (const auto& s : app.services()) {
         known += (known.empty() ? "" : ", ") + std::string(s->service_full_name());
       }
-      throw InvalidArgument("enabled_services: unknown service '" + name + "' (registered: " +
-                            (known.empty() ? "none" : known) + ")");
+      throw InvalidArgument("enabled_services: unknown service '" + name +
+                            "' (registered: " + (known.empty() ? "none" : known) + ")");
     }
     services.push_back(*it);
   }
@@ -242,9 +245,9 @@ std::unique_ptr<Server> Server::Start(App& app, const ServerSettings& settings,
   }
   if (settings.keepalive_permit_without_calls) {
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-    builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
-                               static_cast<int>(std::max<int64_t>(
-                                   1000, settings.keepalive_time.count())));
+    builder.AddChannelArgument(
+        GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+        static_cast<int>(std::max<int64_t>(1000, settings.keepalive_time.count())));
   }
   int selected_port = 0;
   std::string host, port_text;
@@ -274,8 +277,8 @@ std::unique_ptr<Server> Server::Start(App& app, const ServerSettings& settings,
   auto server = std::unique_ptr<Server>(new Server(std::move(impl)));
   server->SetServing(true);
   RPCFORGE_LOG(server->impl_->lifecycle_level, "server", "started: {} service(s), listening on {}",
-                    server->impl_->services.size(),
-                    server->impl_->address.empty() ? "in-process only" : server->impl_->address);
+               server->impl_->services.size(),
+               server->impl_->address.empty() ? "in-process only" : server->impl_->address);
   return server;
 }
 

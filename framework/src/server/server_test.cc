@@ -19,8 +19,8 @@
 
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "rpcforge/app.h"
-#include "rpcforge/server/dispatcher.h"
 #include "rpcforge/errors.h"
+#include "rpcforge/server/dispatcher.h"
 #include "rpcforge/testing/log_capture.h"
 #include "server/testdata/echo.grpc.pb.h"
 #include "server/testdata/echo_service.h"
@@ -66,7 +66,8 @@ TEST(Server, ListensOnIpv6Loopback) {
   sockaddr_in6 addr{};
   addr.sin6_family = AF_INET6;
   addr.sin6_addr = in6addr_loopback;
-  const bool has_v6 = probe >= 0 && bind(probe, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  const bool has_v6 =
+      probe >= 0 && bind(probe, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
   if (probe >= 0) close(probe);
   if (!has_v6) GTEST_SKIP() << "no IPv6 loopback on this machine";
   rpcforge::App app;

@@ -224,10 +224,10 @@ std::vector<ServerInstance> ListServerInstances(db::Database& db, const Clock& c
                                                 std::chrono::milliseconds heartbeat_interval) {
   std::vector<ServerInstance> out;
   const Clock::TimePoint now = clock.Now();
-  for (const db::Row& row : db.Query(
-           "SELECT \"instance_id\", \"host\", \"port\", \"pid\", \"status\", \"started_at\", "
-           "\"last_heartbeat\", \"stopped_at\", \"error_message\", \"services\" FROM "
-           "\"rpcforge_serverstatus\" ORDER BY \"started_at\" DESC, \"id\" DESC")) {
+  for (const db::Row& row :
+       db.Query("SELECT \"instance_id\", \"host\", \"port\", \"pid\", \"status\", \"started_at\", "
+                "\"last_heartbeat\", \"stopped_at\", \"error_message\", \"services\" FROM "
+                "\"rpcforge_serverstatus\" ORDER BY \"started_at\" DESC, \"id\" DESC")) {
     ServerInstance i;
     i.instance_id = row.at(0).AsText();
     i.host = row.at(1).AsText();

@@ -5,7 +5,6 @@
 #include <gmock/gmock.h>
 #include <grpcpp/client_context.h>
 #include <gtest/gtest.h>
-
 #include <rpcforge/fixtures/rpc_test_case.h>
 #include <rpcforge/testing/matchers.h>
 #include <rpcforge/testing/test_server.h>

@@ -1,16 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 // helloworld's tests: direct handler calls with FakeContext, and real RPCs through the
 // in-process TestServer (and over loopback TCP), using rpcforge's testing library.
+#include "greeter.h"
+
 #include <gmock/gmock.h>
 #include <grpcpp/client_context.h>
 #include <gtest/gtest.h>
-
 #include <rpcforge/testing/fake_context.h>
 #include <rpcforge/testing/fake_streams.h>
 #include <rpcforge/testing/matchers.h>
 #include <rpcforge/testing/test_server.h>
 
-#include "greeter.h"
 #include "helloworld/v1/helloworld.grpc.pb.h"
 
 using helloworld::Greeter;

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // Testing code that *calls* a service: grpc's generated MockGreeterStub with gMock.
+#include "greeting_client.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "greeting_client.h"
 #include "helloworld/v1/helloworld_mock.grpc.pb.h"
 
 using ::testing::_;
@@ -19,7 +20,8 @@ TEST(GreetAll, ReportsRefusalsWithoutStopping) {
   hello_ada.set_message("Hello, Ada!");
   EXPECT_CALL(stub, SayHello(_, _, _))
       .WillOnce(DoAll(SetArgPointee<2>(hello_ada), Return(grpc::Status::OK)))
-      .WillOnce(Return(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "Cannot say hello to John")));
+      .WillOnce(
+          Return(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "Cannot say hello to John")));
 
   EXPECT_THAT(helloworld::GreetAll(stub, {"Ada", "John"}),
               ElementsAre("Hello, Ada!", "(refused: Cannot say hello to John)"));

@@ -9,10 +9,10 @@ namespace hrm {
 const rpcforge::db::Model& PersonModel() {
   using namespace rpcforge::db;
   static const Model model("hrm.person", {
-                                      CharField("name", 100),
-                                      CharField("email", 254).Email().Null(),
-                                      IntegerField("salary").MinValue(0).Default(0),
-                                  });
+                                             CharField("name", 100),
+                                             CharField("email", 254).Email().Null(),
+                                             IntegerField("salary").MinValue(0).Default(0),
+                                         });
   return model;
 }
 

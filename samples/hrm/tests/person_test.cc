@@ -4,7 +4,6 @@
 #include <gmock/gmock.h>
 #include <grpcpp/client_context.h>
 #include <gtest/gtest.h>
-
 #include <rpcforge/fixtures/test_case.h>
 #include <rpcforge/testing/matchers.h>
 #include <rpcforge/testing/test_server.h>
@@ -13,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "person_service.h"
 #include "hrm/v1/person.grpc.pb.h"
+#include "person_service.h"
 
 using rpcforge::testing::EqualsProto;
 using rpcforge::testing::HasFieldViolation;
@@ -58,7 +57,8 @@ TEST_F(PersonTest, PartialUpdateByWrappersWritesOnlyTheSetOnes) {
   hrm::v1::Person out;
   grpc::ClientContext ctx;
   ASSERT_THAT(stub_->PartialUpdate(&ctx, patch, &out), IsOk());
-  EXPECT_THAT(out, Partially(EqualsProto(R"pb(name: "Ada" email { value: "ada@example.com" })pb")));
+  EXPECT_THAT(out, Partially(EqualsProto(R"pb(name: "Ada"
+                                              email { value: "ada@example.com" })pb")));
   EXPECT_EQ(out.salary(), 0);
 }
 

@@ -9,11 +9,11 @@ namespace account {
 const rpcforge::db::Model& UserModel() {
   using namespace rpcforge::db;
   static const Model model("account.user", {
-                                      CharField("username", 150).Unique(),
-                                      CharField("email", 254).Email().Blank().Default(""),
-                                      BoolField("is_staff").Default(false),
-                                      DateTimeField("date_joined").AutoNowAdd(),
-                                  });
+                                               CharField("username", 150).Unique(),
+                                               CharField("email", 254).Email().Blank().Default(""),
+                                               BoolField("is_staff").Default(false),
+                                               DateTimeField("date_joined").AutoNowAdd(),
+                                           });
   return model;
 }
 

@@ -4,7 +4,6 @@
 #include <gmock/gmock.h>
 #include <grpcpp/client_context.h>
 #include <gtest/gtest.h>
-
 #include <rpcforge/fixtures/test_case.h>
 #include <rpcforge/testing/matchers.h>
 #include <rpcforge/testing/test_server.h>
@@ -13,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "user_service.h"
 #include "account/v1/user.grpc.pb.h"
+#include "user_service.h"
 
 using rpcforge::testing::EqualsProto;
 using rpcforge::testing::HasFieldViolation;
@@ -106,7 +105,8 @@ TEST_F(UserTest, UpdateRetrieveDestroy) {
     grpc::ClientContext ctx;
     ASSERT_THAT(stub_->Retrieve(&ctx, get, &response), IsOk());
   }
-  EXPECT_THAT(response, Partially(EqualsProto(R"pb(username: "ada2" email: "a@b.co" is_staff: true)pb")));
+  EXPECT_THAT(response,
+              Partially(EqualsProto(R"pb(username: "ada2" email: "a@b.co" is_staff: true)pb")));
   google::protobuf::Empty empty;
   {
     grpc::ClientContext ctx;

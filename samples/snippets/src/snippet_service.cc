@@ -8,14 +8,14 @@ namespace snippets {
 
 const rpcforge::db::Model& SnippetModel() {
   using namespace rpcforge::db;
-  static const Model model("snippets.snippet", {
-                                      CharField("title", 100).Null(),
-                                      TextField("code"),
-                                      BoolField("linenos").Default(false),
-                                      CharField("language", 100)
-                                          .Choices({"python", "cpp", "go"})
-                                          .Default("python"),
-                                  });
+  static const Model model(
+      "snippets.snippet",
+      {
+          CharField("title", 100).Null(),
+          TextField("code"),
+          BoolField("linenos").Default(false),
+          CharField("language", 100).Choices({"python", "cpp", "go"}).Default("python"),
+      });
   return model;
 }
 

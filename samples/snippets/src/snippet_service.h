@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// django-grpc-framework's snippets tutorial with null support: a nullable title as a NullValue oneof.
+// django-grpc-framework's snippets tutorial with null support: a nullable title as a NullValue
+// oneof.
 #ifndef SAMPLES_SNIPPETS_SRC_SNIPPET_SERVICE_H_
 #define SAMPLES_SNIPPETS_SRC_SNIPPET_SERVICE_H_
 

@@ -4,7 +4,6 @@
 #include <gmock/gmock.h>
 #include <grpcpp/client_context.h>
 #include <gtest/gtest.h>
-
 #include <rpcforge/fixtures/test_case.h>
 #include <rpcforge/testing/matchers.h>
 #include <rpcforge/testing/test_server.h>
@@ -65,7 +64,8 @@ TEST_F(SnippetTest, EmptyTitleIsNotNull) {
   snippets::v1::Snippet out;
   grpc::ClientContext ctx;
   // A set but empty title_value is the empty string, which a CharField refuses.
-  EXPECT_THAT(stub_->Create(&ctx, in, &out), HasFieldViolation("title", "This field cannot be blank."));
+  EXPECT_THAT(stub_->Create(&ctx, in, &out),
+              HasFieldViolation("title", "This field cannot be blank."));
 }
 
 TEST_F(SnippetTest, TitleValueRoundTrips) {

@@ -21,8 +21,7 @@ void RegisterIntegrationCommand() {
          sub.add_flag("--keep", options->keep, "keep the temporary database directory");
          sub.add_option("--examples", options->examples_file,
                         "JSON file: {\"pkg.Service/Method\": {request}, ...}");
-         sub.add_option("--binary", options->binary,
-                        "the binary to start (default: this one)");
+         sub.add_option("--binary", options->binary, "the binary to start (default: this one)");
          auto ready = std::make_shared<int>(30000);
          sub.add_option("--ready-timeout-ms", *ready,
                         "how long the server may take to become healthy (default 30000)");

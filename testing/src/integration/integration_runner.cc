@@ -60,11 +60,20 @@ std::string XmlEscape(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -89,7 +98,7 @@ struct IntegrationRunner::State {
   std::string address;
   std::unique_ptr<DynamicClient> client;
   std::unique_ptr<db::Database> db;
-  std::vector<std::string> services;  // selected, full names
+  std::vector<std::string> services;                  // selected, full names
   std::vector<std::pair<std::string, bool>> methods;  // "pkg.Svc/Method", client-streaming
   nlohmann::json examples = nlohmann::json::object();
   auth::User user;
@@ -270,8 +279,8 @@ int IntegrationRunner::Run(std::ostream& out) {
     }
     st.server_ok = r.failures.empty();
     r.summary = "pid " + std::to_string(st.child_pid) + " on " + st.address +
-                ", temporary database, healthy; reflection lists " +
-                std::to_string(listed.size()) + " service(s)";
+                ", temporary database, healthy; reflection lists " + std::to_string(listed.size()) +
+                " service(s)";
   });
 
   // --- 3. keys ------------------------------------------------------------------------
@@ -284,8 +293,8 @@ int IntegrationRunner::Run(std::ostream& out) {
     st.valid = auth::CreateApiKey(*st.db, st.user, "integration valid");
     st.revoked = auth::CreateApiKey(*st.db, st.user, "integration revoked");
     auth::RevokeApiKey(*st.db, st.revoked.info.id);
-    st.expiring = auth::CreateApiKey(*st.db, st.user, "integration expiring",
-                                     std::chrono::seconds(3600));
+    st.expiring =
+        auth::CreateApiKey(*st.db, st.user, "integration expiring", std::chrono::seconds(3600));
     st.keys_ok = true;
     r.summary = "user '" + st.user.username + "', 3 API keys (valid, revoked, expiring in 1 h)";
   });
@@ -322,8 +331,8 @@ int IntegrationRunner::Run(std::ostream& out) {
           r.failures.push_back(method + " " + what + ": expected no auth error, got " +
                                CodeName(got));
         }
-        st.calls.push_back({full, got, auth_error ? std::nullopt : user,
-                            auth_error ? std::nullopt : key});
+        st.calls.push_back(
+            {full, got, auth_error ? std::nullopt : user, auth_error ? std::nullopt : key});
       };
       const auto uid = st.user.id;
       expect("with a valid key", call(method, client_streaming, {{"x-api-key", st.valid.key}}),
@@ -337,21 +346,21 @@ int IntegrationRunner::Run(std::ostream& out) {
         expect("with an invalid key", call(method, client_streaming, {{"x-api-key", bad_key}}),
                true, std::nullopt, std::nullopt);
         expect("with a revoked key",
-               call(method, client_streaming, {{"x-api-key", st.revoked.key}}), true,
-               std::nullopt, std::nullopt);
+               call(method, client_streaming, {{"x-api-key", st.revoked.key}}), true, std::nullopt,
+               std::nullopt);
         if (!config_.secret_key().empty()) {
           const bool accepted = config_.auth().accept_secret_key();
           expect(accepted ? "with the secret key (accepted)" : "with the secret key (refused)",
-                 call(method, client_streaming, {{"x-api-key", config_.secret_key()}}),
-                 !accepted, std::nullopt, std::nullopt);
+                 call(method, client_streaming, {{"x-api-key", config_.secret_key()}}), !accepted,
+                 std::nullopt, std::nullopt);
         }
       }
     }
     r.summary = std::to_string(st.methods.size()) + " method(s), " + std::to_string(checks) +
                 " calls as expected";
     if (!r.failures.empty()) {
-      r.summary = std::to_string(r.failures.size()) + " of " + std::to_string(checks) +
-                  " calls wrong";
+      r.summary =
+          std::to_string(r.failures.size()) + " of " + std::to_string(checks) + " calls wrong";
     }
   });
 
@@ -360,9 +369,9 @@ int IntegrationRunner::Run(std::ostream& out) {
     if (!st.keys_ok) throw FailedPrecondition("skipped: no keys");
     // Server status: running, heartbeat fresh.
     const auto interval = config::HeartbeatInterval(config_);
-    auto rows = st.db->Query(
-        "SELECT status, last_heartbeat FROM rpcforge_serverstatus WHERE pid = ?",
-        {db::Value(static_cast<int64_t>(st.child_pid))});
+    auto rows =
+        st.db->Query("SELECT status, last_heartbeat FROM rpcforge_serverstatus WHERE pid = ?",
+                     {db::Value(static_cast<int64_t>(st.child_pid))});
     if (rows.size() != 1) {
       r.failures.push_back("expected 1 server-status row for pid " + std::to_string(st.child_pid) +
                            ", found " + std::to_string(rows.size()));
@@ -388,8 +397,10 @@ int IntegrationRunner::Run(std::ostream& out) {
       auto got = call(method, client_streaming, {{"x-api-key", st.expiring.key}});
       ++checks;
       if (got != grpc::StatusCode::UNAUTHENTICATED) {
-        r.failures.push_back(method + " with an expired key (clock +2 h): expected "
-                             "UNAUTHENTICATED, got " + CodeName(got));
+        r.failures.push_back(method +
+                             " with an expired key (clock +2 h): expected "
+                             "UNAUTHENTICATED, got " +
+                             CodeName(got));
       }
       st.calls.push_back({"/" + method, got, std::nullopt, std::nullopt});
     }
@@ -421,12 +432,12 @@ int IntegrationRunner::Run(std::ostream& out) {
                           c.api_key_id ? std::to_string(*c.api_key_id) : "-"));
     }
     int bad_durations = 0;
-    for (const auto& row : st.db->Query(
-             "SELECT full_method, code, user_id, api_key_id, duration_ms FROM rpcforge_requestlog")) {
-      actual.insert(key(row["full_method"].AsText(), row["code"].AsText(),
-                        row["user_id"].is_null() ? "-" : std::to_string(row["user_id"].AsInt()),
-                        row["api_key_id"].is_null() ? "-"
-                                                    : std::to_string(row["api_key_id"].AsInt())));
+    for (const auto& row : st.db->Query("SELECT full_method, code, user_id, api_key_id, "
+                                        "duration_ms FROM rpcforge_requestlog")) {
+      actual.insert(
+          key(row["full_method"].AsText(), row["code"].AsText(),
+              row["user_id"].is_null() ? "-" : std::to_string(row["user_id"].AsInt()),
+              row["api_key_id"].is_null() ? "-" : std::to_string(row["api_key_id"].AsInt())));
       if (row["duration_ms"].is_null() || row["duration_ms"].AsDouble() <= 0) ++bad_durations;
     }
     std::multiset<std::string> missing, extra;
@@ -437,7 +448,8 @@ int IntegrationRunner::Run(std::ostream& out) {
     for (const auto& m : missing) r.failures.push_back("no log row for call: " + m);
     for (const auto& x : extra) r.failures.push_back("log row matches no call: " + x);
     if (bad_durations > 0) {
-      r.failures.push_back(std::to_string(bad_durations) + " log row(s) without a positive duration");
+      r.failures.push_back(std::to_string(bad_durations) +
+                           " log row(s) without a positive duration");
     }
     r.summary = std::to_string(count) + " request log row(s) for " +
                 std::to_string(st.calls.size()) + " call(s); server status running";
@@ -476,8 +488,8 @@ int IntegrationRunner::Run(std::ostream& out) {
   });
 
   const double total = Seconds(std::chrono::steady_clock::now() - start).count();
-  const auto passed = std::count_if(results_.begin(), results_.end(),
-                                    [](const StepResult& r) { return r.ok; });
+  const auto passed =
+      std::count_if(results_.begin(), results_.end(), [](const StepResult& r) { return r.ok; });
   char line[96];
   std::snprintf(line, sizeof(line), "%d/%zu steps passed in %.2f s\n", static_cast<int>(passed),
                 results_.size(), total);
@@ -495,16 +507,17 @@ void WriteJUnit(const std::string& path, const std::string& suite,
   int failures = 0;
   for (const auto& r : results) failures += r.ok ? 0 : 1;
   out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-      << "<testsuites tests=\"" << results.size() << "\" failures=\"" << failures
-      << "\" time=\"" << total_seconds << "\">\n"
+      << "<testsuites tests=\"" << results.size() << "\" failures=\"" << failures << "\" time=\""
+      << total_seconds << "\">\n"
       << "  <testsuite name=\"" << XmlEscape(suite) << "\" tests=\"" << results.size()
       << "\" failures=\"" << failures << "\" errors=\"0\" time=\"" << total_seconds << "\">\n";
   for (const auto& r : results) {
     out << "    <testcase classname=\"" << XmlEscape(suite) << "\" name=\"" << XmlEscape(r.name)
         << "\" time=\"" << r.seconds << "\">\n";
     if (!r.ok) {
-      out << "      <failure message=\"" << XmlEscape(r.failures.empty() ? r.summary : r.failures[0])
-          << "\">" << XmlEscape(Join(r.failures, "\n")) << "</failure>\n";
+      out << "      <failure message=\""
+          << XmlEscape(r.failures.empty() ? r.summary : r.failures[0]) << "\">"
+          << XmlEscape(Join(r.failures, "\n")) << "</failure>\n";
     }
     out << "      <system-out>" << XmlEscape(r.summary) << "</system-out>\n"
         << "    </testcase>\n";

@@ -50,8 +50,8 @@ class BarePosts final : public blog::v1::PostController::Service {
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "title");
     }
     std::lock_guard<std::mutex> lock(mu_);
-    SQLite::Statement insert(
-        db_, "INSERT INTO blog_post (title, content, created) VALUES (?, ?, ?)");
+    SQLite::Statement insert(db_,
+                             "INSERT INTO blog_post (title, content, created) VALUES (?, ?, ?)");
     insert.bind(1, req->title());
     insert.bind(2, req->content());
     insert.bind(3, Now());

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <gmock/gmock.h>
-#include <gtest/gtest.h>
 #include <grpcpp/client_context.h>
+#include <gtest/gtest.h>
 #include <rpcforge/testing/matchers.h>
 #include <rpcforge/testing/test_server.h>
 

@@ -100,9 +100,9 @@ struct CreatedApiKey {
 RPCFORGE_EXPORT CreatedApiKey CreateApiKey(db::Database& db, const User& user, std::string name,
                                            std::optional<std::chrono::seconds> expires_in,
                                            const Clock& clock);
-RPCFORGE_EXPORT CreatedApiKey CreateApiKey(
-    db::Database& db, const User& user, std::string name,
-    std::optional<std::chrono::seconds> expires_in = std::nullopt);
+RPCFORGE_EXPORT CreatedApiKey
+CreateApiKey(db::Database& db, const User& user, std::string name,
+             std::optional<std::chrono::seconds> expires_in = std::nullopt);
 
 // ListApiKeys returns the keys (all users', or `user_id`'s) ordered by id. Never keys.
 RPCFORGE_EXPORT std::vector<ApiKeyInfo> ListApiKeys(db::Database& db,

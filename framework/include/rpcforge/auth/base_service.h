@@ -48,8 +48,8 @@ RPCFORGE_EXPORT void RequirePermission(const Context& ctx, std::string_view perm
 
 // PermissionChecker decides whether a (non-superuser, active) user has `permission`.
 // It runs on handler threads: it must be thread-safe and may use the database.
-using PermissionChecker = std::function<bool(const Context& ctx, const User& user,
-                                             std::string_view permission)>;
+using PermissionChecker =
+    std::function<bool(const Context& ctx, const User& user, std::string_view permission)>;
 // SetPermissionChecker installs the process-wide checker (empty: deny all). Call it
 // before serving.
 RPCFORGE_EXPORT void SetPermissionChecker(PermissionChecker checker);

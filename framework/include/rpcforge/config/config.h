@@ -82,8 +82,7 @@ struct RPCFORGE_EXPORT LoadResult {
 RPCFORGE_EXPORT LoadResult LoadFile(const std::string& path);
 
 // LoadString is LoadFile for text in memory; `source_name` is used in errors.
-RPCFORGE_EXPORT LoadResult LoadString(std::string_view yaml,
-                                      std::string source_name = "<string>");
+RPCFORGE_EXPORT LoadResult LoadString(std::string_view yaml, std::string source_name = "<string>");
 
 // EnvironmentVariableName returns the variable that sets the key `path`: "RPCFORGE_"
 // followed by the path in upper case with dots as underscores
@@ -113,8 +112,7 @@ RPCFORGE_EXPORT std::vector<ConfigError> ApplyEnvironment(v1::Config* config,
 // durations, any string); lists of scalars are comma-separated ("a,b"); maps are
 // comma-separated key=value pairs ("k1=v1,k2=v2"); lists and maps are replaced, not
 // appended to. `source` names the flag in errors ("flag --log-level").
-RPCFORGE_EXPORT std::vector<ConfigError> ApplyOverride(v1::Config* config,
-                                                       std::string_view path,
+RPCFORGE_EXPORT std::vector<ConfigError> ApplyOverride(v1::Config* config, std::string_view path,
                                                        std::string_view value,
                                                        std::string source = "flag",
                                                        SourceMap* locations = nullptr);

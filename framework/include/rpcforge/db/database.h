@@ -64,9 +64,9 @@ struct ExecResult {
 
 // QueryEvent describes one executed statement, for query observers.
 struct QueryEvent {
-  std::string_view sql;                // the statement text, with `?` placeholders
-  std::chrono::nanoseconds duration;   // prepare + bind + all steps
-  bool ok;                             // false when the statement failed
+  std::string_view sql;               // the statement text, with `?` placeholders
+  std::chrono::nanoseconds duration;  // prepare + bind + all steps
+  bool ok;                            // false when the statement failed
 };
 
 // Transaction is the scope `Database::Atomic()` returns: a transaction (BEGIN

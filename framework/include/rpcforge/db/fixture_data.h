@@ -43,8 +43,7 @@ RPCFORGE_EXPORT int LoadData(Database& db, const Registry& registry,
 // "<source>" for structural problems); `ToStatus().error_message()` renders them all.
 // Writes "Installed N object(s) from M fixture(s)" to `out` and returns N.
 RPCFORGE_EXPORT int LoadFixtures(Database& db, const Registry& registry,
-                                 const std::vector<FixtureSource>& sources,
-                                 std::ostream& out);
+                                 const std::vector<FixtureSource>& sources, std::ostream& out);
 
 // DumpData writes the rows of `labels` ("app.model", or "app" for all its models;
 // empty = every registered model) as one JSON array, ordered by model then pk.

@@ -43,12 +43,10 @@ RPCFORGE_EXPORT int Migrate(Database& db, const Registry& registry, std::ostream
 
 // ListMigrations returns every registered migration in order with whether it is
 // applied. Recorded migrations no longer registered are listed last, applied.
-RPCFORGE_EXPORT std::vector<MigrationStatus> ListMigrations(Database& db,
-                                                            const Registry& registry);
+RPCFORGE_EXPORT std::vector<MigrationStatus> ListMigrations(Database& db, const Registry& registry);
 
 // PrintMigrations writes ListMigrations as "app\n [X] 0001_initial\n [ ] 0002_x\n".
-RPCFORGE_EXPORT void PrintMigrations(Database& db, const Registry& registry,
-                                     std::ostream& out);
+RPCFORGE_EXPORT void PrintMigrations(Database& db, const Registry& registry, std::ostream& out);
 
 // Flush deletes every row of every table except the migration records and resets the
 // AUTOINCREMENT sequences, in one transaction (foreign keys deferred). Returns how many

@@ -102,12 +102,12 @@ class RPCFORGE_EXPORT QuerySet {
  private:
   struct Condition {
     bool negate;
-    std::string sql;            // e.g. "\"title\" LIKE ? ESCAPE '\\'"
+    std::string sql;  // e.g. "\"title\" LIKE ? ESCAPE '\\'"
     std::vector<Value> params;
-    std::string description;    // e.g. "title__icontains='x'" for messages
+    std::string description;  // e.g. "title__icontains='x'" for messages
   };
-  QuerySet AddCondition(bool negate, std::string_view lookup,
-                        std::vector<Value> values, bool is_list) const;
+  QuerySet AddCondition(bool negate, std::string_view lookup, std::vector<Value> values,
+                        bool is_list) const;
   std::string SelectSql(std::vector<Value>* params, const std::string& columns,
                         bool with_order) const;
   std::string WhereSql(std::vector<Value>* params) const;

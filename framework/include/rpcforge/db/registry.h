@@ -27,8 +27,8 @@ class Database;
 // own Atomic() scope, so a failing migration leaves the schema as it was (SQLite DDL is
 // transactional). Copyable.
 struct RPCFORGE_EXPORT Migration {
-  std::string name;                        // "0002_post_views"; unique within the app
-  std::function<void(Database&)> apply;    // runs inside the migration's transaction
+  std::string name;                      // "0002_post_views"; unique within the app
+  std::function<void(Database&)> apply;  // runs inside the migration's transaction
 
   // Sql runs `statements` in order.
   static Migration Sql(std::string name, std::vector<std::string> statements);
@@ -107,7 +107,7 @@ struct AppRegistrar {
 // initialization, calling `fn(App&)` to add its models and migrations. Put it in a .cc
 // file of the executable (or an object library): a static library's unreferenced
 // object files are dropped by the linker, and their registrations with them.
-#define RPCFORGE_REGISTER_APP(label, ...)                                           \
+#define RPCFORGE_REGISTER_APP(label, ...)                                                \
   static const ::rpcforge::db::db_internal::AppRegistrar rpcforge_app_registrar_##label( \
       #label, __VA_ARGS__)
 

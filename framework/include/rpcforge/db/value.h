@@ -34,14 +34,13 @@ class RPCFORGE_EXPORT Value {
   Value() = default;
   Value(std::nullptr_t) {}  // NOLINT(google-explicit-constructor): reads as SQL NULL
   // Any integer type except bool becomes kInt.
-  template <typename T, typename std::enable_if_t<std::is_integral_v<T> &&
-                                                      !std::is_same_v<T, bool>,
-                                                  int> = 0>
-  Value(T v) : v_(static_cast<int64_t>(v)) {}  // NOLINT(google-explicit-constructor)
-  Value(double v) : v_(v) {}                   // NOLINT(google-explicit-constructor)
-  Value(bool v) : v_(v) {}                     // NOLINT(google-explicit-constructor)
-  Value(const char* v) : v_(std::string(v)) {}  // NOLINT(google-explicit-constructor)
-  Value(std::string v) : v_(std::move(v)) {}    // NOLINT(google-explicit-constructor)
+  template <typename T,
+            typename std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool>, int> = 0>
+  Value(T v) : v_(static_cast<int64_t>(v)) {}        // NOLINT(google-explicit-constructor)
+  Value(double v) : v_(v) {}                         // NOLINT(google-explicit-constructor)
+  Value(bool v) : v_(v) {}                           // NOLINT(google-explicit-constructor)
+  Value(const char* v) : v_(std::string(v)) {}       // NOLINT(google-explicit-constructor)
+  Value(std::string v) : v_(std::move(v)) {}         // NOLINT(google-explicit-constructor)
   Value(std::string_view v) : v_(std::string(v)) {}  // NOLINT(google-explicit-constructor)
   Value(Blob v) : v_(std::move(v)) {}                // NOLINT(google-explicit-constructor)
   Value(Clock::TimePoint v) : v_(v) {}               // NOLINT(google-explicit-constructor)
@@ -67,8 +66,7 @@ class RPCFORGE_EXPORT Value {
   friend bool operator!=(const Value& a, const Value& b) { return !(a == b); }
 
  private:
-  std::variant<std::monostate, int64_t, double, std::string, Blob, bool, Clock::TimePoint>
-      v_;
+  std::variant<std::monostate, int64_t, double, std::string, Blob, bool, Clock::TimePoint> v_;
 };
 
 // TypeName returns "null", "integer", "real", "text", "blob", "bool" or "datetime".

@@ -47,8 +47,8 @@ namespace rpcforge::logging {
 
 // PeerAddress is a transport peer string taken apart.
 struct PeerAddress {
-  std::string transport;  // "ipv4", "ipv6", "unix", "inproc", ... ("" when unknown)
-  std::string host;       // "1.2.3.4", "::1" (no brackets), a unix path, or ""
+  std::string transport;    // "ipv4", "ipv6", "unix", "inproc", ... ("" when unknown)
+  std::string host;         // "1.2.3.4", "::1" (no brackets), a unix path, or ""
   std::optional<int> port;  // absent for unix, inproc and malformed ports
 };
 
@@ -159,16 +159,16 @@ class RPCFORGE_EXPORT RequestLogWriter {
   const RequestLogOptions options_;
 
   mutable std::mutex mu_;
-  std::condition_variable work_cv_;   // writer waits for rows or stop
-  std::condition_variable room_cv_;   // producers wait for room
-  std::condition_variable done_cv_;   // Flush waits for progress
+  std::condition_variable work_cv_;     // writer waits for rows or stop
+  std::condition_variable room_cv_;     // producers wait for room
+  std::condition_variable done_cv_;     // Flush waits for progress
   std::condition_variable blocked_cv_;  // TEST_WaitForBlockedProducers
   std::deque<RequestLogEntry> queue_;
   uint64_t enqueued_ = 0;   // sequence numbers, guarded by mu_
   uint64_t completed_ = 0;  // rows written or given up on
   uint64_t written_ = 0;
-  size_t in_flight_ = 0;    // rows taken by the writer, not yet completed
-  int flush_waiters_ = 0;   // Flush() calls waiting: write now, don't linger
+  size_t in_flight_ = 0;   // rows taken by the writer, not yet completed
+  int flush_waiters_ = 0;  // Flush() calls waiting: write now, don't linger
   int blocked_ = 0;
   bool stop_ = false;
   std::function<void()> before_batch_;

@@ -72,8 +72,7 @@ enum class Action { kList, kCreate, kRetrieve, kUpdate, kPartialUpdate, kDestroy
 // Call is one request's state, created by the handler for that request only and
 // passed to every hook. Not thread-safe; lives for the handler's duration.
 struct Call {
-  Call(Context& c, const google::protobuf::Message& r, Action a)
-      : ctx(c), request(r), action(a) {}
+  Call(Context& c, const google::protobuf::Message& r, Action a) : ctx(c), request(r), action(a) {}
   Context& ctx;
   const google::protobuf::Message& request;
   Action action;
@@ -179,14 +178,14 @@ namespace model_internal {
 
 // Detection of a generated handler by name: `Sig` is the member-function-pointer type
 // of P::Name, or void when P has no (or an overloaded) member of that name.
-#define RPCFORGE_MODEL_INTERNAL_SIGNATURE(Name)                                      \
-  template <class P, class = void>                                                   \
-  struct Name##Signature {                                                           \
-    using type = void;                                                               \
-  };                                                                                 \
-  template <class P>                                                                 \
-  struct Name##Signature<P, std::void_t<decltype(&P::Name)>> {                       \
-    using type = decltype(&P::Name);                                                 \
+#define RPCFORGE_MODEL_INTERNAL_SIGNATURE(Name)                \
+  template <class P, class = void>                             \
+  struct Name##Signature {                                     \
+    using type = void;                                         \
+  };                                                           \
+  template <class P>                                           \
+  struct Name##Signature<P, std::void_t<decltype(&P::Name)>> { \
+    using type = decltype(&P::Name);                           \
   };
 RPCFORGE_MODEL_INTERNAL_SIGNATURE(List)
 RPCFORGE_MODEL_INTERNAL_SIGNATURE(Create)
@@ -245,28 +244,26 @@ class ListMixin<Parent, Resp (C::*)(Context&, const Req&)> : public Parent {
   }
 };
 
-#define RPCFORGE_MODEL_INTERNAL_UNARY_MIXIN(Mixin, Name, Body)                       \
+#define RPCFORGE_MODEL_INTERNAL_UNARY_MIXIN(Mixin, Name, Body)                                \
   template <class Parent, class Sig = typename model_internal::Name##Signature<Parent>::type> \
-  class Mixin : public Parent {                                                      \
-   public:                                                                           \
-    using Parent::Parent;                                                            \
-  };                                                                                 \
-  template <class Parent, class C, class Req, class Resp>                            \
-  class Mixin<Parent, Resp (C::*)(Context&, const Req&)> : public Parent {           \
-   public:                                                                           \
-    using Parent::Parent;                                                            \
-    Resp Name(Context& ctx, const Req& request) override {                          \
-      Call call(ctx, request, Action::k##Name);                                      \
-      Resp response;                                                                 \
-      Body;                                                                          \
-      return response;                                                               \
-    }                                                                                \
+  class Mixin : public Parent {                                                               \
+   public:                                                                                    \
+    using Parent::Parent;                                                                     \
+  };                                                                                          \
+  template <class Parent, class C, class Req, class Resp>                                     \
+  class Mixin<Parent, Resp (C::*)(Context&, const Req&)> : public Parent {                    \
+   public:                                                                                    \
+    using Parent::Parent;                                                                     \
+    Resp Name(Context& ctx, const Req& request) override {                                    \
+      Call call(ctx, request, Action::k##Name);                                               \
+      Resp response;                                                                          \
+      Body;                                                                                   \
+      return response;                                                                        \
+    }                                                                                         \
   };
 RPCFORGE_MODEL_INTERNAL_UNARY_MIXIN(CreateMixin, Create, this->CreateObject(call, &response))
-RPCFORGE_MODEL_INTERNAL_UNARY_MIXIN(RetrieveMixin, Retrieve,
-                                    this->RetrieveObject(call, &response))
-RPCFORGE_MODEL_INTERNAL_UNARY_MIXIN(UpdateMixin, Update,
-                                    this->UpdateObject(call, &response, false))
+RPCFORGE_MODEL_INTERNAL_UNARY_MIXIN(RetrieveMixin, Retrieve, this->RetrieveObject(call, &response))
+RPCFORGE_MODEL_INTERNAL_UNARY_MIXIN(UpdateMixin, Update, this->UpdateObject(call, &response, false))
 RPCFORGE_MODEL_INTERNAL_UNARY_MIXIN(PartialUpdateMixin, PartialUpdate,
                                     this->UpdateObject(call, &response, true))
 RPCFORGE_MODEL_INTERNAL_UNARY_MIXIN(DestroyMixin, Destroy, this->DestroyObject(call))
@@ -276,14 +273,14 @@ RPCFORGE_MODEL_INTERNAL_UNARY_MIXIN(DestroyMixin, Destroy, this->DestroyObject(c
 // Each takes a model (or ServiceOptions) and provides the named handlers; the others
 // keep the generated default (UNIMPLEMENTED) unless written by hand.
 
-#define RPCFORGE_MODEL_INTERNAL_SERVICE(Name, ...)                                  \
-  template <class Base>                                                             \
-  class Name : public __VA_ARGS__ {                                                 \
-    using Chain = __VA_ARGS__;                                                      \
-                                                                                    \
-   public:                                                                          \
-    explicit Name(const db::Model& model) : Chain(model) {}                         \
-    explicit Name(ServiceOptions options) : Chain(std::move(options)) {}            \
+#define RPCFORGE_MODEL_INTERNAL_SERVICE(Name, ...)                       \
+  template <class Base>                                                  \
+  class Name : public __VA_ARGS__ {                                      \
+    using Chain = __VA_ARGS__;                                           \
+                                                                         \
+   public:                                                               \
+    explicit Name(const db::Model& model) : Chain(model) {}              \
+    explicit Name(ServiceOptions options) : Chain(std::move(options)) {} \
   };
 
 // CreateService: Create.
@@ -293,18 +290,16 @@ RPCFORGE_MODEL_INTERNAL_SERVICE(ListService, ListMixin<ServiceBase<Base>>)
 // RetrieveService: Retrieve.
 RPCFORGE_MODEL_INTERNAL_SERVICE(RetrieveService, RetrieveMixin<ServiceBase<Base>>)
 // UpdateService: Update and PartialUpdate.
-RPCFORGE_MODEL_INTERNAL_SERVICE(UpdateService,
-                                PartialUpdateMixin<UpdateMixin<ServiceBase<Base>>>)
+RPCFORGE_MODEL_INTERNAL_SERVICE(UpdateService, PartialUpdateMixin<UpdateMixin<ServiceBase<Base>>>)
 // DestroyService: Destroy.
 RPCFORGE_MODEL_INTERNAL_SERVICE(DestroyService, DestroyMixin<ServiceBase<Base>>)
 // ReadOnlyModelService: List and Retrieve.
-RPCFORGE_MODEL_INTERNAL_SERVICE(ReadOnlyModelService,
-                                RetrieveMixin<ListMixin<ServiceBase<Base>>>)
+RPCFORGE_MODEL_INTERNAL_SERVICE(ReadOnlyModelService, RetrieveMixin<ListMixin<ServiceBase<Base>>>)
 // ModelService: List, Create, Retrieve, Update, PartialUpdate and Destroy.
 RPCFORGE_MODEL_INTERNAL_SERVICE(
     ModelService,
-    DestroyMixin<PartialUpdateMixin<
-        UpdateMixin<RetrieveMixin<CreateMixin<ListMixin<ServiceBase<Base>>>>>>>)
+    DestroyMixin<
+        PartialUpdateMixin<UpdateMixin<RetrieveMixin<CreateMixin<ListMixin<ServiceBase<Base>>>>>>>)
 #undef RPCFORGE_MODEL_INTERNAL_SERVICE
 
 // ApplyFilter parses an AIP-160 subset filter over `model`'s `allowed` fields and

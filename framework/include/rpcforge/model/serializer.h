@@ -156,8 +156,7 @@ class RPCFORGE_EXPORT ProtoSerializer {
   // (the model-less ProtoSerializer).
   virtual bool AcceptsUnmapped() const { return true; }
   // RunCustomValidators adds the custom validators' violations to `errors`.
-  void RunCustomValidators(const db::Values& values, bool partial,
-                           ValidationError& errors) const;
+  void RunCustomValidators(const db::Values& values, bool partial, ValidationError& errors) const;
 
  private:
   SerializerOptions options_;

@@ -6,6 +6,8 @@
 #ifndef RPCFORGE_SERVER_DISPATCHER_H_
 #define RPCFORGE_SERVER_DISPATCHER_H_
 
+#include <grpcpp/support/status.h>
+
 #include <condition_variable>
 #include <initializer_list>
 #include <memory>
@@ -13,8 +15,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <grpcpp/support/status.h>
 
 #include "rpcforge/clock.h"
 #include "rpcforge/export.h"

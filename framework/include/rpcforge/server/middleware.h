@@ -22,6 +22,8 @@
 #ifndef RPCFORGE_SERVER_MIDDLEWARE_H_
 #define RPCFORGE_SERVER_MIDDLEWARE_H_
 
+#include <grpcpp/support/status.h>
+
 #include <atomic>
 #include <cstdint>
 #include <exception>
@@ -30,8 +32,6 @@
 #include <mutex>
 #include <string>
 #include <vector>
-
-#include <grpcpp/support/status.h>
 
 #include "rpcforge/clock.h"
 #include "rpcforge/context.h"

@@ -54,8 +54,8 @@ struct ServerSettings {
   int max_workers = 16;            // handlers running at once; more calls wait
   int max_concurrent_rpcs = 1000;  // calls admitted at once; more get RESOURCE_EXHAUSTED
   std::chrono::milliseconds shutdown_grace{10000};
-  int max_receive_message_length = -1;  // bytes; -1 = gRPC default (4 MiB)
-  int max_send_message_length = -1;     // bytes; -1 = unlimited
+  int max_receive_message_length = -1;             // bytes; -1 = gRPC default (4 MiB)
+  int max_send_message_length = -1;                // bytes; -1 = unlimited
   std::chrono::milliseconds keepalive_time{0};     // 0 = gRPC default
   std::chrono::milliseconds keepalive_timeout{0};  // 0 = gRPC default
   bool keepalive_permit_without_calls = false;

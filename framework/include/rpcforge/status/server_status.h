@@ -57,7 +57,7 @@ struct ServiceDescription {
 struct ServerStatusOptions {
   std::string host;  // "127.0.0.1", "::1" (no brackets), "inproc"
   int port = 0;
-  int64_t pid = 0;   // 0 = this process
+  int64_t pid = 0;  // 0 = this process
   std::chrono::milliseconds heartbeat_interval = std::chrono::seconds(30);
   // Start the background heartbeat thread in MarkRunning. Tests with a FakeClock
   // leave it off and call Heartbeat() themselves.

@@ -68,8 +68,7 @@ class EchoImpl : public rpcforge::test::EchoServiceBase {
     return r;
   }
 
-  void Chat(rpcforge::Context& ctx,
-            rpcforge::Stream<EchoRequest, EchoResponse>& stream) override {
+  void Chat(rpcforge::Context& ctx, rpcforge::Stream<EchoRequest, EchoResponse>& stream) override {
     EchoRequest req;
     int i = 0;
     while (stream.Read(&req)) {

@@ -132,11 +132,9 @@ class FakeTimeProcess {
   // WaitForLine consumes output lines until one satisfies `predicate` (or matches
   // `re` with std::regex_search) and returns it; lines skipped are consumed too.
   // Returns nullopt on timeout or when the output ends first.
-  std::optional<std::string> WaitForLine(
-      const std::function<bool(const std::string&)>& predicate,
-      std::chrono::milliseconds timeout);
-  std::optional<std::string> WaitForLine(const std::regex& re,
+  std::optional<std::string> WaitForLine(const std::function<bool(const std::string&)>& predicate,
                                          std::chrono::milliseconds timeout);
+  std::optional<std::string> WaitForLine(const std::regex& re, std::chrono::milliseconds timeout);
 
   // WaitForMatch is WaitForLine(re) returning the match groups: [0] is the matched
   // text, [1]... the sub-matches. E.g. "listening on (\\S+):(\\d+)" gives host, port.

@@ -36,8 +36,8 @@ class Config;
 namespace rpcforge::testing {
 
 struct IntegrationOptions {
-  std::string binary;       // the application binary; empty = this process's binary
-  std::string config_file;  // passed to the child with --config (may be empty)
+  std::string binary;                 // the application binary; empty = this process's binary
+  std::string config_file;            // passed to the child with --config (may be empty)
   std::vector<std::string> services;  // full names to exercise; empty = all
   std::string examples_file;          // JSON {"pkg.Service/Method": {...}, ...}
   bool quiet = false;                 // print failures only
@@ -50,7 +50,7 @@ struct IntegrationOptions {
 struct StepResult {
   std::string name;
   bool ok = false;
-  std::string summary;               // "4 method(s), 20 calls"
+  std::string summary;                // "4 method(s), 20 calls"
   std::vector<std::string> failures;  // each failing assertion, spelled out
   double seconds = 0;
 };

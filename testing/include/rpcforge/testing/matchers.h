@@ -76,12 +76,12 @@ class FieldViolationMatcher : public ::testing::MatcherInterface<const grpc::Sta
 
 // How two messages are compared; the wrappers (Partially, ...) set one flag each.
 struct ProtoCompareOptions {
-  bool partial = false;              // only fields set in the expected message
+  bool partial = false;                // only fields set in the expected message
   bool ignore_repeated_order = false;  // repeated fields compared as multisets
-  bool approximate = false;          // float/double compared with a tolerance
-  double margin = 0;                 // absolute tolerance (approximate only)
-  double fraction = 0;               // relative tolerance (approximate only)
-  bool has_tolerance = false;        // margin/fraction given; else a few ULPs
+  bool approximate = false;            // float/double compared with a tolerance
+  double margin = 0;                   // absolute tolerance (approximate only)
+  double fraction = 0;                 // relative tolerance (approximate only)
+  bool has_tolerance = false;          // margin/fraction given; else a few ULPs
 };
 
 // Compares `actual` with the expected message (given as a message or as text format
@@ -95,12 +95,8 @@ std::string DescribeProtoExpectation(const google::protobuf::Message* expected_m
                                      const ProtoCompareOptions& options, bool negation);
 
 // AsMessage turns every supported argument form into a message pointer (maybe null).
-inline const google::protobuf::Message* AsMessage(const google::protobuf::Message& m) {
-  return &m;
-}
-inline const google::protobuf::Message* AsMessage(const google::protobuf::Message* m) {
-  return m;
-}
+inline const google::protobuf::Message* AsMessage(const google::protobuf::Message& m) { return &m; }
+inline const google::protobuf::Message* AsMessage(const google::protobuf::Message* m) { return m; }
 template <typename T, typename D>
 const google::protobuf::Message* AsMessage(const std::unique_ptr<T, D>& p) {
   return p.get();
@@ -114,8 +110,7 @@ const google::protobuf::Message* AsMessage(const std::shared_ptr<T>& p) {
 // wrappers. Copyable; the expected message is shared and never modified.
 class ProtoMatcherImpl {
  public:
-  ProtoMatcherImpl(std::shared_ptr<const google::protobuf::Message> expected,
-                   std::string text)
+  ProtoMatcherImpl(std::shared_ptr<const google::protobuf::Message> expected, std::string text)
       : expected_(std::move(expected)), text_(std::move(text)) {}
 
   template <typename T>
@@ -166,16 +161,14 @@ void DescribeMetadata(const std::string& key,
 
 class MetadataMatcherImpl {
  public:
-  MetadataMatcherImpl(std::string key,
-                      std::optional<::testing::Matcher<const std::string&>> value)
+  MetadataMatcherImpl(std::string key, std::optional<::testing::Matcher<const std::string&>> value)
       : key_(std::move(key)), value_(std::move(value)) {}
 
   // Any container of key/value pairs whose parts are `grpc::string_ref` or convert to
   // `std::string_view`: std::multimap<grpc::string_ref, grpc::string_ref>,
   // std::multimap<std::string, std::string>, std::map, std::vector<std::pair<...>>.
   template <typename Container>
-  bool MatchAndExplain(const Container& metadata,
-                       ::testing::MatchResultListener* listener) const {
+  bool MatchAndExplain(const Container& metadata, ::testing::MatchResultListener* listener) const {
     if constexpr (std::is_pointer_v<Container>) {
       if (metadata == nullptr) {
         *listener << "which is a null pointer";
@@ -192,9 +185,7 @@ class MetadataMatcherImpl {
     }
   }
   void DescribeTo(std::ostream* os) const { DescribeMetadata(key_, value_, false, os); }
-  void DescribeNegationTo(std::ostream* os) const {
-    DescribeMetadata(key_, value_, true, os);
-  }
+  void DescribeNegationTo(std::ostream* os) const { DescribeMetadata(key_, value_, true, os); }
 
  private:
   std::string key_;
@@ -266,8 +257,8 @@ ProtoMatcher Approximately(ProtoMatcher matcher, double margin, double fraction 
 
 // ApproximatelyEqualsProto is `Approximately(EqualsProto(expected)[, margin, fraction])`.
 ProtoMatcher ApproximatelyEqualsProto(const google::protobuf::Message& expected);
-ProtoMatcher ApproximatelyEqualsProto(const google::protobuf::Message& expected,
-                                      double margin, double fraction = 0.0);
+ProtoMatcher ApproximatelyEqualsProto(const google::protobuf::Message& expected, double margin,
+                                      double fraction = 0.0);
 ProtoMatcher ApproximatelyEqualsProto(std::string text_format);
 ProtoMatcher ApproximatelyEqualsProto(std::string text_format, double margin,
                                       double fraction = 0.0);
@@ -288,8 +279,7 @@ using MetadataMatcher = ::testing::PolymorphicMatcher<testing_internal::Metadata
 //   - `std::multimap<std::string, std::string>`, returned by FakeContext.
 // Failures list the keys present, or the values of `key` when none matches.
 MetadataMatcher HasMetadata(std::string key);
-MetadataMatcher HasMetadata(std::string key,
-                            ::testing::Matcher<const std::string&> value_matcher);
+MetadataMatcher HasMetadata(std::string key, ::testing::Matcher<const std::string&> value_matcher);
 
 }  // namespace rpcforge::testing
 

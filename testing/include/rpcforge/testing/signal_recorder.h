@@ -8,11 +8,11 @@
 #ifndef RPCFORGE_TESTING_SIGNAL_RECORDER_H_
 #define RPCFORGE_TESTING_SIGNAL_RECORDER_H_
 
+#include <grpcpp/support/status.h>
+
 #include <mutex>
 #include <string>
 #include <vector>
-
-#include <grpcpp/support/status.h>
 
 #include "rpcforge/app.h"
 
@@ -25,10 +25,10 @@ class SignalRecorder {
   enum Kind { kStarted, kFinished, kException };
   struct Event {
     Kind kind = kStarted;
-    std::string method;  // full name, "/pkg.Service/Method"
+    std::string method;                            // full name, "/pkg.Service/Method"
     grpc::StatusCode code = grpc::StatusCode::OK;  // for kFinished and kException
     std::string message;                           // status message, same
-    std::string exception;  // what() of the exception for kException, if standard
+    std::string exception;           // what() of the exception for kException, if standard
     uint64_t messages_sent = 0;      // at kFinished: messages the server had sent
     uint64_t messages_received = 0;  // at kFinished
   };

@@ -13,12 +13,12 @@
 #ifndef RPCFORGE_TESTING_TEST_SERVER_H_
 #define RPCFORGE_TESTING_TEST_SERVER_H_
 
+#include <grpcpp/channel.h>
+
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <grpcpp/channel.h>
 
 #include "rpcforge/app.h"
 #include "rpcforge/server/server.h"
@@ -27,8 +27,8 @@ namespace rpcforge::testing {
 
 // TestServerOptions: all optional.
 struct TestServerOptions {
-  App* app = nullptr;          // null = App::Default() (the registered services)
-  const Clock* clock = nullptr;  // null = the app's clock (inject a FakeClock here)
+  App* app = nullptr;                // null = App::Default() (the registered services)
+  const Clock* clock = nullptr;      // null = the app's clock (inject a FakeClock here)
   db::Database* database = nullptr;  // handed to every Context (fixtures pass theirs)
   // Config overrides as (dotted key path, value) pairs, exactly like command-line
   // flags: {"server.max_workers", "2"}, {"middlewares", "signals,auth"}. Applied to
