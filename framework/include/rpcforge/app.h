@@ -12,6 +12,7 @@
 #define RPCFORGE_APP_H_
 
 #include <functional>
+#include <iosfwd>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -84,6 +85,11 @@ class RPCFORGE_EXPORT App {
 
   // Main runs the command line (see docs/commands.md) and returns the exit code.
   int Main(int argc, char** argv);
+
+  // Run runs one command line in this process, `args` without the program name
+  // (e.g. {"--database", "x.db", "migrate"}), writing to `out` and `err` instead of
+  // stdout/stderr; returns the exit code. For tests of an application's commands.
+  int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
  private:
   std::vector<std::shared_ptr<Service>> services_;

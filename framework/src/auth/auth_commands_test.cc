@@ -18,6 +18,7 @@
 #include "rpcforge/app.h"
 #include "rpcforge/auth/api_keys.h"
 #include "rpcforge/db/database.h"
+#include "rpcforge/testing/command.h"
 
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -44,15 +45,10 @@ class AuthCommands : public ::testing::Test {
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
   Result Run(std::vector<std::string> args) {
-    std::vector<std::string> all = {"app", "--database", db_path_};
-    all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : all) argv.push_back(a.data());
-    std::ostringstream out, err;
+    args.insert(args.begin(), {"--database", db_path_});
     rpcforge::App app;
-    int code =
-        rpcforge::cli_internal::RunMain(app, static_cast<int>(argv.size()), argv.data(), out, err);
-    return {code, out.str(), err.str()};
+    auto r = rpcforge::testing::RunCommand(app, args);
+    return {r.exit_code, r.out, r.err};
   }
 
   static std::string KeyIn(const std::string& text) {

@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "rpcforge/app.h"
+#include "rpcforge/testing/command.h"
 #include "server/testdata/echo_service.h"
 
 using ::testing::HasSubstr;
@@ -22,14 +23,9 @@ struct Result {
   std::string err;
 };
 
-Result RunCli(rpcforge::App& app, std::vector<std::string> args) {
-  args.insert(args.begin(), "app");
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  std::ostringstream out, err;
-  int code =
-      rpcforge::cli_internal::RunMain(app, static_cast<int>(argv.size()), argv.data(), out, err);
-  return {code, out.str(), err.str()};
+Result RunCli(rpcforge::App& app, const std::vector<std::string>& args) {
+  auto r = rpcforge::testing::RunCommand(app, args);
+  return {r.exit_code, r.out, r.err};
 }
 
 std::string WriteConfig(const std::string& text) {

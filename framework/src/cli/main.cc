@@ -146,4 +146,14 @@ int App::Main(int argc, char** argv) {
   return cli_internal::RunMain(*this, argc, argv, std::cout, std::cerr);
 }
 
+int App::Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  std::vector<std::string> all;
+  all.reserve(args.size() + 1);
+  all.push_back(name_);
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : all) argv.push_back(a.data());
+  return cli_internal::RunMain(*this, static_cast<int>(argv.size()), argv.data(), out, err);
+}
+
 }  // namespace rpcforge

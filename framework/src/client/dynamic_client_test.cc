@@ -70,15 +70,11 @@ class DynamicClientTest : public ::testing::Test {
 
   // Invoke runs `app invoke ARGS...` through the command line.
   int Invoke(std::vector<std::string> args) {
-    std::vector<std::string> argv = {"app", "invoke"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    std::vector<char*> ptrs;
-    for (auto& a : argv) ptrs.push_back(a.data());
+    args.insert(args.begin(), "invoke");
     out_.str("");
     err_.str("");
     rpcforge::App cli_app;
-    return rpcforge::cli_internal::RunMain(cli_app, static_cast<int>(ptrs.size()), ptrs.data(),
-                                           out_, err_);
+    return cli_app.Run(args, out_, err_);
   }
 
   rpcforge::App app_;

@@ -13,6 +13,7 @@
 #include "rpcforge/db/database.h"
 #include "rpcforge/logging/request_log.h"
 #include "rpcforge/status/server_status.h"
+#include "rpcforge/testing/command.h"
 #include "rpcforge/testing/fake_clock.h"
 
 using rpcforge::testing::FakeClock;
@@ -27,14 +28,9 @@ struct Result {
   std::string err;
 };
 
-Result RunCli(rpcforge::App& app, std::vector<std::string> args) {
-  args.insert(args.begin(), "app");
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  std::ostringstream out, err;
-  int code =
-      rpcforge::cli_internal::RunMain(app, static_cast<int>(argv.size()), argv.data(), out, err);
-  return {code, out.str(), err.str()};
+Result RunCli(rpcforge::App& app, const std::vector<std::string>& args) {
+  auto r = rpcforge::testing::RunCommand(app, args);
+  return {r.exit_code, r.out, r.err};
 }
 
 // A migrated database file of its own per test; the App reads a FakeClock.
