@@ -11,6 +11,7 @@
 #include <regex>
 #include <string>
 
+#include "rpcforge/client/dynamic_client.h"
 #include "rpcforge/testing/fake_time_process.h"
 
 using rpcforge::testing::FakeTimeProcess;
@@ -107,6 +108,72 @@ TEST(HelloworldProcess, DevModeRestartsWhenTheConfigChanges) {
   auto exit = server.Terminate(SIGTERM, 30s);
   EXPECT_TRUE(exit.success()) << exit.ToString();
   std::remove(config.c_str());
+}
+
+}  // namespace
+
+namespace {
+
+std::string RunOnce(std::vector<std::string> argv) {
+  FakeTimeProcess::Options options;
+  options.argv = std::move(argv);
+  options.capture_stderr = true;
+  FakeTimeProcess proc(options);
+  proc.Start();
+  auto status = proc.Wait(60s);
+  std::string out = Joined(proc.output());
+  EXPECT_TRUE(status && status->success()) << out;
+  return out;
+}
+
+// FakeTimeProcess moves a running server's clock: an API key expires for it, while
+// gRPC deadlines (monotonic time, never faked) keep working.
+TEST(HelloworldProcess, AKeyExpiresWhenTheServersClockJumpsAndDeadlinesStillWork) {
+  const std::string db =
+      ::testing::TempDir() + "/rpcforge_e2e_expiry_" + std::to_string(getpid()) + ".sqlite3";
+  const std::string config = TempFile("expiry.yaml", "auth:\n  require_auth: true\n");
+  const std::vector<std::string> base = {HELLOWORLD_BIN, "--config", config, "--database", db};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> argv = base;
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return argv;
+  };
+  RunOnce(with({"migrate"}));
+  RunOnce(with({"users", "create", "ada"}));
+  const std::string created =
+      RunOnce(with({"keys", "create", "--name", "e2e", "--user", "ada", "--expires-in", "1h"}));
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(created, m, std::regex("\\b([0-9a-f]{64})\\b"))) << created;
+  const std::string key = m[1];
+
+  FakeTimeProcess server(with({"serve", "--address", "127.0.0.1:0"}));
+  server.Start();
+  auto listening = server.WaitForMatch(kListening, 20s);
+  ASSERT_TRUE(listening);
+  auto client = rpcforge::DynamicClient::Connect((*listening)[1]);
+  auto say_hello = [&] {
+    return client->Call("helloworld.v1.Greeter/SayHello", R"({"name": "Ada"})",
+                        {{"x-api-key", key}}, std::chrono::milliseconds(5000));
+  };
+  auto before = say_hello();
+  EXPECT_EQ(before.code, grpc::StatusCode::OK) << before.ErrorText();
+
+  server.SetOffset(std::chrono::hours(2));  // the key expired an hour ago, for the server
+  auto after = say_hello();
+  EXPECT_EQ(after.code, grpc::StatusCode::UNAUTHENTICATED) << after.ErrorText();
+  EXPECT_EQ(after.message, "Invalid or expired API key");
+  // Those calls had 5 s deadlines, set after a 2 h jump of wall time, and none was
+  // DEADLINE_EXCEEDED: deadlines run on the monotonic clock, which is never faked.
+  auto anonymous = client->Call("helloworld.v1.Greeter/SayHello", R"({"name": "Bo"})", {},
+                                std::chrono::milliseconds(5000));
+  EXPECT_EQ(anonymous.code, grpc::StatusCode::UNAUTHENTICATED) << anonymous.ErrorText();
+
+  server.SetOffset(std::chrono::seconds(0));  // back in time: the key works again
+  EXPECT_EQ(say_hello().code, grpc::StatusCode::OK);
+  client.reset();  // its reflection stream is an open call the server would drain
+  EXPECT_TRUE(server.Terminate(SIGTERM, 20s).success());
+  std::remove(config.c_str());
+  std::remove(db.c_str());
 }
 
 }  // namespace
