@@ -139,8 +139,9 @@ Ms DatabaseBusyTimeout(const v1::Config& c) {
 // --- pipeline and services
 
 const std::vector<std::string>& DefaultMiddlewares() {
-  static const std::vector<std::string> kDefault = {"max_concurrency", "signals", "request_logging",
-                                                    "auth", "rate_limit"};
+  // The same order as rpcforge::App::DefaultMiddlewares().
+  static const std::vector<std::string> kDefault = {
+      "max_concurrency", "signals", "request_logging", "signature_check", "auth", "rate_limit"};
   return kDefault;
 }
 std::vector<std::string> Middlewares(const v1::Config& c) {

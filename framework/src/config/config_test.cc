@@ -693,7 +693,10 @@ TEST(ConfigValidate, RateLimitGroupsMustAgree) {
 }
 
 TEST(ConfigValidate, SignatureCheckNeedsItsMiddlewareAndSaneMetadata) {
-  EXPECT_THAT(ValidatePaths("signature_check: {metadata: {x-sig: abc}}\n"),
+  // The default chain includes it; an explicit chain must list it.
+  EXPECT_THAT(ValidatePaths("signature_check: {metadata: {x-sig: abc}}\n"), ElementsAre());
+  EXPECT_THAT(ValidatePaths("middlewares: [signals, auth]\n"
+                            "signature_check: {metadata: {x-sig: abc}}\n"),
               ElementsAre("middlewares"));
   EXPECT_THAT(
       ValidatePaths("middlewares: [signature_check]\n"
@@ -724,7 +727,8 @@ TEST(ConfigAccessors, DefaultsOfAnEmptyConfig) {
   EXPECT_EQ(cfg::DatabasePath(c), "rpcforge.sqlite3");
   EXPECT_EQ(cfg::DatabaseBusyTimeout(c), milliseconds(5000));
   EXPECT_THAT(cfg::Middlewares(c),
-              ElementsAre("max_concurrency", "signals", "request_logging", "auth", "rate_limit"));
+              ElementsAre("max_concurrency", "signals", "request_logging", "signature_check",
+                          "auth", "rate_limit"));
   EXPECT_TRUE(cfg::ServiceEnabled(c, "any.Service"));
   EXPECT_FALSE(cfg::RequireAuth(c, "a.B", "C"));
   EXPECT_FALSE(cfg::IsPublicMethod(c, "a.B", "C"));
@@ -810,8 +814,12 @@ TEST(ConfigAccessors, EveryLogLevelMapsToTheLogModule) {
   EXPECT_EQ(cfg::LoggingLevel(r.config), rpcforge::log::Level::kWarn);
 }
 
-TEST(ConfigAccessors, SignatureCheckIsNotInTheDefaultChain) {
-  EXPECT_THAT(cfg::DefaultMiddlewares(), testing::Not(testing::Contains("signature_check")));
+TEST(ConfigAccessors, SignatureCheckIsInTheDefaultChainBeforeAuth) {
+  const auto& chain = cfg::DefaultMiddlewares();
+  auto sig = std::find(chain.begin(), chain.end(), "signature_check");
+  auto auth = std::find(chain.begin(), chain.end(), "auth");
+  ASSERT_NE(sig, chain.end());
+  EXPECT_LT(sig, auth);
 }
 
 TEST(ConfigAccessors, ParseRateLimitKey) {

@@ -11,6 +11,8 @@
 #include <utility>
 
 #include "model/proto_util.h"
+#include "rpcforge/db/query.h"
+#include "rpcforge/db/registry.h"
 
 namespace rpcforge::model {
 
@@ -109,12 +111,80 @@ bool IsTextColumn(const db::Field* column) {
   throw Internal("cannot write " + field.full_name() + ": " + why);
 }
 
+// The database set by ScopedRelatedDatabase on this thread, if any.
+thread_local db::Database* related_database = nullptr;
+
+// Database is where related rows come from: the options', else the scoped one.
+db::Database* Database(const SerializerOptions& options) {
+  return options.database != nullptr ? options.database : related_database;
+}
+
+// Loads is true when ToMessage may load related rows at this level.
+bool Loads(const SerializerOptions& options) {
+  return Database(options) != nullptr && options.max_depth > 0;
+}
+
+// NestedOptions configures the serializer of a related row: one level deeper, same
+// database, default fields.
+SerializerOptions NestedOptions(const SerializerOptions& options) {
+  SerializerOptions nested;
+  nested.database = Database(options);
+  nested.max_depth = options.max_depth - 1;
+  return nested;
+}
+
+// FillRelated writes the row foreign key `fk` = `id` points at into `sub` (which
+// already holds the id); a missing row leaves it as is.
+void FillRelated(const SerializerOptions& options, const FieldDescriptor& field,
+                 const db::Field& fk, const db::Value& id, Message* sub) {
+  if (!Loads(options)) return;
+  const db::Model* target = db::Registry::Global().FindModel(fk.target());
+  if (target == nullptr) Fail(field, "unknown model '" + fk.target() + "'");
+  const std::optional<db::Row> related =
+      target->Objects(*Database(options)).Filter("pk", id).First();
+  if (!related) return;
+  ModelProtoSerializer(*target, NestedOptions(options)).ToMessage(*related, sub);
+}
+
+// FillMany replaces the repeated `field` of `message` with the rows of `relation`
+// pointing at `parent_id`, in primary key order.
+void FillMany(const SerializerOptions& options, const ManyRelation& relation,
+              const FieldDescriptor& field, const db::Value& parent_id, Message* message) {
+  const Reflection* r = message->GetReflection();
+  r->ClearField(message, &field);
+  if (!Loads(options) || parent_id.is_null()) return;
+  if (field.cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) {
+    Fail(field, "related_many needs a repeated message field");
+  }
+  const db::Model* child = db::Registry::Global().FindModel(relation.model);
+  if (child == nullptr) Fail(field, "unknown model '" + relation.model + "'");
+  const db::Field* fk = child->FindField(relation.foreign_key);
+  if (fk == nullptr || fk->type() != db::FieldType::kForeignKey) {
+    Fail(field, relation.model + " has no foreign key '" + relation.foreign_key + "'");
+  }
+  const ModelProtoSerializer children(*child, NestedOptions(options));
+  // All() rather than ForEach: the children's own nested reads run between statements.
+  for (const db::Row& row : child->Objects(*Database(options))
+                                .Filter(fk->name(), parent_id)
+                                .OrderBy({child->pk().name()})
+                                .All()) {
+    children.ToMessage(row, r->AddMessage(message, &field));
+  }
+}
+
 }  // namespace
+
+ScopedRelatedDatabase::ScopedRelatedDatabase(db::Database* db) : previous_(related_database) {
+  related_database = db;
+}
+
+ScopedRelatedDatabase::~ScopedRelatedDatabase() { related_database = previous_; }
 
 // --- ProtoSerializer -------------------------------------------------------------------
 
 ProtoSerializer::ProtoSerializer(SerializerOptions options) : options_(std::move(options)) {
   read_only_.insert(options_.read_only_fields.begin(), options_.read_only_fields.end());
+  for (const auto& [name, relation] : options_.related_many) read_only_.insert(name);
 }
 
 ProtoSerializer::~ProtoSerializer() = default;
@@ -410,7 +480,14 @@ void ProtoSerializer::ToMessage(const db::Row& row, Message* message) const {
       it->second.to_message(row, message);
       continue;
     }
-    if (s.field->is_repeated()) continue;
+    if (s.field->is_repeated()) {
+      auto rel = options_.related_many.find(s.name);
+      if (rel == options_.related_many.end()) continue;
+      const db::Field* pk = ColumnFor("pk");
+      const std::string key = pk != nullptr ? pk->column() : "id";
+      FillMany(options_, rel->second, *s.field, row.Has(key) ? row[key] : db::Value(), message);
+      continue;
+    }
     const db::Field* column = ColumnFor(s.name);
     if (column == nullptr && !AcceptsUnmapped()) continue;
     const std::string& key = column != nullptr ? column->column() : s.name;
@@ -425,6 +502,12 @@ void ProtoSerializer::ToMessage(const db::Row& row, Message* message) const {
       continue;
     }
     SetField(value, *s.field, column, message);
+    if (column != nullptr && column->type() == db::FieldType::kForeignKey && s.oneof == nullptr &&
+        s.field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE &&
+        !model_internal::IsTimestamp(s.field->message_type()) &&
+        !model_internal::IsWrapper(s.field->message_type())) {
+      FillRelated(options_, *s.field, *column, value, r->MutableMessage(message, s.field));
+    }
   }
 }
 
@@ -450,7 +533,9 @@ void ProtoSerializer::Validate(const db::Values& values, bool partial) const {
 
 ModelProtoSerializer::ModelProtoSerializer(const db::Model& model, SerializerOptions options)
     : ProtoSerializer(std::move(options)), model_(&model) {
-  for (const auto& name : this->options().fields) model.GetField(name);
+  for (const auto& name : this->options().fields) {
+    if (this->options().related_many.count(name) == 0) model.GetField(name);
+  }
 }
 
 const db::Field* ModelProtoSerializer::ColumnFor(const std::string& name) const {

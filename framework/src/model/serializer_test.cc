@@ -17,11 +17,15 @@
 #include "rpcforge/testing/matchers.h"
 
 RPCFORGE_REGISTER_APP(modeltest, [](rpcforge::db::App& app) {
-  app.AddModel(modeltest::MakerModel()).AddModel(modeltest::GadgetModel());
+  app.AddModel(modeltest::MakerModel())
+      .AddModel(modeltest::GadgetModel())
+      .AddModel(modeltest::PersonModel());
 });
 
 using modeltest::Gadget;
 using modeltest::GadgetModel;
+using modeltest::MakerModel;
+using modeltest::PersonModel;
 using rpcforge::ValidationError;
 using rpcforge::db::Row;
 using rpcforge::db::Value;
@@ -318,4 +322,162 @@ TEST(ProtoSerializer, WorksWithoutAModel) {
   modeltest::Maker out;
   s.ToMessage(row, &out);
   EXPECT_THAT(out, EqualsProto(R"pb(id: 4 name: "b")pb"));
+}
+
+// Related rows on output: nested foreign keys and SerializerOptions::related_many.
+class RelatedSerializerTest : public rpcforge::fixtures::TestCase {
+ protected:
+  static SerializerOptions WithDatabase(int max_depth = 3) {
+    SerializerOptions options;
+    options.database = &db();
+    options.max_depth = max_depth;
+    return options;
+  }
+  static SerializerOptions WithGadgets() {
+    SerializerOptions options = WithDatabase();
+    options.related_many = {{"gadgets", {"modeltest.gadget", "maker"}}};
+    return options;
+  }
+  static int64_t CreateGadget(const std::string& name, const Value& maker) {
+    return GadgetModel().Objects(db()).Create({{"name", name}, {"maker", maker}})["id"].AsInt();
+  }
+  static int64_t CreatePerson(const std::string& name, const Value& mentor) {
+    return PersonModel().Objects(db()).Create({{"name", name}, {"mentor", mentor}})["id"].AsInt();
+  }
+};
+
+TEST_F(RelatedSerializerTest, NestedForeignKeyGetsTheRelatedObject) {
+  const int64_t maker = MakerModel().Objects(db()).Create({{"name", "acme"}})["id"].AsInt();
+  const Row row = GadgetModel().Objects(db()).Get("id", CreateGadget("lamp", maker));
+  ModelProtoSerializer s(GadgetModel(), WithDatabase());
+  Gadget out;
+  s.ToMessage(row, &out);
+  EXPECT_EQ(out.maker().id(), maker);
+  EXPECT_EQ(out.maker().name(), "acme");
+  // Input still takes only the nested message's id.
+  out.mutable_maker()->set_name("ignored");
+  EXPECT_EQ(*Find(s.ToValues(out, WriteMode::kCreate), "maker"), Value(maker));
+  // Without a database only the id is set.
+  Gadget bare;
+  ModelProtoSerializer(GadgetModel()).ToMessage(row, &bare);
+  EXPECT_THAT(bare.maker(), EqualsProto("id: " + std::to_string(maker)));
+}
+
+TEST_F(RelatedSerializerTest, MissingOrNullRelatedRowLeavesOnlyTheId) {
+  ModelProtoSerializer s(GadgetModel(), WithDatabase());
+  Row dangling(
+      std::make_shared<std::vector<std::string>>(std::vector<std::string>{"name", "maker_id"}),
+      {Value("lamp"), Value(999)});
+  Gadget out;
+  s.ToMessage(dangling, &out);
+  EXPECT_THAT(out.maker(), EqualsProto("id: 999"));
+  Row none(std::make_shared<std::vector<std::string>>(std::vector<std::string>{"maker_id"}),
+           {Value()});
+  s.ToMessage(none, &out);
+  EXPECT_FALSE(out.has_maker());
+}
+
+TEST_F(RelatedSerializerTest, NestingStopsAtMaxDepth) {
+  const int64_t a = CreatePerson("a", Value());
+  const int64_t b = CreatePerson("b", a);
+  const int64_t c = CreatePerson("c", b);
+  const int64_t d = CreatePerson("d", c);
+  const int64_t e = CreatePerson("e", d);
+  modeltest::Person out;
+  ModelProtoSerializer(PersonModel(), WithDatabase())
+      .ToMessage(PersonModel().Objects(db()).Get("id", e), &out);
+  auto id = [](int64_t v) { return std::to_string(v); };
+  EXPECT_THAT(out, EqualsProto("id: " + id(e) + " name: 'e' mentor { id: " + id(d) +
+                               " name: 'd' mentor { id: " + id(c) + " name: 'c' mentor { id: " +
+                               id(b) + " name: 'b' mentor { id: " + id(a) + " } } } }"));
+  modeltest::Person flat;
+  ModelProtoSerializer(PersonModel(), WithDatabase(/*max_depth=*/0))
+      .ToMessage(PersonModel().Objects(db()).Get("id", e), &flat);
+  EXPECT_THAT(flat, EqualsProto("id: " + id(e) + " name: 'e' mentor { id: " + id(d) + " }"));
+}
+
+TEST_F(RelatedSerializerTest, SelfReferenceTerminates) {
+  const int64_t me = CreatePerson("me", Value());
+  PersonModel().Objects(db()).Filter("id", me).Update({{"mentor", me}});
+  modeltest::Person out;
+  ModelProtoSerializer(PersonModel(), WithDatabase(/*max_depth=*/2))
+      .ToMessage(PersonModel().Objects(db()).Get("id", me), &out);
+  const std::string id = std::to_string(me);
+  EXPECT_THAT(out, EqualsProto("id: " + id + " name: 'me' mentor { id: " + id +
+                               " name: 'me' mentor { id: " + id + " name: 'me' mentor { id: " + id +
+                               " } } }"));
+}
+
+TEST_F(RelatedSerializerTest, RelatedManyListsTheChildrenInIdOrder) {
+  const int64_t acme = MakerModel().Objects(db()).Create({{"name", "acme"}})["id"].AsInt();
+  const int64_t other = MakerModel().Objects(db()).Create({{"name", "other"}})["id"].AsInt();
+  const int64_t zeta = CreateGadget("zeta", acme);
+  CreateGadget("elsewhere", other);
+  const int64_t alpha = CreateGadget("alpha", acme);
+  CreateGadget("orphan", Value());
+
+  modeltest::MakerWithGadgets out;
+  out.add_gadgets()->set_name("stale");  // replaced, not appended to
+  ModelProtoSerializer(MakerModel(), WithGadgets())
+      .ToMessage(MakerModel().Objects(db()).Get("id", acme), &out);
+  EXPECT_EQ(out.name(), "acme");
+  ASSERT_EQ(out.gadgets_size(), 2);
+  EXPECT_EQ(out.gadgets(0).id(), zeta);
+  EXPECT_EQ(out.gadgets(0).name(), "zeta");
+  EXPECT_EQ(out.gadgets(1).id(), alpha);
+  EXPECT_EQ(out.gadgets(1).name(), "alpha");
+  EXPECT_EQ(out.gadgets(1).maker().name(), "acme");  // children nest their own keys
+}
+
+TEST_F(RelatedSerializerTest, RelatedManyWithoutChildrenOrDatabaseIsEmpty) {
+  const Row lonely = MakerModel().Objects(db()).Create({{"name", "lonely"}});
+  modeltest::MakerWithGadgets out;
+  ModelProtoSerializer(MakerModel(), WithGadgets()).ToMessage(lonely, &out);
+  EXPECT_THAT(out, EqualsProto("id: " + std::to_string(lonely["id"].AsInt()) + " name: 'lonely'"));
+
+  SerializerOptions no_database = WithGadgets();
+  no_database.database = nullptr;
+  CreateGadget("lamp", lonely["id"]);
+  ModelProtoSerializer(MakerModel(), no_database).ToMessage(lonely, &out);
+  EXPECT_EQ(out.gadgets_size(), 0);
+}
+
+TEST_F(RelatedSerializerTest, AScopedDatabaseServesSerializersWithoutOne) {
+  // What the generic services do per call: a shared serializer with no database in
+  // its options loads related rows from the call's database.
+  const Row maker = MakerModel().Objects(db()).Create({{"name", "scoped"}});
+  CreateGadget("lamp", maker["id"]);
+  SerializerOptions no_database = WithGadgets();
+  no_database.database = nullptr;
+  const ModelProtoSerializer shared(MakerModel(), no_database);
+  modeltest::MakerWithGadgets out;
+  {
+    rpcforge::model::ScopedRelatedDatabase scope(&db());
+    shared.ToMessage(maker, &out);
+  }
+  ASSERT_EQ(out.gadgets_size(), 1);
+  EXPECT_EQ(out.gadgets(0).name(), "lamp");
+  shared.ToMessage(maker, &out);  // the scope ended: nothing is loaded
+  EXPECT_EQ(out.gadgets_size(), 0);
+}
+
+TEST_F(RelatedSerializerTest, RelatedManyIsReadOnly) {
+  SerializerOptions options = WithGadgets();
+  options.fields = {"id", "name", "gadgets"};
+  ModelProtoSerializer s(MakerModel(), options);
+  modeltest::MakerWithGadgets in;
+  in.set_name("acme");
+  in.add_gadgets()->set_name("lamp");
+  EXPECT_THAT(s.ToValues(in, WriteMode::kCreate), ElementsAre(Pair("name", Value("acme"))));
+  EXPECT_THAT(s.ToValues(in, WriteMode::kPartialUpdate, std::vector<std::string>{"gadgets"}),
+              ::testing::IsEmpty());
+}
+
+TEST_F(RelatedSerializerTest, BadRelatedManyDeclarationIsInternal) {
+  SerializerOptions options = WithDatabase();
+  options.related_many = {{"gadgets", {"modeltest.gadget", "name"}}};
+  const Row maker = MakerModel().Objects(db()).Create({{"name", "acme"}});
+  modeltest::MakerWithGadgets out;
+  EXPECT_THROW(ModelProtoSerializer(MakerModel(), options).ToMessage(maker, &out),
+               rpcforge::Internal);
 }

@@ -210,7 +210,9 @@ TEST(Signature, MetadataWithoutTheMiddlewareListedIsAConfigError) {
   rpcforge::App app;
   TestServerOptions options;
   options.app = &app;
-  options.config_yaml = "signature_check: {metadata: {x-sig: v}}\n";
+  options.config_yaml =
+      "middlewares: [signals, auth]\n"
+      "signature_check: {metadata: {x-sig: v}}\n";
   try {
     TestServer server(options);
     ADD_FAILURE() << "signature_check.metadata without the middleware was accepted";

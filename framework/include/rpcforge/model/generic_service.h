@@ -72,13 +72,17 @@ enum class Action { kList, kCreate, kRetrieve, kUpdate, kPartialUpdate, kDestroy
 // Call is one request's state, created by the handler for that request only and
 // passed to every hook. Not thread-safe; lives for the handler's duration.
 struct Call {
-  Call(Context& c, const google::protobuf::Message& r, Action a) : ctx(c), request(r), action(a) {}
+  Call(Context& c, const google::protobuf::Message& r, Action a)
+      : ctx(c), request(r), action(a), related(c.database()) {}
   Context& ctx;
   const google::protobuf::Message& request;
   Action action;
   // instance is the object GetObject found (Retrieve, Update, PartialUpdate,
   // Destroy), set before Perform*.
   std::optional<db::Row> instance;
+  // Serializers load related rows (nested foreign keys, related_many) from the call's
+  // database for the duration of the call.
+  ScopedRelatedDatabase related;
 };
 
 // ServiceOptions configures a generic service. Copyable.

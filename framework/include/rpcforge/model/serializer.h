@@ -24,7 +24,10 @@
 //   google.protobuf.{String,Int64,...}Value  nullable column (unset = NULL)
 //   oneof x { T x_value; NullValue x_null; } nullable column `x` (x_null = NULL)
 //   proto3 `optional T`                      column, with presence (unset = not given)
-//   nested message with an `id` field        foreign key (its id; output sets only id)
+//   nested message with an `id` field        foreign key (input: its id; output: the
+//                                            related row when `database` is set)
+//   repeated message in `related_many`       rows of a child model pointing here
+//                                            (output only; ignored on input)
 //
 // Thread-safety: a serializer is immutable after construction and safe to share
 // between threads; all methods are const.
@@ -48,6 +51,10 @@ class Message;
 class FieldDescriptor;
 class OneofDescriptor;
 }  // namespace google::protobuf
+
+namespace rpcforge::db {
+class Database;
+}  // namespace rpcforge::db
 
 namespace rpcforge::model {
 
@@ -80,6 +87,13 @@ struct FieldConverter {
 using ObjectValidator =
     std::function<void(const db::Values& values, bool partial, ValidationError& errors)>;
 
+// ManyRelation declares a repeated message field filled with the rows of a child
+// model whose foreign key points at the serialized row: `{"blog.comment", "post"}`.
+struct ManyRelation {
+  std::string model;        // the child model's label, looked up in Registry::Global()
+  std::string foreign_key;  // the child's ForeignKey field pointing at this model
+};
+
 // SerializerOptions configures a serializer. Copyable.
 struct SerializerOptions {
   // fields restricts both directions to these names; empty = every field.
@@ -94,6 +108,19 @@ struct SerializerOptions {
   std::map<std::string, std::vector<db::Validator>> field_validators;
   // validators: whole-object checks, run after the field checks.
   std::vector<ObjectValidator> validators;
+  // database is where ToMessage loads related rows from: the row a nested foreign-key
+  // message points at, and the children of `related_many` fields. Null: nothing is
+  // loaded (a nested foreign key gets only its id, related_many fields stay empty).
+  // Must outlive the serializer.
+  db::Database* database = nullptr;
+  // related_many: repeated message field name -> the child rows it lists (ordered by
+  // the child's primary key), each written by a ModelProtoSerializer of the child
+  // model. Output only: such fields are read-only and never read from messages.
+  std::map<std::string, ManyRelation> related_many;
+  // max_depth is how many levels of related rows ToMessage loads (nested foreign keys
+  // and related_many children count alike); beyond it a nested foreign key gets only
+  // its id and related_many fields stay empty. Bounds self-references and cycles.
+  int max_depth = 3;
 };
 
 // ProtoSerializer converts between messages and values by name and protobuf type
@@ -123,8 +150,13 @@ class RPCFORGE_EXPORT ProtoSerializer {
 
   // ToMessage fills `message` (which it does not clear first) from `row`: every
   // selected field of the message that has a column in the row. NULL clears a field
-  // (or sets the NullValue member of its oneof). Throws rpcforge::Internal when a
-  // stored value does not fit the message field's type (a declaration mismatch).
+  // (or sets the NullValue member of its oneof). With `options().database`, a nested
+  // foreign-key message also gets the related row's fields (only its id when that
+  // row is missing) and `related_many` fields are replaced by the child rows, up to
+  // `max_depth` levels; each level costs one query per related object. Throws
+  // rpcforge::Internal when a stored value does not fit the message field's type (a
+  // declaration mismatch) or a related_many declaration names an unknown model or a
+  // field that is not a foreign key to this model.
   virtual void ToMessage(const db::Row& row, google::protobuf::Message* message) const;
 
   // Validate runs the custom field and object validators and throws one
@@ -187,6 +219,21 @@ class RPCFORGE_EXPORT ModelProtoSerializer : public ProtoSerializer {
 
  private:
   const db::Model* model_;
+};
+
+// ScopedRelatedDatabase makes `db` the database ToMessage loads related rows from, on
+// this thread and for its scope, when a serializer's options name none. The generic
+// services open one per call with the call's database, so a shared serializer loads
+// related rows without being rebuilt per request. Nests; restores on destruction.
+class ScopedRelatedDatabase {
+ public:
+  explicit ScopedRelatedDatabase(db::Database* db);
+  ~ScopedRelatedDatabase();
+  ScopedRelatedDatabase(const ScopedRelatedDatabase&) = delete;
+  ScopedRelatedDatabase& operator=(const ScopedRelatedDatabase&) = delete;
+
+ private:
+  db::Database* previous_;
 };
 
 }  // namespace rpcforge::model

@@ -37,6 +37,16 @@ inline const rpcforge::db::Model& GadgetModel() {
   return model;
 }
 
+inline const rpcforge::db::Model& PersonModel() {
+  using namespace rpcforge::db;
+  static const Model model("modeltest.person",
+                           {
+                               CharField("name", 50),
+                               ForeignKey("mentor", "modeltest.person", OnDelete::kSetNull).Null(),
+                           });
+  return model;
+}
+
 }  // namespace modeltest
 
 #endif  // RPCFORGE_SRC_MODEL_TESTDATA_GADGET_MODELS_H_
