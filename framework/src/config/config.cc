@@ -140,8 +140,8 @@ Ms DatabaseBusyTimeout(const v1::Config& c) {
 
 const std::vector<std::string>& DefaultMiddlewares() {
   // The same order as rpcforge::App::DefaultMiddlewares().
-  static const std::vector<std::string> kDefault = {
-      "max_concurrency", "signals", "request_logging", "signature_check", "auth", "rate_limit"};
+  static const std::vector<std::string> kDefault = {"max_concurrency", "signals", "request_logging",
+                                                    "signature_check", "auth",    "rate_limit"};
   return kDefault;
 }
 std::vector<std::string> Middlewares(const v1::Config& c) {

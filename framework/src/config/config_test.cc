@@ -726,9 +726,8 @@ TEST(ConfigAccessors, DefaultsOfAnEmptyConfig) {
   EXPECT_EQ(cfg::LoggingFormat(c), rpcforge::log::Format::kText);
   EXPECT_EQ(cfg::DatabasePath(c), "rpcforge.sqlite3");
   EXPECT_EQ(cfg::DatabaseBusyTimeout(c), milliseconds(5000));
-  EXPECT_THAT(cfg::Middlewares(c),
-              ElementsAre("max_concurrency", "signals", "request_logging", "signature_check",
-                          "auth", "rate_limit"));
+  EXPECT_THAT(cfg::Middlewares(c), ElementsAre("max_concurrency", "signals", "request_logging",
+                                               "signature_check", "auth", "rate_limit"));
   EXPECT_TRUE(cfg::ServiceEnabled(c, "any.Service"));
   EXPECT_FALSE(cfg::RequireAuth(c, "a.B", "C"));
   EXPECT_FALSE(cfg::IsPublicMethod(c, "a.B", "C"));
