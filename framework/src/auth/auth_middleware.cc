@@ -9,6 +9,7 @@
 #include "rpcforge/config/config.h"
 #include "rpcforge/db/database.h"
 #include "rpcforge/errors.h"
+#include "rpcforge/server/peer.h"
 #include "rpcforge/server/signature.h"
 
 namespace rpcforge::auth {
@@ -65,19 +66,6 @@ std::optional<std::string> ExtractApiKey(const Context& ctx) {
     }
   }
   return std::nullopt;
-}
-
-std::string PeerHost(std::string_view peer) {
-  if (peer.rfind("ipv4:", 0) == 0 || peer.rfind("ipv6:", 0) == 0) {
-    const size_t colon = peer.rfind(':');
-    const size_t bracket = peer.rfind(']');
-    // ipv6 "[...]:port": the port follows the bracket; ipv4 "a.b.c.d:port".
-    if (colon != std::string_view::npos && colon > 4 &&
-        (bracket == std::string_view::npos || colon > bracket)) {
-      return std::string(peer.substr(0, colon));
-    }
-  }
-  return std::string(peer);
 }
 
 // --- BruteForceGuard
@@ -196,7 +184,7 @@ grpc::Status AuthMiddleware::RunHandler(ServerCall&, Next& next, bool read_only)
 
 grpc::Status AuthMiddleware::Authenticate(ServerCall& call, bool required) {
   Context& ctx = call.context();
-  const std::string peer = PeerHost(ctx.peer());
+  const std::string peer = PeerWithoutPort(ctx.peer());
   if (auto blocked = guard_.BlockedFor(peer); blocked.count() > 0) {
     const auto seconds = (blocked.count() + 999) / 1000;
     return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,

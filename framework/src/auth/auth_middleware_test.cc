@@ -108,16 +108,6 @@ std::string ReadText(const std::string& path) {
 
 // ---------------------------------------------------------------- helpers
 
-TEST(AuthHelpers, PeerHostDropsThePort) {
-  using rpcforge::auth::PeerHost;
-  EXPECT_EQ(PeerHost("ipv4:10.0.0.1:5555"), "ipv4:10.0.0.1");
-  EXPECT_EQ(PeerHost("ipv6:[::1]:5555"), "ipv6:[::1]");
-  EXPECT_EQ(PeerHost("ipv6:[2001:db8::7]:443"), "ipv6:[2001:db8::7]");
-  EXPECT_EQ(PeerHost("ipv6:%5B::1%5D:1"), "ipv6:%5B::1%5D");
-  EXPECT_EQ(PeerHost("inproc"), "inproc");
-  EXPECT_EQ(PeerHost("unix:/tmp/sock"), "unix:/tmp/sock");
-}
-
 TEST(AuthHelpers, ExtractApiKeyReadsXApiKeyThenBearer) {
   using rpcforge::auth::ExtractApiKey;
   FakeContext none;

@@ -30,7 +30,6 @@
 #include "server/testdata/echo_service.h"
 
 using rpcforge::db::Row;
-using rpcforge::logging::ParsePeer;
 using rpcforge::logging::RequestLogEntry;
 using rpcforge::logging::RequestLogOptions;
 using rpcforge::logging::RequestLogWriter;
@@ -215,41 +214,6 @@ TEST(RequestLog, RequestIdsAreRandomVersion4Uuids) {
     seen.insert(id);
   }
   EXPECT_EQ(seen.size(), 1000u);
-}
-
-TEST(RequestLog, ParsesIpv4Ipv6AndEncodedPeers) {
-  auto v4 = ParsePeer("ipv4:1.2.3.4:5");
-  EXPECT_EQ(v4.transport, "ipv4");
-  EXPECT_EQ(v4.host, "1.2.3.4");
-  EXPECT_EQ(v4.port, 5);
-
-  auto v6 = ParsePeer("ipv6:[::1]:50051");
-  EXPECT_EQ(v6.transport, "ipv6");
-  EXPECT_EQ(v6.host, "::1");
-  EXPECT_EQ(v6.port, 50051);
-
-  auto encoded = ParsePeer("ipv6:%5B::1%5D:5");
-  EXPECT_EQ(encoded.transport, "ipv6");
-  EXPECT_EQ(encoded.host, "::1");
-  EXPECT_EQ(encoded.port, 5);
-
-  auto full = ParsePeer("ipv6:%5B2001:db8::7%5D:65535");
-  EXPECT_EQ(full.host, "2001:db8::7");
-  EXPECT_EQ(full.port, 65535);
-
-  auto unix_peer = ParsePeer("unix:/tmp/s.sock");
-  EXPECT_EQ(unix_peer.transport, "unix");
-  EXPECT_EQ(unix_peer.host, "/tmp/s.sock");
-  EXPECT_FALSE(unix_peer.port.has_value());
-
-  EXPECT_EQ(ParsePeer("inproc").transport, "inproc");
-  EXPECT_FALSE(ParsePeer("inproc").port.has_value());
-
-  auto bad_port = ParsePeer("ipv4:1.2.3.4:99999");
-  EXPECT_FALSE(bad_port.port.has_value());
-  auto junk = ParsePeer("something odd");
-  EXPECT_EQ(junk.transport, "");
-  EXPECT_EQ(junk.host, "something odd");
 }
 
 // ---------------------------------------------------------------- one row per call

@@ -19,6 +19,7 @@
 #include "rpcforge/app.h"
 #include "rpcforge/config/config.h"
 #include "rpcforge/errors.h"
+#include "rpcforge/server/peer.h"
 
 namespace rpcforge {
 namespace {
@@ -141,27 +142,6 @@ void AppendKeyPart(std::string* key, std::string_view part) {
   key->append(std::to_string(part.size()));
   key->push_back(':');
   key->append(part.data(), part.size());
-}
-
-std::string PeerAddress(std::string_view peer) {
-  auto strip_port = [&](size_t colon) {
-    std::string_view port = peer.substr(colon + 1);
-    bool digits = !port.empty() && std::all_of(port.begin(), port.end(), [](char c) {
-      return std::isdigit(static_cast<unsigned char>(c));
-    });
-    return digits ? std::string(peer.substr(0, colon)) : std::string(peer);
-  };
-  if (peer.rfind("ipv4:", 0) == 0) {
-    size_t colon = peer.rfind(':');
-    return colon > 4 ? strip_port(colon) : std::string(peer);
-  }
-  if (peer.rfind("ipv6:", 0) == 0) {
-    for (std::string_view close : {"]:", "%5D:", "%5d:"}) {
-      size_t at = peer.rfind(close);
-      if (at != std::string_view::npos) return strip_port(at + close.size() - 1);
-    }
-  }
-  return std::string(peer);
 }
 
 }  // namespace rate_limit_internal
@@ -356,7 +336,7 @@ struct RateLimitMiddleware::Limit {
     switch (key.kind) {
       case config::RateLimitKey::Kind::kPeer:
         AppendKeyPart(out, "peer");
-        AppendKeyPart(out, rate_limit_internal::PeerAddress(ctx.peer()));
+        AppendKeyPart(out, PeerWithoutPort(ctx.peer()));
         return;
       case config::RateLimitKey::Kind::kUser:
         if (ctx.user()) {

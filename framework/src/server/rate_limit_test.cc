@@ -333,15 +333,6 @@ TEST(RateLimit, GroupAndKeyValuesNeverCollide) {
   EXPECT_THAT(s.Expand("4", {{"x-k", "y:metadata:z"}}), StatusIs(kExhausted));
 }
 
-TEST(RateLimit, PeerAddressDropsThePort) {
-  using rpcforge::rate_limit_internal::PeerAddress;
-  EXPECT_EQ(PeerAddress("ipv4:10.0.0.7:5555"), "ipv4:10.0.0.7");
-  EXPECT_EQ(PeerAddress("ipv6:[::1]:5555"), "ipv6:[::1]");
-  EXPECT_EQ(PeerAddress("ipv6:%5B::1%5D:5555"), "ipv6:%5B::1%5D");
-  EXPECT_EQ(PeerAddress("inproc"), "inproc");
-  EXPECT_EQ(PeerAddress("unix:/tmp/s"), "unix:/tmp/s");
-}
-
 // ---------------------------------------------------------------- the middleware
 
 TEST(RateLimit, MessageTellsTheLimitAndTheWaitFromTheClock) {

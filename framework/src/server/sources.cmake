@@ -8,6 +8,7 @@ rpcforge_framework_module(framework
     src/server/dispatcher.cc
     src/server/app.cc
     src/server/server.cc
+    src/server/peer.cc
     src/cli/main.cc
     src/cli/serve.cc
     src/cli/db_commands.cc

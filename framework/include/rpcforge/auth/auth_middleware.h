@@ -39,10 +39,6 @@ inline constexpr char kInvalidApiKey[] = "Invalid or expired API key";
 // when neither is present; an empty string when a header is present but empty.
 RPCFORGE_EXPORT std::optional<std::string> ExtractApiKey(const Context& ctx);
 
-// PeerHost strips the port from a transport peer ("ipv4:10.0.0.1:5555" ->
-// "ipv4:10.0.0.1", "ipv6:[::1]:5555" -> "ipv6:[::1]"); other forms are kept whole.
-RPCFORGE_EXPORT std::string PeerHost(std::string_view peer);
-
 // BruteForceGuard counts invalid keys per peer host. After `max_failures` failures
 // within `window` (steady time of `clock`) the peer is blocked for `block_duration`.
 // max_failures <= 0 disables it. Memory is bounded: at most `max_peers` peers are

@@ -45,18 +45,6 @@ class Database;
 
 namespace rpcforge::logging {
 
-// PeerAddress is a transport peer string taken apart.
-struct PeerAddress {
-  std::string transport;    // "ipv4", "ipv6", "unix", "inproc", ... ("" when unknown)
-  std::string host;         // "1.2.3.4", "::1" (no brackets), a unix path, or ""
-  std::optional<int> port;  // absent for unix, inproc and malformed ports
-};
-
-// ParsePeer parses gRPC's peer forms: "ipv4:1.2.3.4:5", "ipv6:[::1]:5", the URL-encoded
-// "ipv6:%5B::1%5D:5", "unix:/path" and "inproc". Never throws: an unrecognized text
-// comes back with an empty transport and the whole text as the host.
-RPCFORGE_EXPORT PeerAddress ParsePeer(std::string_view peer);
-
 // NewRequestId returns a random (version 4) UUID in its canonical lower-case form,
 // from OpenSSL's CSPRNG. Thread-safe. Throws rpcforge::Internal if the CSPRNG fails.
 RPCFORGE_EXPORT std::string NewRequestId();

@@ -216,9 +216,6 @@ namespace rate_limit_internal {
 // AppendKeyPart appends `part` to `key` as "<decimal length>:<bytes>", so a sequence
 // of parts decodes one way only (no two different sequences give the same key).
 RPCFORGE_EXPORT void AppendKeyPart(std::string* key, std::string_view part);
-// PeerAddress strips the port from a gRPC peer string: "ipv4:1.2.3.4:5" -> "ipv4:1.2.3.4",
-// "ipv6:[::1]:5" -> "ipv6:[::1]"; other forms ("inproc", "unix:/p") are returned as is.
-RPCFORGE_EXPORT std::string PeerAddress(std::string_view peer);
 }  // namespace rate_limit_internal
 
 }  // namespace rpcforge
