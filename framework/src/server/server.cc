@@ -81,26 +81,6 @@ std::shared_ptr<grpc::ServerCredentials> MakeCredentials(const TlsSettings& tls)
   return grpc::SslServerCredentials(options);
 }
 
-// Splits "host:port" / "[v6]:port". Returns false when malformed.
-bool SplitHostPort(const std::string& address, std::string* host, std::string* port) {
-  if (address.empty()) return false;
-  if (address[0] == '[') {
-    auto close = address.find(']');
-    if (close == std::string::npos || close + 1 >= address.size() || address[close + 1] != ':') {
-      return false;
-    }
-    *host = address.substr(1, close - 1);
-    *port = address.substr(close + 2);
-  } else {
-    auto colon = address.rfind(':');
-    if (colon == std::string::npos) return false;
-    *host = address.substr(0, colon);
-    *port = address.substr(colon + 1);
-  }
-  if (port->empty() || !std::all_of(port->begin(), port->end(), ::isdigit)) return false;
-  return std::stol(*port) <= 65535;
-}
-
 }  // namespace
 
 ServerSettings ServerSettings::FromConfig(const config::v1::Config& c) {
@@ -125,14 +105,18 @@ ServerSettings ServerSettings::FromConfig(const config::v1::Config& c) {
 }
 
 std::string ExplainBindFailure(const std::string& address) {
-  std::string host, port;
-  if (!SplitHostPort(address, &host, &port)) return "malformed address (expected host:port)";
+  std::string host;
+  int port_number = 0;
+  if (!config::ParseHostPort(address, &host, &port_number)) {
+    return "malformed address (expected host:port)";
+  }
+  const std::string port = std::to_string(port_number);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
   addrinfo* res = nullptr;
-  int rc = getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &res);
+  int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &res);
   if (rc != 0) return std::string("cannot resolve host '") + host + "': " + gai_strerror(rc);
   std::string why;
   for (addrinfo* ai = res; ai != nullptr && why.empty(); ai = ai->ai_next) {
@@ -250,9 +234,10 @@ std::unique_ptr<Server> Server::Start(App& app, const ServerSettings& settings,
         static_cast<int>(std::max<int64_t>(1000, settings.keepalive_time.count())));
   }
   int selected_port = 0;
-  std::string host, port_text;
+  std::string host;
+  int configured_port = 0;
   if (!settings.address.empty()) {
-    if (!SplitHostPort(settings.address, &host, &port_text)) {
+    if (!config::ParseHostPort(settings.address, &host, &configured_port)) {
       throw InvalidArgument("Bad listen address '" + settings.address +
                             "' (expected host:port, e.g. 127.0.0.1:50051 or [::1]:0)");
     }
