@@ -192,6 +192,12 @@ std::string QuerySet::WhereSql(std::vector<Value>* params) const {
   return sql;
 }
 
+std::string QuerySet::WriteWhereSql(std::vector<Value>* params) const {
+  if (!limit_ && !offset_) return WhereSql(params);
+  const std::string pk = sql::Quote(model_->pk().column());
+  return " WHERE " + pk + " IN (" + SelectSql(params, pk, true) + ")";
+}
+
 std::string QuerySet::SelectSql(std::vector<Value>* params, const std::string& columns,
                                 bool with_order) const {
   std::string sql = "SELECT " + columns + " FROM " + sql::Quote(model_->table());
@@ -427,12 +433,7 @@ int64_t QuerySet::Update(const Values& values) const {
     sql += (i > 0 ? ", " : "") + sql::Quote(f.column()) + " = ?";
     params.push_back(Model::ToStorage(f, full[i].second));
   }
-  if (limit_ || offset_) {
-    sql += " WHERE " + sql::Quote(model_->pk().column()) + " IN (" +
-           SelectSql(&params, sql::Quote(model_->pk().column()), true) + ")";
-  } else {
-    sql += WhereSql(&params);
-  }
+  sql += WriteWhereSql(&params);
   try {
     return db_->Execute(sql, params).changes;
   } catch (const SQLite::Exception& e) {
@@ -443,12 +444,7 @@ int64_t QuerySet::Update(const Values& values) const {
 int64_t QuerySet::Delete() const {
   std::vector<Value> params;
   std::string sql = "DELETE FROM " + sql::Quote(model_->table());
-  if (limit_ || offset_) {
-    sql += " WHERE " + sql::Quote(model_->pk().column()) + " IN (" +
-           SelectSql(&params, sql::Quote(model_->pk().column()), true) + ")";
-  } else {
-    sql += WhereSql(&params);
-  }
+  sql += WriteWhereSql(&params);
   try {
     return db_->Execute(sql, params).changes;
   } catch (const SQLite::Exception& e) {

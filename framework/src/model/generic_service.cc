@@ -14,6 +14,7 @@
 #include "model/proto_util.h"
 #include "rpcforge/db/database.h"
 #include "rpcforge/errors.h"
+#include "rpcforge/model/generate_proto.h"
 
 namespace rpcforge::model {
 
@@ -45,20 +46,6 @@ class FieldReader : public ModelProtoSerializer {
   }
   std::map<std::string, std::string> names_;
 };
-
-std::string CamelCase(const std::string& snake) {
-  std::string out;
-  bool upper = true;
-  for (char c : snake) {
-    if (c == '_') {
-      upper = true;
-      continue;
-    }
-    out += upper ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c;
-    upper = false;
-  }
-  return out;
-}
 
 std::string ModelName(const db::Model& model) {
   return model.label().substr(model.label().find('.') + 1);
@@ -111,7 +98,7 @@ GenericService::GenericService(const db::Model& model)
 GenericService::~GenericService() = default;
 
 std::string GenericService::DisplayName() const {
-  return options_.display_name.empty() ? CamelCase(ModelName(model())) : options_.display_name;
+  return options_.display_name.empty() ? MessageName(model()) : options_.display_name;
 }
 
 db::QuerySet GenericService::GetQueryset(Call& call) const {

@@ -111,6 +111,9 @@ class RPCFORGE_EXPORT QuerySet {
   std::string SelectSql(std::vector<Value>* params, const std::string& columns,
                         bool with_order) const;
   std::string WhereSql(std::vector<Value>* params) const;
+  // WriteWhereSql is the WHERE clause of an UPDATE or DELETE of exactly the rows this
+  // query selects (through the primary key when it has a limit or offset).
+  std::string WriteWhereSql(std::vector<Value>* params) const;
   std::string Describe() const;
   std::vector<const Field*> SelectedFields() const;
 
