@@ -25,11 +25,7 @@ using ::testing::Not;
 
 namespace {
 
-struct Result {
-  int code;
-  std::string out;
-  std::string err;
-};
+using Result = rpcforge::testing::CommandResult;
 
 class AuthCommands : public ::testing::Test {
  protected:
@@ -40,15 +36,14 @@ class AuthCommands : public ::testing::Test {
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
     db_path_ = (dir_ / "app.sqlite3").string();
-    ASSERT_EQ(Run({"migrate"}).code, 0);
+    ASSERT_EQ(Run({"migrate"}).exit_code, 0);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
   Result Run(std::vector<std::string> args) {
     args.insert(args.begin(), {"--database", db_path_});
     rpcforge::App app;
-    auto r = rpcforge::testing::RunCommand(app, args);
-    return {r.exit_code, r.out, r.err};
+    return rpcforge::testing::RunCommand(app, args);
   }
 
   static std::string KeyIn(const std::string& text) {
@@ -74,33 +69,33 @@ class AuthCommands : public ::testing::Test {
 
 TEST_F(AuthCommands, UsersCreateAndList) {
   Result r = Run({"users", "create", "ada", "--email", "ada@example.com", "--staff"});
-  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("Created user 'ada'"));
-  ASSERT_EQ(Run({"users", "create", "root", "--superuser"}).code, 0);
+  ASSERT_EQ(Run({"users", "create", "root", "--superuser"}).exit_code, 0);
   r = Run({"users", "list"});
-  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("USERNAME"));
   EXPECT_THAT(r.out, HasSubstr("ada@example.com"));
   EXPECT_THAT(r.out, HasSubstr("root"));
 }
 
 TEST_F(AuthCommands, DuplicateUsernameAndBadInputAreClearErrors) {
-  ASSERT_EQ(Run({"users", "create", "ada"}).code, 0);
+  ASSERT_EQ(Run({"users", "create", "ada"}).exit_code, 0);
   Result r = Run({"users", "create", "ada"});
-  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("User 'ada' already exists"));
   r = Run({"users", "create", "bad name!"});
-  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("username"));
   r = Run({"users", "create", "bob", "--email", "not-an-email"});
-  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("email"));
 }
 
 TEST_F(AuthCommands, KeysCreatePrintsTheKeyOnceAndNeverStoresIt) {
-  ASSERT_EQ(Run({"users", "create", "ada"}).code, 0);
+  ASSERT_EQ(Run({"users", "create", "ada"}).exit_code, 0);
   Result r = Run({"keys", "create", "--name", "ci", "--user", "ada", "--expires-in", "30d"});
-  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string key = KeyIn(r.out);
   ASSERT_EQ(key.size(), 64u) << r.out;
   EXPECT_THAT(r.out, HasSubstr("will not be shown again"));
@@ -119,7 +114,7 @@ TEST_F(AuthCommands, KeysCreatePrintsTheKeyOnceAndNeverStoresIt) {
 
   // Listing never shows keys: only the prefix.
   r = Run({"keys", "list"});
-  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, Not(HasSubstr(key)));
   EXPECT_THAT(r.out, HasSubstr(key.substr(0, 8) + "..."));
   EXPECT_THAT(r.out, HasSubstr("ada"));
@@ -144,18 +139,18 @@ TEST_F(AuthCommands, KeysCreatePrintsTheKeyOnceAndNeverStoresIt) {
 
 TEST_F(AuthCommands, KeysCreateForUnknownUserOrBadExpiryFails) {
   Result r = Run({"keys", "create", "--name", "ci", "--user", "zed"});
-  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("Unknown user 'zed'"));
-  ASSERT_EQ(Run({"users", "create", "ada"}).code, 0);
+  ASSERT_EQ(Run({"users", "create", "ada"}).exit_code, 0);
   r = Run({"keys", "create", "--name", "ci", "--user", "ada", "--expires-in", "soon"});
-  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("--expires-in"));
   EXPECT_EQ(KeyIn(r.out), "");
 }
 
 TEST_F(AuthCommands, KeysRevokeByIdAndByUser) {
-  ASSERT_EQ(Run({"users", "create", "ada"}).code, 0);
-  ASSERT_EQ(Run({"users", "create", "bob"}).code, 0);
+  ASSERT_EQ(Run({"users", "create", "ada"}).exit_code, 0);
+  ASSERT_EQ(Run({"users", "create", "bob"}).exit_code, 0);
   const std::string k1 = KeyIn(Run({"keys", "create", "--name", "a1", "--user", "ada"}).out);
   const std::string k2 = KeyIn(Run({"keys", "create", "--name", "a2", "--user", "ada"}).out);
   const std::string k3 = KeyIn(Run({"keys", "create", "--name", "b1", "--user", "bob"}).out);
@@ -163,19 +158,19 @@ TEST_F(AuthCommands, KeysRevokeByIdAndByUser) {
   ASSERT_FALSE(k3.empty());
 
   Result r = Run({"keys", "revoke", "1"});
-  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("Revoked API key 1"));
   EXPECT_THAT(Run({"keys", "revoke", "1"}).out, HasSubstr("already revoked"));
   r = Run({"keys", "revoke", "99"});
-  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("no API key with id 99"));
   r = Run({"keys", "revoke", "--user", "bob"});
-  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("Revoked 1 key(s) of bob"));
   r = Run({"keys", "revoke", "--user", "zed"});
-  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("Unknown user 'zed'"));
-  EXPECT_EQ(Run({"keys", "revoke"}).code, 2);
+  EXPECT_EQ(Run({"keys", "revoke"}).exit_code, 2);
 
   auto database = rpcforge::db::Database::Open(db_path_);
   EXPECT_FALSE(rpcforge::auth::VerifyApiKey(*database, k1));

@@ -17,15 +17,10 @@ using ::testing::Not;
 
 namespace {
 
-struct Result {
-  int code;
-  std::string out;
-  std::string err;
-};
+using Result = rpcforge::testing::CommandResult;
 
 Result RunCli(rpcforge::App& app, const std::vector<std::string>& args) {
-  auto r = rpcforge::testing::RunCommand(app, args);
-  return {r.exit_code, r.out, r.err};
+  return rpcforge::testing::RunCommand(app, args);
 }
 
 std::string WriteConfig(const std::string& text) {
@@ -37,7 +32,7 @@ std::string WriteConfig(const std::string& text) {
 TEST(Cli, HelpListsTheCommands) {
   rpcforge::App app;
   Result r = RunCli(app, {"--help"});
-  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(r.exit_code, 0);
   EXPECT_THAT(r.out, HasSubstr("serve"));
   EXPECT_THAT(r.out, HasSubstr("check"));
   EXPECT_THAT(r.out, HasSubstr("--config"));
@@ -47,9 +42,9 @@ TEST(Cli, HelpListsTheCommands) {
 
 TEST(Cli, NoCommandOrAnUnknownOneIsAUsageError) {
   rpcforge::App app;
-  EXPECT_EQ(RunCli(app, {}).code, 2);
+  EXPECT_EQ(RunCli(app, {}).exit_code, 2);
   Result r = RunCli(app, {"frobnicate"});
-  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("frobnicate"));
 }
 
@@ -57,7 +52,7 @@ TEST(Cli, CheckListsServicesMethodsKindsAndMiddlewares) {
   rpcforge::App app;
   app.AddService<rpcforge_test::EchoImpl>();
   Result r = RunCli(app, {"check"});
-  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("config: ok (defaults)"));
   EXPECT_THAT(r.out, HasSubstr("rpcforge.test.EchoService"));
   EXPECT_THAT(r.out, ::testing::ContainsRegex("Echo +unary"));
@@ -72,11 +67,11 @@ TEST(Cli, CheckRejectsAnUnknownMiddlewareOrService) {
   app.AddService<rpcforge_test::EchoImpl>();
   std::string config = WriteConfig("middlewares: [signals, nope]\n");
   Result r = RunCli(app, {"--config", config, "check"});
-  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("unknown middleware 'nope'"));
   config = WriteConfig("enabled_services: [pkg.Missing]\n");
   r = RunCli(app, {"--config", config, "check"});
-  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("pkg.Missing"));
 }
 
@@ -84,7 +79,7 @@ TEST(Cli, ConfigErrorsNameKeyAndLineAndExit2) {
   rpcforge::App app;
   std::string config = WriteConfig("server:\n  max_workers: many\n");
   Result r = RunCli(app, {"--config", config, "check"});
-  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr(config + ":2:16: server.max_workers"));
   EXPECT_THAT(r.out, Not(HasSubstr("config: ok")));
 }
@@ -94,13 +89,13 @@ TEST(Cli, FlagsOverrideTheConfigFile) {
   std::string config = WriteConfig("logging:\n  level: loud\n");
   // The flag replaces the file's bad value, so the whole config is valid.
   Result r = RunCli(app, {"--config", config, "--log-level", "warn", "check"});
-  EXPECT_EQ(r.code, 2) << "the file itself is still read strictly";
+  EXPECT_EQ(r.exit_code, 2) << "the file itself is still read strictly";
   config = WriteConfig("server:\n  address: \"127.0.0.1:1\"\n");
   r = RunCli(app, {"--config", config, "--log-level", "bogus", "check"});
-  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("flag --log-level"));
   r = RunCli(app, {"--config", config, "check"});
-  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(r.exit_code, 0);
   EXPECT_THAT(r.out, HasSubstr("address: 127.0.0.1:1"));
 }
 
@@ -111,7 +106,7 @@ TEST(Cli, EnvironmentOverridesTheFileAndFlagsOverrideTheEnvironment) {
   Result r = RunCli(app, {"--config", config, "check"});
   EXPECT_THAT(r.out, HasSubstr("address: 127.0.0.1:2"));
   r = RunCli(app, {"--config", config, "serve", "--address", "x", "--help"});
-  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(r.exit_code, 0);
   unsetenv("RPCFORGE_SERVER_ADDRESS");
 }
 
@@ -120,7 +115,7 @@ TEST(Cli, EnvironmentOverridesTheFileAndFlagsOverrideTheEnvironment) {
 TEST(Cli, CommandHelpIsPrintedOnce) {
   rpcforge::App app;
   Result r = RunCli(app, {"serve", "--help"});
-  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(r.exit_code, 0);
   EXPECT_THAT(r.out, HasSubstr("--address"));
   EXPECT_THAT(r.out, HasSubstr("--dev"));
   const auto first = r.out.find("--dev");

@@ -22,15 +22,10 @@ using ::testing::Not;
 
 namespace {
 
-struct Result {
-  int code;
-  std::string out;
-  std::string err;
-};
+using Result = rpcforge::testing::CommandResult;
 
 Result RunCli(rpcforge::App& app, const std::vector<std::string>& args) {
-  auto r = rpcforge::testing::RunCommand(app, args);
-  return {r.exit_code, r.out, r.err};
+  return rpcforge::testing::RunCommand(app, args);
 }
 
 // A migrated database file of its own per test; the App reads a FakeClock.
@@ -42,7 +37,7 @@ class LogsCommandsTest : public ::testing::Test {
     Remove();
     app_.SetClock(&clock_);
     Result r = Run({"migrate"});
-    ASSERT_EQ(r.code, 0) << r.err;
+    ASSERT_EQ(r.exit_code, 0) << r.err;
   }
   void TearDown() override { Remove(); }
 
@@ -89,7 +84,7 @@ TEST_F(LogsCommandsTest, StatsPrintsTotalsRatesAndBreakdowns) {
               Entry("ListPosts", "success", 20, std::chrono::minutes(60 * 30))});
   }
   Result r = Run({"logs", "stats"});
-  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("Requests in the last 24h: 3"));
   EXPECT_THAT(r.out, HasSubstr("successful: 2"));
   EXPECT_THAT(r.out, HasSubstr("errors: 1"));
@@ -100,11 +95,11 @@ TEST_F(LogsCommandsTest, StatsPrintsTotalsRatesAndBreakdowns) {
   EXPECT_THAT(r.out, HasSubstr("/blog.v1.PostService/GetPost"));
 
   Result wide = Run({"logs", "stats", "--hours", "48"});
-  ASSERT_EQ(wide.code, 0) << wide.err;
+  ASSERT_EQ(wide.exit_code, 0) << wide.err;
   EXPECT_THAT(wide.out, HasSubstr("Requests in the last 48h: 4"));
 
-  EXPECT_EQ(Run({"logs", "stats", "--hours", "0"}).code, 2);
-  EXPECT_EQ(Run({"logs"}).code, 2);  // a subcommand is required
+  EXPECT_EQ(Run({"logs", "stats", "--hours", "0"}).exit_code, 2);
+  EXPECT_EQ(Run({"logs"}).exit_code, 2);  // a subcommand is required
 }
 
 TEST_F(LogsCommandsTest, TailPrintsTheLatestRowsOldestFirst) {
@@ -117,7 +112,7 @@ TEST_F(LogsCommandsTest, TailPrintsTheLatestRowsOldestFirst) {
                                          Entry("Third", "success", 3, std::chrono::minutes(1))});
   }
   Result r = Run({"logs", "tail", "-n", "2"});
-  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, Not(HasSubstr("First")));
   const size_t second = r.out.find("/blog.v1.PostService/Second");
   const size_t third = r.out.find("/blog.v1.PostService/Third");
@@ -156,7 +151,7 @@ TEST_F(LogsCommandsTest, StatusPrintsInstancesWithUptimeAndHeartbeat) {
     clock_.Advance(std::chrono::minutes(1) + std::chrono::seconds(5));
   }
   Result r = Run({"status"});
-  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("INSTANCE"));
   EXPECT_THAT(r.out, ::testing::ContainsRegex(
                          "127\\.0\\.0\\.1:50051:4242 +running +yes +2m5s +1m5s ago +2"));
