@@ -77,26 +77,30 @@ class RPCFORGE_EXPORT ReadOnlyScope {
 // IsWriteStatement is true for SQL that may change the database (anything but
 // SELECT/VALUES/EXPLAIN, transaction control, and WITH ... SELECT).
 RPCFORGE_EXPORT bool IsWriteStatement(std::string_view sql);
-}  // namespace auth_internal
 
-// AuthRequiredService<Base> is `Base` (a generated `<Service>Base` or a class derived
-// from one) whose every method requires a valid API key, whatever the config says
-// (require_auth, overrides and public_methods do not apply to it).
-template <class Base>
-class AuthRequiredService : public Base {
+// MarkedService is `Base` whose methods are published with the policy `kBits`: the
+// common body of AuthRequiredService and ReadOnlyService.
+template <class Base, unsigned kBits>
+class MarkedService : public Base {
  public:
   using Base::Base;
   const std::vector<MethodInfo>& methods() const override { return Marked(*this); }
 
  private:
   static const std::vector<MethodInfo>& Marked(const Base& self) {
-    static const std::vector<MethodInfo>* marked =
-        auth_internal::MarkMethods(self.Base::methods(), auth_internal::kAuthRequired);
+    static const std::vector<MethodInfo>* marked = MarkMethods(self.Base::methods(), kBits);
     return *marked;
   }
   // Publishes the policy when the first instance is built, before any server is.
   bool marked_ = (static_cast<void>(Marked(*this)), true);
 };
+}  // namespace auth_internal
+
+// AuthRequiredService<Base> is `Base` (a generated `<Service>Base` or a class derived
+// from one) whose every method requires a valid API key, whatever the config says
+// (require_auth, overrides and public_methods do not apply to it).
+template <class Base>
+using AuthRequiredService = auth_internal::MarkedService<Base, auth_internal::kAuthRequired>;
 
 // ReadOnlyService<Base> is `Base` whose handlers cannot write to the application's
 // database: any INSERT/UPDATE/DELETE/DDL they run throws rpcforge::PermissionDenied
@@ -104,20 +108,7 @@ class AuthRequiredService : public Base {
 // transactions (Atomic) work. Enforced with the database's access hook, on the
 // handler's thread only.
 template <class Base>
-class ReadOnlyService : public Base {
- public:
-  using Base::Base;
-  const std::vector<MethodInfo>& methods() const override { return Marked(*this); }
-
- private:
-  static const std::vector<MethodInfo>& Marked(const Base& self) {
-    static const std::vector<MethodInfo>* marked =
-        auth_internal::MarkMethods(self.Base::methods(), auth_internal::kReadOnly);
-    return *marked;
-  }
-  // Publishes the policy when the first instance is built, before any server is.
-  bool marked_ = (static_cast<void>(Marked(*this)), true);
-};
+using ReadOnlyService = auth_internal::MarkedService<Base, auth_internal::kReadOnly>;
 
 }  // namespace rpcforge::auth
 
