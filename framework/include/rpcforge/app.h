@@ -62,6 +62,10 @@ class RPCFORGE_EXPORT App {
   // those registered, followed by user middlewares in registration order.
   std::vector<std::string> DefaultMiddlewares() const;
 
+  // CheckMiddlewareNames throws rpcforge::InvalidArgument naming the first unknown
+  // middleware in `names` and listing the known ones.
+  void CheckMiddlewareNames(const std::vector<std::string>& names) const;
+
   // BuildPipeline instantiates the named middlewares in order. Throws
   // rpcforge::InvalidArgument naming an unknown middleware and listing the known ones.
   std::shared_ptr<const Pipeline> BuildPipeline(const std::vector<std::string>& names,

@@ -51,6 +51,9 @@ const std::vector<Command>& Commands();
 // app's clock. Throws rpcforge::Unavailable naming the path when it cannot be opened.
 std::unique_ptr<db::Database> OpenDatabase(const CommandEnv& env);
 
+// SelfPath is the path of the running binary (/proc/self/exe), or "" if unknown.
+std::string SelfPath();
+
 // ShutdownGraceOf is the configured shutdown grace period.
 std::chrono::milliseconds ShutdownGraceOf(const CommandEnv& env);
 

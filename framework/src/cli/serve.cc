@@ -90,14 +90,6 @@ FileStamp Stamp(const std::string& path) {
   return s;
 }
 
-std::string SelfPath() {
-  char buf[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-  if (n <= 0) return "";
-  buf[n] = '\0';
-  return buf;
-}
-
 pid_t SpawnChild(const std::string& binary, const std::vector<std::string>& args) {
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
@@ -184,14 +176,11 @@ int Check(CommandEnv& env) {
   ServerSettings settings = ServerSettings::FromConfig(env.config);
   const auto& names =
       settings.middlewares.empty() ? env.app->DefaultMiddlewares() : settings.middlewares;
-  for (const auto& name : names) {
-    if (!env.app->HasMiddleware(name)) {
-      std::string known;
-      for (const auto& n : env.app->MiddlewareNames()) known += (known.empty() ? "" : ", ") + n;
-      *env.err << "error: middlewares: unknown middleware '" << name << "' (known: " << known
-               << ")\n";
-      return 1;
-    }
+  try {
+    env.app->CheckMiddlewareNames(names);
+  } catch (const Error& e) {
+    *env.err << "error: middlewares: " << e.message() << "\n";
+    return 1;
   }
   std::vector<std::shared_ptr<Service>> services;
   for (const auto& s : env.app->services()) {
@@ -226,6 +215,14 @@ int Check(CommandEnv& env) {
 }
 
 }  // namespace
+
+std::string SelfPath() {
+  char buf[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n <= 0) return "";
+  buf[n] = '\0';
+  return buf;
+}
 
 std::chrono::milliseconds ShutdownGraceOf(const CommandEnv& env) {
   return config::ShutdownGrace(env.config);

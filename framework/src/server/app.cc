@@ -82,17 +82,22 @@ std::vector<std::string> App::DefaultMiddlewares() const {
   return names;
 }
 
+void App::CheckMiddlewareNames(const std::vector<std::string>& names) const {
+  for (const std::string& name : names) {
+    if (HasMiddleware(name)) continue;
+    std::string known;
+    for (const auto& m : middlewares_) known += (known.empty() ? "" : ", ") + m.first;
+    throw InvalidArgument("unknown middleware '" + name + "' (known: " + known + ")");
+  }
+}
+
 std::shared_ptr<const Pipeline> App::BuildPipeline(const std::vector<std::string>& names,
                                                    const MiddlewareEnv& env) const {
+  CheckMiddlewareNames(names);
   std::vector<std::shared_ptr<Middleware>> chain;
   for (const std::string& name : names) {
     auto it = std::find_if(middlewares_.begin(), middlewares_.end(),
                            [&](const auto& m) { return m.first == name; });
-    if (it == middlewares_.end()) {
-      std::string known;
-      for (const auto& m : middlewares_) known += (known.empty() ? "" : ", ") + m.first;
-      throw InvalidArgument("Unknown middleware '" + name + "' (known: " + known + ")");
-    }
     auto middleware = it->second(env);
     if (middleware) chain.push_back(std::move(middleware));
   }

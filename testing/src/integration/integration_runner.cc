@@ -20,6 +20,7 @@
 #include <sstream>
 #include <thread>
 
+#include "cli/commands.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "rpcforge/app.h"
 #include "rpcforge/auth/api_keys.h"
@@ -35,14 +36,6 @@ namespace rpcforge::testing {
 namespace {
 
 using Seconds = std::chrono::duration<double>;
-
-std::string SelfBinary() {
-  char buf[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-  if (n <= 0) return "";
-  buf[n] = '\0';
-  return buf;
-}
 
 std::string CodeName(grpc::StatusCode code) { return StatusCodeName(code); }
 
@@ -117,7 +110,7 @@ IntegrationRunner::~IntegrationRunner() = default;
 int IntegrationRunner::Run(std::ostream& out) {
   const auto start = std::chrono::steady_clock::now();
   State st;
-  st.binary = options_.binary.empty() ? SelfBinary() : options_.binary;
+  st.binary = options_.binary.empty() ? cli_internal::SelfPath() : options_.binary;
 
   // Each step appends its result and prints its line as soon as it ends.
   auto step = [&](const std::string& name, const std::function<void(StepResult&)>& body) {
