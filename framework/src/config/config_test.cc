@@ -378,6 +378,28 @@ colour: blue
   EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 4);
 }
 
+TEST(ConfigLoader, AliasesThatExpandBeyondTheValueCapAreOneError) {
+  // 1,000 rules naming one 200-method list: a 20 KB file that would expand to 200,000
+  // values. The reader stops at its cap with one error instead of walking them all.
+  std::string yaml = "x-methods: &m [";
+  for (int i = 0; i < 200; ++i) yaml += (i ? ", " : "") + std::string("a.S/M") + std::to_string(i);
+  yaml += "]\nrate_limits:\n";
+  for (int i = 0; i < 1000; ++i) yaml += "  - {methods: *m, max_calls: 1, period: 1s}\n";
+  cfg::LoadResult r = cfg::LoadString(yaml, "bomb.yaml");
+  ASSERT_FALSE(r.ok());
+  std::vector<std::string> messages;
+  for (const auto& e : r.errors) messages.push_back(e.message);
+  EXPECT_THAT(messages, ::testing::Contains(HasSubstr("more than 100000 values")));
+  EXPECT_LT(r.config.rate_limits_size(), 1000);
+}
+
+TEST(ConfigLoader, AFileOverOneMebibyteIsRefusedUnread) {
+  TempFile f("# " + std::string(1 << 20, 'x') + "\n");
+  cfg::LoadResult r = cfg::LoadFile(f.path());
+  ASSERT_THAT(r.errors, SizeIs(1));
+  EXPECT_THAT(r.errors[0].message, HasSubstr("larger than 1 MiB"));
+}
+
 TEST(ConfigError, ToStringLeavesOutUnknownParts) {
   EXPECT_EQ((cfg::ConfigError{"a.b", 3, 0, "f.yaml", "bad"}).ToString(), "f.yaml:3: a.b: bad");
   EXPECT_EQ((cfg::ConfigError{"a.b", 0, 0, "env RPCFORGE_A_B", "bad"}).ToString(),

@@ -75,8 +75,11 @@ class Reader {
     const Descriptor* d = msg->GetDescriptor();
     std::map<std::string, int> seen;  // key -> line of first occurrence
     for (auto it = node.begin(); it != node.end(); ++it) {
-      const YAML::Node& key = it->first;
-      const YAML::Node& value = it->second;
+      // Copies: `it->first` and `it->second` live in a proxy that dies with the
+      // expression (a reference to them dangles). A Node copy is a cheap handle.
+      const YAML::Node key = it->first;
+      const YAML::Node value = it->second;
+      if (!Visit(key.Mark())) return;
       if (!key.IsScalar()) {
         Error(key.Mark(), path, "keys must be plain names, got " + Describe(key));
         continue;
@@ -121,6 +124,7 @@ class Reader {
       }
       int index = 0;
       for (const YAML::Node& element : value) {
+        if (!Visit(element.Mark())) return;
         const std::string element_path = ElementPath(path, index++);
         Record(element_path, element.Mark());
         if (f->message_type() != nullptr && !IsDuration(f)) {
@@ -151,7 +155,9 @@ class Reader {
     const FieldDescriptor* value_field = f->message_type()->map_value();
     std::map<std::string, int> seen;
     for (auto it = value.begin(); it != value.end(); ++it) {
-      const YAML::Node& key = it->first;
+      const YAML::Node key = it->first;  // copies, as in ReadMessage
+      const YAML::Node entry_value = it->second;
+      if (!Visit(key.Mark())) return;
       if (!key.IsScalar()) {
         Error(key.Mark(), path, "keys must be scalars, got " + Describe(key));
         continue;
@@ -159,7 +165,7 @@ class Reader {
       const std::string entry_path = MapEntryPath(path, key.Scalar());
       if (!CheckDuplicate(&seen, key.Scalar(), key.Mark(), entry_path)) continue;
       Record(entry_path, key.Mark());
-      if (it->second.IsNull()) {
+      if (entry_value.IsNull()) {
         Error(key.Mark(), entry_path, "expected " + ExpectedKind(value_field) + ", got null");
         continue;
       }
@@ -167,20 +173,20 @@ class Reader {
       std::string error = config_internal::SetScalar(entry, key_field, key.Scalar(), false);
       if (error.empty()) {
         if (value_field->message_type() != nullptr && !IsDuration(value_field)) {
-          ReadMessage(it->second, key.Mark(),
+          ReadMessage(entry_value, key.Mark(),
                       entry->GetReflection()->MutableMessage(entry, value_field), entry_path);
           continue;
         }
-        if (!it->second.IsScalar()) {
-          error = "expected " + ExpectedKind(value_field) + ", got " + Describe(it->second);
+        if (!entry_value.IsScalar()) {
+          error = "expected " + ExpectedKind(value_field) + ", got " + Describe(entry_value);
         } else {
-          error = config_internal::SetScalar(entry, value_field, it->second.Scalar(),
-                                             IsQuoted(it->second));
+          error = config_internal::SetScalar(entry, value_field, entry_value.Scalar(),
+                                             IsQuoted(entry_value));
         }
       }
       if (!error.empty()) {
         r->RemoveLast(msg, f);
-        Error(MarkOf(it->second, key.Mark()), entry_path, error);
+        Error(MarkOf(entry_value, key.Mark()), entry_path, error);
       }
     }
   }
@@ -203,8 +209,23 @@ class Reader {
     if (!error.empty()) Error(value.Mark(), path, error);
   }
 
+  // Visit counts one value read and is false once the document holds more than
+  // kMaxValues: aliases let a small file name the same list many times over, so the
+  // work is bounded by values visited, not by the file's size.
+  bool Visit(const YAML::Mark& mark) {
+    if (++visited_ <= kMaxValues) return true;
+    if (visited_ == kMaxValues + 1) {
+      Error(mark, "",
+            "the document has more than " + std::to_string(kMaxValues) +
+                " values (aliases count once per use)");
+    }
+    return false;
+  }
+
+  static constexpr size_t kMaxValues = 100000;
   std::string source_;
   LoadResult* result_;
+  size_t visited_ = 0;
 };
 
 }  // namespace
@@ -248,9 +269,20 @@ LoadResult LoadFile(const std::string& path) {
     result.errors.push_back(std::move(e));
     return result;
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  return LoadString(text.str(), path);
+  // A config file is small; refuse a huge one before parsing it.
+  constexpr std::streamsize kMaxBytes = 1 << 20;
+  std::string text(static_cast<size_t>(kMaxBytes) + 1, '\0');
+  in.read(text.data(), kMaxBytes + 1);
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > static_cast<size_t>(kMaxBytes)) {
+    LoadResult result;
+    ConfigError e;
+    e.source = path;
+    e.message = "the config file is larger than 1 MiB";
+    result.errors.push_back(std::move(e));
+    return result;
+  }
+  return LoadString(text, path);
 }
 
 }  // namespace rpcforge::config

@@ -6,3 +6,10 @@ rpcforge_framework_module(core
     src/core/log.cc
   PUBLIC_DEPS rpcforge_protos gRPC::grpc++ protobuf::libprotobuf Threads::Threads
   PRIVATE_DEPS SQLiteCpp spdlog::spdlog)
+# Consumers of an installed sanitizer build are instrumented and link the same
+# runtimes (in-tree targets get this from RpcforgeSanitizers' directory-wide options).
+if(RPCFORGE_SANITIZE_FLAGS)
+  target_compile_options(rpcforge_core INTERFACE
+    "$<INSTALL_INTERFACE:${RPCFORGE_SANITIZE_FLAGS};-fno-omit-frame-pointer>")
+  target_link_options(rpcforge_core INTERFACE "$<INSTALL_INTERFACE:${RPCFORGE_SANITIZE_FLAGS}>")
+endif()
