@@ -9,6 +9,7 @@
 include_guard(GLOBAL)
 
 set(RPCFORGE_SANITIZE_FLAGS "")
+set(RPCFORGE_SANITIZE_DEFINITIONS "")
 if(RPCFORGE_SANITIZE)
   set(_known address undefined thread leak)
   foreach(_s IN LISTS RPCFORGE_SANITIZE)
@@ -25,6 +26,17 @@ if(RPCFORGE_SANITIZE)
   if("undefined" IN_LIST RPCFORGE_SANITIZE)
     # Report and fail instead of printing and going on, so ctest sees UB.
     add_compile_options(-fno-sanitize-recover=undefined)
+  endif()
+  if("thread" IN_LIST RPCFORGE_SANITIZE)
+    # rpcforge/server/internal/tsan.h: happens-before edges across uninstrumented gRPC.
+    add_compile_definitions(RPCFORGE_TSAN=1)
+    set(RPCFORGE_SANITIZE_DEFINITIONS RPCFORGE_TSAN=1)
+  endif()
+  if("thread" IN_LIST RPCFORGE_SANITIZE AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    # protobuf 3.21's map_field.h adds two members to MapFieldBase when GCC's
+    # __SANITIZE_THREAD__ is defined; Debian's libprotobuf is built without them, so
+    # every map field (the config's maps) would be read with the wrong layout.
+    add_compile_options(-U__SANITIZE_THREAD__)
   endif()
   add_link_options(${RPCFORGE_SANITIZE_FLAGS})
 endif()

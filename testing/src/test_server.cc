@@ -3,11 +3,13 @@
 
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
+#include <grpcpp/support/client_interceptor.h>
 
 #include <algorithm>
 
 #include "rpcforge/config/config.h"
 #include "rpcforge/errors.h"
+#include "rpcforge/server/internal/tsan.h"
 
 namespace rpcforge::testing {
 
@@ -55,7 +57,13 @@ std::shared_ptr<grpc::Channel> TestServer::TcpChannel() const {
   if (server_->address().empty()) {
     throw FailedPrecondition("TestServer: TcpChannel() needs listen_on_loopback = true");
   }
-  return grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
+  auto interceptors = server_internal::TsanChannelInterceptors();
+  if (interceptors.empty()) {
+    return grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
+  }
+  return grpc::experimental::CreateCustomChannelWithInterceptors(
+      server_->address(), grpc::InsecureChannelCredentials(), grpc::ChannelArguments(),
+      std::move(interceptors));
 }
 
 }  // namespace rpcforge::testing

@@ -26,6 +26,7 @@
 #include "rpcforge/auth/identity.h"
 #include "rpcforge/clock.h"
 #include "rpcforge/export.h"
+#include "rpcforge/limits.h"
 #include "rpcforge/server/method.h"
 
 namespace rpcforge {
@@ -118,6 +119,10 @@ class RPCFORGE_EXPORT Context {
   db::Database* database() const { return database_; }
   void SetDatabase(db::Database* database) { database_ = database; }
 
+  // limits are the bounds on what this call may ask for (the config's `limits`).
+  const InputLimits& limits() const { return *limits_; }
+  void SetLimits(const InputLimits* limits) { limits_ = limits ? limits : &InputLimits::Default(); }
+
   // clock is the clock of the application (a FakeClock in tests).
   const Clock& clock() const { return *clock_; }
   void SetClock(const Clock* clock) { clock_ = clock ? clock : &Clock::Real(); }
@@ -141,6 +146,7 @@ class RPCFORGE_EXPORT Context {
   std::optional<auth::ApiKey> api_key_;
   db::Database* database_ = nullptr;
   const Clock* clock_;
+  const InputLimits* limits_;
   const MethodInfo* method_;
 };
 

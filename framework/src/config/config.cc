@@ -206,4 +206,17 @@ Ms HeartbeatInterval(const v1::Config& c) {
 
 Ms RateLimitPeriod(const v1::RateLimitRule& rule) { return ToMillis(rule.period()); }
 
+// --- limits
+
+InputLimits Limits(const v1::Config& c) {
+  const auto& l = c.limits();
+  InputLimits out;
+  if (l.has_max_filter_length()) out.max_filter_length = l.max_filter_length();
+  if (l.has_max_filter_terms()) out.max_filter_terms = l.max_filter_terms();
+  if (l.has_max_order_by_fields()) out.max_order_by_fields = l.max_order_by_fields();
+  if (l.has_max_page_token_length()) out.max_page_token_length = l.max_page_token_length();
+  if (l.has_max_update_mask_paths()) out.max_update_mask_paths = l.max_update_mask_paths();
+  return out;
+}
+
 }  // namespace rpcforge::config

@@ -333,6 +333,23 @@ std::vector<ConfigError> Validate(const v1::Config& config, const SourceMap& loc
 
   CheckRateLimits(config, &c);
 
+  const auto& limits = config.limits();
+  auto in_range = [&c](bool has, uint32_t value, const char* path, uint32_t max) {
+    if (has && (value < 1 || value > max)) {
+      c.Error(path, "must be between 1 and " + std::to_string(max));
+    }
+  };
+  in_range(limits.has_max_filter_length(), limits.max_filter_length(), "limits.max_filter_length",
+           65536);
+  in_range(limits.has_max_filter_terms(), limits.max_filter_terms(), "limits.max_filter_terms",
+           500);
+  in_range(limits.has_max_order_by_fields(), limits.max_order_by_fields(),
+           "limits.max_order_by_fields", 64);
+  in_range(limits.has_max_page_token_length(), limits.max_page_token_length(),
+           "limits.max_page_token_length", 4096);
+  in_range(limits.has_max_update_mask_paths(), limits.max_update_mask_paths(),
+           "limits.max_update_mask_paths", 1024);
+
   const auto& sig = config.signature_check().metadata();
   if (!sig.empty()) {
     auto chain = Middlewares(config);

@@ -12,4 +12,6 @@ if(RPCFORGE_SANITIZE_FLAGS)
   target_compile_options(rpcforge_core INTERFACE
     "$<INSTALL_INTERFACE:${RPCFORGE_SANITIZE_FLAGS};-fno-omit-frame-pointer>")
   target_link_options(rpcforge_core INTERFACE "$<INSTALL_INTERFACE:${RPCFORGE_SANITIZE_FLAGS}>")
+  target_compile_definitions(rpcforge_core INTERFACE
+    "$<INSTALL_INTERFACE:${RPCFORGE_SANITIZE_DEFINITIONS}>")
 endif()

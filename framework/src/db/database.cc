@@ -54,7 +54,11 @@ class Connection {
     }
     db_.exec("PRAGMA synchronous=NORMAL");
     db_.exec("PRAGMA foreign_keys=ON");
+    // Every 1000 virtual-machine steps SQLite asks whether this thread's call is over
+    // (CallInterrupt); a non-zero answer makes the statement fail with SQLITE_INTERRUPT.
+    sqlite3_progress_handler(handle(), 1000, &Connection::OnProgress, nullptr);
   }
+  static int OnProgress(void*) { return CallInterrupt::Poll() != CallInterrupt::Reason::kNone; }
   ~Connection() {
     for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
   }
@@ -98,12 +102,9 @@ class Connection {
 // by a thread other than the one that took it (a leaked scope cleaned up elsewhere).
 class WriterLock {
  public:
-  bool Acquire(std::chrono::milliseconds timeout) {
-    std::unique_lock<std::mutex> lock(mu_);
-    if (!cv_.wait_for(lock, timeout, [&] { return !held_; })) return false;
-    held_ = true;
-    return true;
-  }
+  // Acquire waits at most `timeout`; false when it did not get the lock. A call that
+  // ends meanwhile (CallInterrupt) throws instead.
+  bool Acquire(std::chrono::milliseconds timeout);
   void Release() {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -162,6 +163,25 @@ using db_internal::ThreadLease;
 
 std::atomic<uint64_t> g_next_db_id{1};
 thread_local std::unordered_map<uint64_t, ThreadLease> t_leases;
+thread_local CallInterrupt* t_interrupt = nullptr;
+
+constexpr std::chrono::milliseconds kCancelPollInterval{10};
+
+[[noreturn]] void ThrowInterrupted(CallInterrupt::Reason reason) {
+  if (reason == CallInterrupt::Reason::kCancelled) {
+    throw Cancelled("The call was cancelled during database work");
+  }
+  throw DeadlineExceeded("Deadline exceeded during database work");
+}
+
+// WaitSlice bounds one wait on a condition variable: no later than `limit`, nor the
+// call's deadline, and short enough to notice a cancellation.
+std::chrono::steady_clock::time_point WaitSlice(std::chrono::steady_clock::time_point limit) {
+  if (t_interrupt == nullptr) return limit;
+  auto until = std::min(limit, std::chrono::steady_clock::now() + kCancelPollInterval * 2);
+  if (auto d = CallInterrupt::CurrentDeadline()) until = std::min(until, *d);
+  return until;
+}
 
 ThreadLease& Lease(const State& s) { return t_leases[s.id]; }
 
@@ -201,8 +221,11 @@ ThreadLease& Acquire(State& s) {
       tl.pinned = false;
       break;
     }
-    if (s.cv.wait_until(lock, deadline) == std::cv_status::timeout &&
-        std::chrono::steady_clock::now() >= deadline) {
+    s.cv.wait_until(lock, WaitSlice(deadline));
+    if (const auto reason = CallInterrupt::Poll(); reason != CallInterrupt::Reason::kNone) {
+      ThrowInterrupted(reason);
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
       throw Unavailable(s.pinned != nullptr
                             ? "database: timed out waiting for the pinned connection"
                             : "database: timed out waiting for a free connection");
@@ -340,6 +363,59 @@ bool CanWrapInTransaction(std::string_view sql) {
          word != "SAVEPOINT" && word != "RELEASE";
 }
 
+}  // namespace
+
+bool db_internal::WriterLock::Acquire(std::chrono::milliseconds timeout) {
+  const auto limit = std::chrono::steady_clock::now() + timeout;
+  std::unique_lock<std::mutex> lock(mu_);
+  while (held_) {
+    cv_.wait_until(lock, WaitSlice(limit));
+    if (!held_) break;
+    if (const auto reason = CallInterrupt::Poll(); reason != CallInterrupt::Reason::kNone) {
+      ThrowInterrupted(reason);
+    }
+    if (std::chrono::steady_clock::now() >= limit) return false;
+  }
+  held_ = true;
+  return true;
+}
+
+// --- CallInterrupt -------------------------------------------------------------------
+
+CallInterrupt::CallInterrupt(std::optional<SteadyTime> deadline, std::function<bool()> cancelled)
+    : deadline_(deadline),
+      cancelled_(std::move(cancelled)),
+      next_poll_(std::chrono::steady_clock::now() + kCancelPollInterval),
+      outer_(t_interrupt) {
+  t_interrupt = this;
+}
+
+CallInterrupt::~CallInterrupt() { t_interrupt = outer_; }
+
+CallInterrupt::Reason CallInterrupt::Poll() {
+  CallInterrupt* self = t_interrupt;
+  if (self == nullptr) return Reason::kNone;
+  if (self->reason_ != Reason::kNone) return self->reason_;
+  const auto now = std::chrono::steady_clock::now();
+  if (self->deadline_ && now >= *self->deadline_) {
+    self->reason_ = Reason::kDeadline;
+  } else if (self->cancelled_ && now >= self->next_poll_) {
+    self->next_poll_ = now + kCancelPollInterval;
+    if (self->cancelled_()) self->reason_ = Reason::kCancelled;
+  }
+  return self->reason_;
+}
+
+void CallInterrupt::Check() {
+  if (const Reason reason = Poll(); reason != Reason::kNone) ThrowInterrupted(reason);
+}
+
+std::optional<CallInterrupt::SteadyTime> CallInterrupt::CurrentDeadline() {
+  return t_interrupt == nullptr ? std::nullopt : t_interrupt->deadline_;
+}
+
+namespace {
+
 // Run executes one statement on this thread's connection (leasing one if needed).
 ExecResult Run(State& s, std::string_view sql, const std::vector<Value>& params,
                const std::function<void(const Row&)>* on_row, bool control = false) {
@@ -376,6 +452,9 @@ ExecResult Run(State& s, std::string_view sql, const std::vector<Value>& params,
     while (true) {
       const int rc = sqlite3_step(stmt);
       if (rc == SQLITE_DONE) break;
+      if (rc == SQLITE_INTERRUPT && CallInterrupt::Poll() != CallInterrupt::Reason::kNone) {
+        ThrowInterrupted(CallInterrupt::Poll());
+      }
       if (rc != SQLITE_ROW) throw SQLite::Exception(conn.handle(), rc);
       if (on_row == nullptr) continue;
       const int n = sqlite3_column_count(stmt);

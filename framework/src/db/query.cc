@@ -6,6 +6,7 @@
 
 #include <utility>
 
+#include "core/logging.h"
 #include "db/sql.h"
 
 namespace rpcforge::db {
@@ -23,15 +24,19 @@ bool IsOp(std::string_view s) {
 }
 
 // Translate maps a constraint violation to the framework's errors, naming the model.
+// SQLite's own message names tables and columns, so it goes to the log, not to the
+// client.
 [[noreturn]] void Translate(const Model& model, const SQLite::Exception& e) {
   const int code = e.getExtendedErrorCode();
   if (code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY) {
-    throw AlreadyExists(model.label() + ": " + e.what());
+    RPCFORGE_LOG_INFO("db", "{}: {}", model.label(), e.what());
+    throw AlreadyExists(model.label() + ": an object with the same unique value already exists");
   }
   if (code == SQLITE_CONSTRAINT_FOREIGNKEY) {
-    throw FailedPrecondition(model.label() + ": " + e.what() +
-                             " (a referenced object is missing or a protected reference "
-                             "still exists)");
+    RPCFORGE_LOG_INFO("db", "{}: {}", model.label(), e.what());
+    throw FailedPrecondition(model.label() +
+                             ": a referenced object is missing or a protected reference "
+                             "still exists");
   }
   throw;
 }
@@ -123,7 +128,9 @@ QuerySet QuerySet::AddCondition(bool negate, std::string_view lookup, std::vecto
     c.params.emplace_back(text(values[0]));
   }
   QuerySet copy = *this;
-  copy.conditions_.push_back(std::move(c));
+  copy.conditions_ =
+      std::make_shared<const ConditionNode>(ConditionNode{std::move(c), conditions_});
+  ++copy.condition_count_;
   return copy;
 }
 
@@ -180,11 +187,21 @@ std::vector<const Field*> QuerySet::SelectedFields() const {
   return out;
 }
 
+std::vector<const QuerySet::Condition*> QuerySet::Conditions() const {
+  std::vector<const Condition*> out(condition_count_);
+  size_t i = condition_count_;
+  for (const ConditionNode* n = conditions_.get(); n != nullptr && i > 0; n = n->previous.get()) {
+    out[--i] = &n->condition;
+  }
+  return out;
+}
+
 std::string QuerySet::WhereSql(std::vector<Value>* params) const {
-  if (conditions_.empty()) return "";
+  if (!conditions_) return "";
   std::string sql = " WHERE ";
-  for (size_t i = 0; i < conditions_.size(); ++i) {
-    const Condition& c = conditions_[i];
+  const std::vector<const Condition*> conditions = Conditions();
+  for (size_t i = 0; i < conditions.size(); ++i) {
+    const Condition& c = *conditions[i];
     if (i > 0) sql += " AND ";
     sql += c.negate ? "NOT (" + c.sql + ")" : "(" + c.sql + ")";
     for (const auto& p : c.params) params->push_back(p);
@@ -232,8 +249,8 @@ std::string QuerySet::ToSql() const {
 
 std::string QuerySet::Describe() const {
   std::string out;
-  for (const auto& c : conditions_) {
-    out += (out.empty() ? "" : ", ") + std::string(c.negate ? "not " : "") + c.description;
+  for (const Condition* c : Conditions()) {
+    out += (out.empty() ? "" : ", ") + std::string(c->negate ? "not " : "") + c->description;
   }
   return out.empty() ? "(no filter)" : out;
 }

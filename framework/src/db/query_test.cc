@@ -18,6 +18,7 @@ using ::rpcforge::db::Row;
 using ::rpcforge::db::Value;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 class FixedClock : public rpcforge::Clock {
  public:
@@ -78,8 +79,17 @@ TEST_F(QueryTest, CreateValidatesAndTranslatesConstraints) {
     FAIL();
   } catch (const rpcforge::AlreadyExists& e) {
     EXPECT_THAT(e.what(), HasSubstr("blog.author"));
+    // The client sees the model, never SQLite's text with table and column names.
+    EXPECT_THAT(e.what(), Not(HasSubstr("constraint")));
+    EXPECT_THAT(e.what(), Not(HasSubstr("email")));
   }
-  EXPECT_THROW(Posts().Create({{"title", "x"}, {"author", 999}}), rpcforge::FailedPrecondition);
+  try {
+    Posts().Create({{"title", "x"}, {"author", 999}});
+    FAIL();
+  } catch (const rpcforge::FailedPrecondition& e) {
+    EXPECT_THAT(e.what(), HasSubstr("blog.post"));
+    EXPECT_THAT(e.what(), Not(HasSubstr("FOREIGN KEY constraint")));
+  }
   EXPECT_THROW(Posts().Create({{"title", "x"}, {"bogus", 1}}), rpcforge::InvalidArgument);
   EXPECT_EQ(Posts().Count(), 3);
 }

@@ -26,17 +26,22 @@ namespace {
 
 // FieldReader reads request fields (lookup values, explicit filters) as values of the
 // model fields they are mapped to, read-only or not.
-class FieldReader : public ModelProtoSerializer {
+// The request names need not be model fields (`lookup_request_field = "code"`), so it
+// is a ProtoSerializer that maps each one to its model field itself.
+class FieldReader : public ProtoSerializer {
  public:
   FieldReader(const db::Model& model, std::map<std::string, std::string> names)
-      : ModelProtoSerializer(model, Options(names)), names_(std::move(names)) {}
+      : ProtoSerializer(Options(names)), model_(model), names_(std::move(names)) {
+    for (const auto& [request_name, field] : names_) model_.GetField(field);
+  }
   bool IsReadOnly(const std::string&) const override { return false; }
 
  protected:
   const db::Field* ColumnFor(const std::string& name) const override {
     auto it = names_.find(name);
-    return it == names_.end() ? nullptr : model().FindField(it->second);
+    return it == names_.end() ? nullptr : model_.FindField(it->second);
   }
+  bool AcceptsUnmapped() const override { return false; }
 
  private:
   static SerializerOptions Options(const std::map<std::string, std::string>& names) {
@@ -44,6 +49,7 @@ class FieldReader : public ModelProtoSerializer {
     for (const auto& [request_name, field] : names) o.fields.push_back(request_name);
     return o;
   }
+  const db::Model& model_;
   std::map<std::string, std::string> names_;
 };
 
@@ -117,15 +123,7 @@ db::QuerySet GenericService::ApplyListFilters(Call& call, db::QuerySet queryset)
   if (const FieldDescriptor* f =
           FieldOfType(call.request, "filter", FieldDescriptor::CPPTYPE_STRING)) {
     const std::string text = call.request.GetReflection()->GetString(call.request, f);
-    if (!text.empty()) {
-      std::vector<std::string> allowed = options_.filter_fields;
-      if (allowed.empty()) {
-        for (const auto& field : model().fields()) {
-          if (options_.serializer->IsSelected(field.name())) allowed.push_back(field.name());
-        }
-      }
-      queryset = ApplyFilter(queryset, text, allowed);
-    }
+    if (!text.empty()) queryset = ApplyFilter(queryset, text, QueryFields(), call.ctx.limits());
   }
   if (!options_.filter_fields.empty()) {
     for (const auto& [name, value] :
@@ -133,6 +131,30 @@ db::QuerySet GenericService::ApplyListFilters(Call& call, db::QuerySet queryset)
       queryset = queryset.Filter(name, value);
     }
   }
+  return queryset;
+}
+
+std::vector<std::string> GenericService::QueryFields() const {
+  std::vector<std::string> allowed = options_.filter_fields;
+  if (allowed.empty()) {
+    for (const auto& field : model().fields()) {
+      if (options_.serializer->IsSelected(field.name())) allowed.push_back(field.name());
+    }
+  }
+  return allowed;
+}
+
+db::QuerySet GenericService::OrderQueryset(Call& call, db::QuerySet queryset) const {
+  std::string order_by;
+  if (const FieldDescriptor* f =
+          FieldOfType(call.request, "order_by", FieldDescriptor::CPPTYPE_STRING)) {
+    order_by = call.request.GetReflection()->GetString(call.request, f);
+  }
+  if (!order_by.empty()) {
+    return ApplyOrderBy(queryset, order_by, QueryFields(), call.ctx.limits());
+  }
+  // Pages and streams need a total order; the model's, else the primary key.
+  if (model().ordering().empty()) return queryset.OrderBy({model().pk().name()});
   return queryset;
 }
 
@@ -190,8 +212,7 @@ void GenericService::PerformDestroy(Call& call, const db::Row& instance) const {
 }
 
 void GenericService::ListRows(Call& call, const std::function<bool(const db::Row&)>& emit) const {
-  db::QuerySet queryset = FilterQueryset(call, GetQueryset(call));
-  if (model().ordering().empty()) queryset = queryset.OrderBy({model().pk().name()});
+  db::QuerySet queryset = OrderQueryset(call, FilterQueryset(call, GetQueryset(call)));
   try {
     queryset.ForEach([&](const db::Row& row) {
       if (!emit(row)) throw model_internal::StopListing{};
@@ -216,6 +237,11 @@ void GenericService::ListPage(Call& call, Message* response) const {
   if (const FieldDescriptor* f =
           FieldOfType(request, "page_token", FieldDescriptor::CPPTYPE_STRING)) {
     const std::string token = rr->GetString(request, f);
+    const size_t max_token = call.ctx.limits().max_page_token_length;
+    if (token.size() > max_token) {
+      throw InvalidArgument("page_token: longer than " + std::to_string(max_token) +
+                            " bytes (limits.max_page_token_length)");
+    }
     if (!token.empty()) {
       char* end = nullptr;
       const long long v = std::strtoll(token.c_str(), &end, 10);
@@ -236,8 +262,7 @@ void GenericService::ListPage(Call& call, Message* response) const {
     throw Unimplemented("List response " + rd->full_name() +
                         " has no repeated message field to hold the page");
   }
-  db::QuerySet queryset = FilterQueryset(call, GetQueryset(call));
-  if (model().ordering().empty()) queryset = queryset.OrderBy({model().pk().name()});
+  db::QuerySet queryset = OrderQueryset(call, FilterQueryset(call, GetQueryset(call)));
   const ProtoSerializer& serializer = GetSerializer(call);
   const Reflection* r = response->GetReflection();
   int64_t seen = 0;
@@ -276,9 +301,11 @@ void GenericService::RetrieveObject(Call& call, Message* response) const {
 void GenericService::UpdateObject(Call& call, Message* response, bool partial) const {
   const ProtoSerializer& serializer = GetSerializer(call);
   const Message& resource = Resource(model(), call.request);
+  const std::optional<std::vector<std::string>> mask =
+      partial ? model_internal::FindUpdateMask(call.request) : std::nullopt;
+  if (mask) CheckUpdateMask(call, *mask);
   // Converting and validating first reports a bad request before touching the table.
-  db::Values values = partial ? serializer.ToValues(resource, WriteMode::kPartialUpdate,
-                                                    model_internal::FindUpdateMask(call.request))
+  db::Values values = partial ? serializer.ToValues(resource, WriteMode::kPartialUpdate, mask)
                               : serializer.ToValues(resource, WriteMode::kUpdate, std::nullopt);
   serializer.Validate(values, /*partial=*/true);
   db::Transaction tx = call.ctx.db().Atomic();
@@ -286,6 +313,21 @@ void GenericService::UpdateObject(Call& call, Message* response, bool partial) c
   const db::Row row = PerformUpdate(call, *call.instance, values);
   tx.Commit();
   serializer.ToMessage(row, response);
+}
+
+void GenericService::CheckUpdateMask(Call& call, const std::vector<std::string>& paths) const {
+  const size_t max_paths = call.ctx.limits().max_update_mask_paths;
+  if (paths.size() > max_paths) {
+    throw InvalidArgument("update_mask: more than " + std::to_string(max_paths) +
+                          " paths (limits.max_update_mask_paths)");
+  }
+  // AIP-134: the identifier names the resource; it cannot be one of its updates.
+  const std::string& pk = model().pk().name();
+  for (const std::string& path : paths) {
+    if (path == pk) {
+      throw InvalidArgument("update_mask: '" + pk + "' is the identifier and cannot be updated");
+    }
+  }
 }
 
 void GenericService::DestroyObject(Call& call) const {
@@ -302,13 +344,21 @@ namespace {
 class FilterParser {
  public:
   FilterParser(const std::string& text, const db::Model& model,
-               const std::vector<std::string>& allowed)
-      : text_(text), model_(model), allowed_(allowed) {}
+               const std::vector<std::string>& allowed, const InputLimits& limits)
+      : text_(text), model_(model), allowed_(allowed), limits_(limits) {}
 
   db::QuerySet Apply(db::QuerySet qs) {
+    if (text_.size() > limits_.max_filter_length) {
+      throw InvalidArgument("filter: longer than " + std::to_string(limits_.max_filter_length) +
+                            " bytes (limits.max_filter_length)");
+    }
     SkipSpace();
     if (pos_ >= text_.size()) return qs;
-    while (true) {
+    for (size_t terms = 1;; ++terms) {
+      if (terms > limits_.max_filter_terms) {
+        Fail("more than " + std::to_string(limits_.max_filter_terms) +
+             " terms (limits.max_filter_terms)");
+      }
       qs = Term(std::move(qs));
       SkipSpace();
       if (pos_ >= text_.size()) return qs;
@@ -461,15 +511,73 @@ class FilterParser {
   const std::string& text_;
   const db::Model& model_;
   const std::vector<std::string>& allowed_;
+  const InputLimits& limits_;
   size_t pos_ = 0;
 };
+
+bool IsAllowed(const std::vector<std::string>& allowed, const std::string& name) {
+  return std::find(allowed.begin(), allowed.end(), name) != allowed.end();
+}
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
 
 }  // namespace
 
 db::QuerySet ApplyFilter(const db::QuerySet& queryset, const std::string& filter,
-                         const std::vector<std::string>& allowed) {
-  FilterParser parser(filter, queryset.model(), allowed);
+                         const std::vector<std::string>& allowed, const InputLimits& limits) {
+  FilterParser parser(filter, queryset.model(), allowed, limits);
   return parser.Apply(queryset);
+}
+
+db::QuerySet ApplyFilter(const db::QuerySet& queryset, const std::string& filter,
+                         const std::vector<std::string>& allowed) {
+  return ApplyFilter(queryset, filter, allowed, InputLimits::Default());
+}
+
+db::QuerySet ApplyOrderBy(const db::QuerySet& queryset, const std::string& order_by,
+                          const std::vector<std::string>& allowed, const InputLimits& limits) {
+  const db::Model& model = queryset.model();
+  std::vector<std::string> order;
+  bool has_pk = false;
+  size_t start = 0;
+  while (start <= order_by.size()) {
+    size_t end = order_by.find(',', start);
+    if (end == std::string::npos) end = order_by.size();
+    std::vector<std::string> words;
+    size_t i = start;
+    while (i < end) {
+      while (i < end && std::isspace(static_cast<unsigned char>(order_by[i]))) ++i;
+      const size_t word = i;
+      while (i < end && !std::isspace(static_cast<unsigned char>(order_by[i]))) ++i;
+      if (i > word) words.push_back(order_by.substr(word, i - word));
+    }
+    const std::string at = " at position " + std::to_string(start + 1);
+    if (words.empty()) throw InvalidArgument("order_by: expected a field name" + at);
+    if (words.size() > 2 ||
+        (words.size() == 2 && Lower(words[1]) != "asc" && Lower(words[1]) != "desc")) {
+      throw InvalidArgument("order_by: expected \"field\", \"field asc\" or \"field desc\"" + at);
+    }
+    const db::Field* field = model.FindField(words[0]);
+    if (field == nullptr || !IsAllowed(allowed, words[0])) {
+      std::string list;
+      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+      throw InvalidArgument("order_by: unknown field '" + words[0] + "' (allowed: " + list + ")");
+    }
+    if (order.size() == limits.max_order_by_fields) {
+      throw InvalidArgument("order_by: more than " + std::to_string(limits.max_order_by_fields) +
+                            " fields (limits.max_order_by_fields)");
+    }
+    const bool desc = words.size() == 2 && Lower(words[1]) == "desc";
+    has_pk = has_pk || field->primary_key();
+    order.push_back((desc ? "-" : "") + field->name());
+    start = end + 1;
+  }
+  // Rows equal in every named field keep one order from page to page.
+  if (!has_pk) order.push_back(model.pk().name());
+  return queryset.OrderBy(std::move(order));
 }
 
 }  // namespace rpcforge::model

@@ -121,6 +121,27 @@ class GenericServiceTest : public rpcforge::fixtures::TestCase {
   std::unique_ptr<modeltest::GadgetService::Stub> stub_;
 };
 
+// Retrieve by id, with the value in the request field `code` (not a model field).
+class GadgetFinder : public rpcforge::model::RetrieveService<modeltest::GadgetFinderBase> {
+ public:
+  GadgetFinder() : RetrieveService(Options()) {}
+
+ private:
+  static ServiceOptions Options() {
+    ServiceOptions options = ServiceOptions::For(GadgetModel());
+    options.lookup_field = "id";
+    options.lookup_request_field = "code";
+    return options;
+  }
+};
+
+// A filter of `n` terms "count != 0 AND count != 1 AND ...".
+std::string Terms(int n) {
+  std::string filter;
+  for (int i = 0; i < n; ++i) filter += (i ? " AND count != " : "count != ") + std::to_string(i);
+  return filter;
+}
+
 modeltest::GadgetLookup Lookup(int64_t id) {
   modeltest::GadgetLookup l;
   l.set_id(id);
@@ -367,4 +388,146 @@ TEST(GenericServiceConfig, RejectsUnknownLookupAndFilterFields) {
   options.lookup_field = "id";
   options.filter_fields = {"bogus"};
   EXPECT_THROW(rpcforge::model::GenericService{options}, rpcforge::InvalidArgument);
+}
+
+// --- Bounded cost of every input (the config's `limits`).
+
+TEST_F(GenericServiceTest, FilterTermsBeyondTheCapAreInvalidArgumentNamingIt) {
+  Insert("lamp", 100);
+  grpc::Status status;
+  modeltest::GadgetListRequest request;
+  request.set_filter(Terms(32));  // the default cap
+  EXPECT_EQ(List(request, &status).size(), 1u);
+  EXPECT_THAT(status, IsOk());
+  request.set_filter(Terms(33));
+  List(request, &status);
+  EXPECT_THAT(status, StatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                               HasSubstr("more than 32 terms (limits.max_filter_terms)")));
+}
+
+TEST_F(GenericServiceTest, FilterLongerThanTheCapIsInvalidArgumentNamingIt) {
+  grpc::Status status;
+  modeltest::GadgetListRequest request;
+  request.set_filter("name = \"" + std::string(2100, 'x') + "\"");
+  List(request, &status);
+  EXPECT_THAT(status, StatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                               HasSubstr("longer than 2048 bytes (limits.max_filter_length)")));
+}
+
+TEST_F(GenericServiceTest, TheLargestAllowedFilterRunsWithinSqlitesExpressionDepth) {
+  // 500 terms (the most the config allows) used to be beyond SQLite's expression tree
+  // limit at 1000 and came back INTERNAL; they must run.
+  Insert("lamp", 1000);
+  rpcforge::testing::TestServerOptions options;
+  options.app = &app_;
+  options.database = &db();
+  options.config = {{"limits.max_filter_terms", "500"}, {"limits.max_filter_length", "65536"}};
+  rpcforge::testing::TestServer wide(options);
+  auto stub = wide.Stub<modeltest::GadgetService>();
+  modeltest::GadgetListRequest request;
+  request.set_filter(Terms(499) + " AND NOT count = 5000");
+  grpc::ClientContext ctx;
+  auto reader = stub->List(&ctx, request);
+  Gadget g;
+  int n = 0;
+  while (reader->Read(&g) && n < 10) ++n;
+  EXPECT_THAT(reader->Finish(), IsOk());
+  EXPECT_EQ(n, 1);
+}
+
+TEST_F(GenericServiceTest, ListOrdersByOrderByWithThePrimaryKeyAsTieBreaker) {
+  Insert("b", 1);
+  Insert("a", 2);
+  Insert("c", 1);
+  grpc::Status status;
+  modeltest::GadgetListRequest request;
+  request.set_order_by("count desc, name");
+  std::vector<std::string> names;
+  for (const auto& g : List(request, &status)) names.push_back(g.name());
+  ASSERT_THAT(status, IsOk());
+  EXPECT_THAT(names, ::testing::ElementsAre("a", "b", "c"));
+
+  request.set_order_by("  name DESC ");
+  names.clear();
+  for (const auto& g : List(request, &status)) names.push_back(g.name());
+  EXPECT_THAT(names, ::testing::ElementsAre("c", "b", "a"));
+
+  auto catalog = server_->Stub<modeltest::GadgetCatalog>();
+  modeltest::GadgetPageRequest page;
+  page.set_order_by("count, name desc");
+  grpc::ClientContext ctx;
+  modeltest::GadgetPage reply;
+  ASSERT_THAT(catalog->List(&ctx, page, &reply), IsOk());
+  ASSERT_EQ(reply.gadgets_size(), 2);
+  EXPECT_EQ(reply.gadgets(0).name(), "c");
+  EXPECT_EQ(reply.gadgets(1).name(), "b");
+}
+
+TEST_F(GenericServiceTest, BadOrderByIsInvalidArgument) {
+  const std::string nine = "name, count, id, name, count, id, name, count, id";
+  for (const std::string& order_by :
+       {std::string("colour"), std::string("name up"), std::string("name,,count"),
+        std::string("name desc desc"), std::string(","), nine}) {
+    grpc::Status status;
+    modeltest::GadgetListRequest request;
+    request.set_order_by(order_by);
+    List(request, &status);
+    EXPECT_THAT(status, StatusIs(grpc::StatusCode::INVALID_ARGUMENT, HasSubstr("order_by: ")))
+        << order_by;
+  }
+  grpc::Status status;
+  modeltest::GadgetListRequest request;
+  request.set_order_by(nine);
+  List(request, &status);
+  EXPECT_THAT(status, StatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                               HasSubstr("more than 8 fields (limits.max_order_by_fields)")));
+}
+
+TEST_F(GenericServiceTest, PageTokenLongerThanTheCapIsInvalidArgumentNamingIt) {
+  auto catalog = server_->Stub<modeltest::GadgetCatalog>();
+  modeltest::GadgetPageRequest request;
+  request.set_page_token(std::string(65, '1'));
+  grpc::ClientContext ctx;
+  modeltest::GadgetPage reply;
+  EXPECT_THAT(catalog->List(&ctx, request, &reply),
+              StatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                       HasSubstr("longer than 64 bytes (limits.max_page_token_length)")));
+}
+
+TEST_F(GenericServiceTest, UpdateMaskWithMorePathsThanTheCapIsInvalidArgumentNamingIt) {
+  const Row row = Insert("lamp");
+  modeltest::GadgetPatch patch;
+  patch.set_id(row["id"].AsInt());
+  for (int i = 0; i < 65; ++i) patch.mutable_update_mask()->add_paths("name");
+  grpc::ClientContext ctx;
+  Gadget out;
+  EXPECT_THAT(stub_->PartialUpdate(&ctx, patch, &out),
+              StatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                       HasSubstr("more than 64 paths (limits.max_update_mask_paths)")));
+}
+
+TEST_F(GenericServiceTest, UpdateMaskNamingTheIdentifierIsInvalidArgument) {
+  // AIP-134: the identifier is not updatable; naming it in the mask is an error.
+  const Row row = Insert("lamp");
+  modeltest::GadgetPatch patch;
+  patch.set_id(row["id"].AsInt());
+  patch.mutable_update_mask()->add_paths("id");
+  grpc::ClientContext ctx;
+  Gadget out;
+  EXPECT_THAT(stub_->PartialUpdate(&ctx, patch, &out),
+              StatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                       HasSubstr("update_mask: 'id' is the identifier")));
+  EXPECT_EQ(GadgetModel().Objects(db()).Get("id", row["id"])["name"].AsText(), "lamp");
+}
+
+TEST_F(GenericServiceTest, LookupThroughARequestFieldThatIsNotAModelField) {
+  const Row row = Insert("lamp");
+  GadgetFinder finder;  // used to throw at construction: "code" is not a model field
+  rpcforge::testing::FakeContext ctx;
+  ctx.WithDatabase(&db());
+  modeltest::GadgetByCode by_code;
+  by_code.set_code(row["id"].AsInt());
+  EXPECT_EQ(finder.Retrieve(ctx, by_code).name(), "lamp");
+  by_code.set_code(row["id"].AsInt() + 1);
+  EXPECT_THROW(finder.Retrieve(ctx, by_code), rpcforge::NotFound);
 }

@@ -31,7 +31,13 @@ const char* RpcKindName(RpcKind kind) {
 
 Service::~Service() = default;
 
-Context::Context() : clock_(&Clock::Real()), method_(&UnknownMethod()) {}
+const InputLimits& InputLimits::Default() {
+  static const InputLimits limits;
+  return limits;
+}
+
+Context::Context()
+    : clock_(&Clock::Real()), limits_(&InputLimits::Default()), method_(&UnknownMethod()) {}
 Context::~Context() = default;
 
 std::optional<std::chrono::milliseconds> Context::TimeRemaining() const {

@@ -9,6 +9,7 @@
 #include "core/logging.h"
 #include "rpcforge/db/database.h"
 #include "rpcforge/errors.h"
+#include "rpcforge/server/internal/tsan.h"
 #include "server/server_context.h"
 
 namespace rpcforge {
@@ -63,11 +64,16 @@ int Dispatcher::busy_workers() const {
 
 grpc::Status Dispatcher::Dispatch(grpc::ServerContext* server_context, const MethodInfo& method,
                                   const google::protobuf::Message* request, HandlerRef handler) {
+  server_internal::TsanAcquire();
+  struct PublishOnReturn {
+    ~PublishOnReturn() { server_internal::TsanRelease(); }
+  } publish;
   try {
     server_internal::ServerContextImpl ctx(server_context);
     ctx.SetMethod(&method);
     ctx.SetClock(options_.clock);
     ctx.SetDatabase(options_.database);
+    ctx.SetLimits(&options_.limits);
     ServerCall call(ctx, method, request, *options_.clock);
     if (request != nullptr) call.RecordReceived(*request);
     return options_.pipeline->Run(call, [&](ServerCall& c) {
@@ -76,6 +82,15 @@ grpc::Status Dispatcher::Dispatch(grpc::ServerContext* server_context, const Met
         handler(c);
         return;
       }
+      // Database work stops when the client gives up or the deadline passes.
+      const Context& context = c.context();
+      std::optional<std::chrono::steady_clock::time_point> deadline;
+      if (const auto d = context.deadline()) {
+        deadline = std::chrono::steady_clock::now() +
+                   std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                       *d - std::chrono::system_clock::now());
+      }
+      db::CallInterrupt interrupt(deadline, [&context] { return context.IsCancelled(); });
       // Connection hygiene: whatever the handler leaves open on this thread is rolled
       // back and its connection returned, also inside a pinned test transaction.
       db::Database::RequestScope scope(*options_.database);

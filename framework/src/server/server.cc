@@ -10,6 +10,7 @@
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
+#include <grpcpp/support/client_interceptor.h>
 #include <netdb.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -28,6 +29,7 @@
 #include "rpcforge/errors.h"
 #include "rpcforge/logging/request_log.h"
 #include "rpcforge/server/dispatcher.h"
+#include "rpcforge/server/internal/tsan.h"
 #include "rpcforge/server/service.h"
 
 namespace rpcforge {
@@ -206,6 +208,7 @@ std::unique_ptr<Server> Server::Start(App& app, const ServerSettings& settings,
   dopts.clock = clock;
   dopts.database = env.database;
   dopts.max_workers = settings.max_workers;
+  if (env.config != nullptr) dopts.limits = config::Limits(*env.config);
   impl->dispatcher = std::make_unique<Dispatcher>(std::move(dopts));
 
   grpc::EnableDefaultHealthCheckService(settings.health);
@@ -271,11 +274,14 @@ const std::string& Server::address() const { return impl_->address; }
 int Server::port() const { return impl_->port; }
 
 std::shared_ptr<grpc::Channel> Server::InProcessChannel() const {
-  return impl_->server->InProcessChannel(grpc::ChannelArguments());
+  return InProcessChannel(grpc::ChannelArguments());
 }
 
 std::shared_ptr<grpc::Channel> Server::InProcessChannel(const grpc::ChannelArguments& args) const {
-  return impl_->server->InProcessChannel(args);
+  auto interceptors = server_internal::TsanChannelInterceptors();
+  if (interceptors.empty()) return impl_->server->InProcessChannel(args);
+  return impl_->server->experimental().InProcessChannelWithInterceptors(args,
+                                                                        std::move(interceptors));
 }
 
 void Server::SetServing(bool serving) {

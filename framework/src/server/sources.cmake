@@ -9,6 +9,7 @@ rpcforge_framework_module(framework
     src/server/app.cc
     src/server/server.cc
     src/server/peer.cc
+    src/server/tsan.cc
     src/cli/main.cc
     src/cli/serve.cc
     src/cli/db_commands.cc

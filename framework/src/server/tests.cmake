@@ -9,6 +9,7 @@ rpcforge_add_test(NAME rpcforge_server_test
     src/server/pipeline_test.cc
     src/server/server_test.cc
     src/server/peer_test.cc
+    src/server/dispatcher_test.cc
   DEPS rpcforge_testing rpcforge_echo_proto rpcforge_grpc_protos)
 target_include_directories(rpcforge_server_test PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src)
 

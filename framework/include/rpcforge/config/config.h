@@ -29,6 +29,7 @@
 
 #include "rpcforge/config/v1/config.pb.h"
 #include "rpcforge/export.h"
+#include "rpcforge/limits.h"
 #include "rpcforge/log.h"
 
 namespace rpcforge::config {
@@ -205,6 +206,9 @@ RPCFORGE_EXPORT int RequestLogBatchSize(const v1::Config& c);
 RPCFORGE_EXPORT std::chrono::milliseconds RequestLogRetention(const v1::Config& c);
 
 RPCFORGE_EXPORT std::chrono::milliseconds HeartbeatInterval(const v1::Config& c);
+
+// Limits returns the `limits` section with its defaults applied.
+RPCFORGE_EXPORT InputLimits Limits(const v1::Config& c);
 
 // RateLimitKey is a parsed RateLimitRule.key.
 struct RateLimitKey {

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -67,6 +68,41 @@ struct QueryEvent {
   std::string_view sql;               // the statement text, with `?` placeholders
   std::chrono::nanoseconds duration;  // prepare + bind + all steps
   bool ok;                            // false when the statement failed
+};
+
+// CallInterrupt stops a call's database work when the call ends early. While one
+// lives on a thread, a statement that thread runs is interrupted as soon as the
+// `deadline` passes, or once `cancelled` returns true (asked at most every 10 ms while
+// SQLite works), and throws rpcforge::DeadlineExceeded or rpcforge::Cancelled; waits
+// for a connection or the writer lock end the same way. The dispatcher opens one
+// around every handler with the call's deadline and cancellation, so a long query
+// ends within milliseconds of its client giving up. Scopes nest (the innermost
+// applies); `cancelled` must be callable from the creating thread for the scope's
+// extent. Not copyable or movable; destroy it on the thread that created it.
+class RPCFORGE_EXPORT CallInterrupt {
+ public:
+  using SteadyTime = std::chrono::steady_clock::time_point;
+  CallInterrupt(std::optional<SteadyTime> deadline, std::function<bool()> cancelled);
+  ~CallInterrupt();
+  CallInterrupt(const CallInterrupt&) = delete;
+  CallInterrupt& operator=(const CallInterrupt&) = delete;
+
+  // Check throws DeadlineExceeded / Cancelled when this thread's innermost scope says
+  // the call is over; otherwise (or without a scope) it returns. For long loops.
+  static void Check();
+
+  enum class Reason { kNone, kDeadline, kCancelled };
+  // Poll returns why this thread's call is over (kNone: it is not, or no scope).
+  static Reason Poll();
+  // deadline of this thread's innermost scope, if any.
+  static std::optional<SteadyTime> CurrentDeadline();
+
+ private:
+  std::optional<SteadyTime> deadline_;
+  std::function<bool()> cancelled_;
+  SteadyTime next_poll_;
+  Reason reason_ = Reason::kNone;
+  CallInterrupt* outer_;
 };
 
 // Transaction is the scope `Database::Atomic()` returns: a transaction (BEGIN

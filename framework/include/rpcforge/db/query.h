@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -106,6 +107,15 @@ class RPCFORGE_EXPORT QuerySet {
     std::vector<Value> params;
     std::string description;  // e.g. "title__icontains='x'" for messages
   };
+  // Conditions form a shared, immutable list from the newest back to the first, so
+  // a refinement adds one node instead of copying every earlier condition (a chain
+  // of N filters costs O(N), not O(N^2)).
+  struct ConditionNode {
+    Condition condition;
+    std::shared_ptr<const ConditionNode> previous;
+  };
+  // Conditions returns the conditions oldest first.
+  std::vector<const Condition*> Conditions() const;
   QuerySet AddCondition(bool negate, std::string_view lookup, std::vector<Value> values,
                         bool is_list) const;
   std::string SelectSql(std::vector<Value>* params, const std::string& columns,
@@ -119,7 +129,8 @@ class RPCFORGE_EXPORT QuerySet {
 
   Database* db_;
   const Model* model_;
-  std::vector<Condition> conditions_;
+  std::shared_ptr<const ConditionNode> conditions_;  // newest; null: none
+  size_t condition_count_ = 0;
   std::optional<std::vector<std::string>> order_;
   std::optional<int64_t> limit_;
   std::optional<int64_t> offset_;

@@ -19,7 +19,8 @@
 //                 `(Req) returns (Page)` with `page_size`/`page_token` in Req and a
 //                 repeated message field plus `next_page_token` (and optionally
 //                 `total_size`) in Page. A `string filter` request field takes an
-//                 AIP-160 subset (`title = "x" AND id > 3`) over the allowed fields.
+//                 AIP-160 subset (`title = "x" AND id > 3`) over the allowed fields,
+//                 a `string order_by` field AIP-132 ordering (`title desc, id`).
 //   Create        (Resource) returns (Resource)
 //   Retrieve      (Req with the lookup field) returns (Resource)
 //   Update        (Resource) returns (Resource)           every writable field
@@ -34,7 +35,8 @@
 //
 // Status codes: NOT_FOUND "<Model>: <lookup> not found" (e.g. "Post: 7 not found");
 // INVALID_ARGUMENT with BadRequest field violations for invalid data, or naming the
-// problem for a bad filter, page token, page size or update_mask path; ALREADY_EXISTS /
+// problem for a bad filter, order_by, page token, page size or update_mask path (an
+// unknown one, or the identifier), or the `limits` key a request exceeds; ALREADY_EXISTS /
 // FAILED_PRECONDITION for unique and foreign-key conflicts (from QuerySet).
 //
 // Per-request state: a service object is shared by every call and thread, so its hooks
@@ -144,6 +146,9 @@ class RPCFORGE_EXPORT GenericService {
   // FilterQueryset narrows the base query for List and for lookups (default: List
   // applies the request's `filter` and filter fields; lookups use it unchanged).
   virtual db::QuerySet FilterQueryset(Call& call, db::QuerySet queryset) const;
+  // OrderQueryset orders List: the request's `order_by` (AIP-132, see ApplyOrderBy)
+  // when it has one, else the model's ordering, else the primary key.
+  virtual db::QuerySet OrderQueryset(Call& call, db::QuerySet queryset) const;
   // GetObject returns the row the request's lookup value names. NOT_FOUND
   // "<Model>: <value> not found"; INVALID_ARGUMENT when the request has no lookup
   // value.
@@ -171,6 +176,10 @@ class RPCFORGE_EXPORT GenericService {
 
  private:
   db::QuerySet ApplyListFilters(Call& call, db::QuerySet queryset) const;
+  // QueryFields are the fields `filter` and `order_by` may name.
+  std::vector<std::string> QueryFields() const;
+  // CheckUpdateMask rejects a mask over the paths limit or naming the identifier.
+  void CheckUpdateMask(Call& call, const std::vector<std::string>& paths) const;
   std::string DisplayName() const;
 
   ServiceOptions options_;
@@ -312,8 +321,25 @@ RPCFORGE_MODEL_INTERNAL_SERVICE(
 // or 'quoted' strings, true, false, null, or bare words. `:` means "contains" for text
 // fields and "=" otherwise. Throws rpcforge::InvalidArgument "filter: ..." naming the
 // problem (unknown field, syntax error at a position, bad value for the field's type).
+// The text may be at most `limits.max_filter_length` bytes with at most
+// `limits.max_filter_terms` comparisons (INVALID_ARGUMENT naming the limit); parsing
+// and the query it builds cost time linear in the text.
+RPCFORGE_EXPORT db::QuerySet ApplyFilter(const db::QuerySet& queryset, const std::string& filter,
+                                         const std::vector<std::string>& allowed,
+                                         const InputLimits& limits);
+// ApplyFilter with the default limits.
 RPCFORGE_EXPORT db::QuerySet ApplyFilter(const db::QuerySet& queryset, const std::string& filter,
                                          const std::vector<std::string>& allowed);
+
+// ApplyOrderBy parses an AIP-132 `order_by` ("count desc, name": comma-separated
+// fields of `allowed`, each optionally followed by `asc` or `desc`, case-insensitive)
+// and replaces the ordering of `queryset` with it, adding the primary key last unless
+// named, so equal rows keep one order across pages. Throws rpcforge::InvalidArgument
+// "order_by: ..." for an unknown field, a bad direction, an empty item, or more than
+// `limits.max_order_by_fields` fields.
+RPCFORGE_EXPORT db::QuerySet ApplyOrderBy(const db::QuerySet& queryset, const std::string& order_by,
+                                          const std::vector<std::string>& allowed,
+                                          const InputLimits& limits);
 
 }  // namespace rpcforge::model
 

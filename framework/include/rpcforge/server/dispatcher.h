@@ -18,6 +18,7 @@
 
 #include "rpcforge/clock.h"
 #include "rpcforge/export.h"
+#include "rpcforge/limits.h"
 #include "rpcforge/server/method.h"
 #include "rpcforge/server/middleware.h"
 
@@ -42,6 +43,8 @@ struct DispatcherOptions {
   // max_workers bounds how many handlers run at once; calls beyond it wait (until
   // their deadline or cancellation) for a slot. 0 = unbounded.
   int max_workers = 0;
+  // limits are handed to every Context (Context::limits()).
+  InputLimits limits;
 };
 
 // Dispatcher is thread-safe: every gRPC worker thread calls Dispatch concurrently.

@@ -6,11 +6,14 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "rpcforge/context.h"
+#include "rpcforge/db/database.h"
 #include "rpcforge/errors.h"
 #include "server/testdata/echo.rpcforge.h"
 
@@ -22,6 +25,7 @@ using rpcforge::test::EchoResponse;
 class EchoImpl : public rpcforge::test::EchoServiceBase {
  public:
   EchoResponse Echo(rpcforge::Context& ctx, const EchoRequest& req) override {
+    if (req.fail() == "slow_query") SlowQuery(ctx);
     Fail(ctx, req);
     if (req.wait_for_release()) WaitForRelease();
     SleepWatchingCancellation(ctx, req.sleep_ms());
@@ -122,17 +126,59 @@ class EchoImpl : public rpcforge::test::EchoServiceBase {
     --waiting_;
   }
 
-  static void SleepWatchingCancellation(rpcforge::Context& ctx, int ms) {
-    const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-    while (std::chrono::steady_clock::now() < end && !ctx.IsCancelled()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  // SlowQuery runs a query that would take minutes (a recursive count to 10^10) and
+  // records when and how it ended.
+  void SlowQuery(rpcforge::Context& ctx) {
+    struct Done {
+      EchoImpl* self;
+      std::string how = "returned";
+      ~Done() {
+        std::lock_guard<std::mutex> lock(self->mu_);
+        self->slow_query_end_ = std::chrono::steady_clock::now();
+        self->slow_query_outcome_ = how;
+        self->cv_.notify_all();
+      }
+    } done{this};
+    try {
+      ctx.db().Query(
+          "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 10000000000) "
+          "SELECT count(*) FROM c");
+    } catch (const rpcforge::Error& e) {
+      done.how = rpcforge::StatusCodeName(e.code());
+      throw;
     }
+  }
+
+ public:
+  // WaitForSlowQuery waits (at most `timeout`) for a slow_query handler to end and
+  // returns when it did and how ("returned" or the status code name of its error).
+  std::optional<std::pair<std::chrono::steady_clock::time_point, std::string>> WaitForSlowQuery(
+      std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!cv_.wait_for(lock, timeout, [&] { return !slow_query_outcome_.empty(); })) {
+      return std::nullopt;
+    }
+    return std::make_pair(slow_query_end_, slow_query_outcome_);
+  }
+
+ private:
+  // Sleeps first: a call that ends in under a millisecond is logged with the handler's
+  // status even when its client cancelled (request_log.h), so a cancelled sleeper
+  // must take longer than that.
+  static void SleepWatchingCancellation(rpcforge::Context& ctx, int ms) {
+    if (ms <= 0) return;
+    const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    do {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    } while (std::chrono::steady_clock::now() < end && !ctx.IsCancelled());
   }
 
   std::mutex mu_;
   std::condition_variable cv_;
   bool released_ = false;
   int waiting_ = 0;
+  std::chrono::steady_clock::time_point slow_query_end_;
+  std::string slow_query_outcome_;
 };
 
 }  // namespace rpcforge_test

@@ -6,6 +6,7 @@
 
 #include <grpcpp/support/sync_stream.h>
 
+#include "rpcforge/server/internal/tsan.h"
 #include "rpcforge/server/middleware.h"
 #include "rpcforge/server/streams.h"
 
@@ -17,6 +18,7 @@ class GrpcWriter final : public Writer<T> {
   GrpcWriter(grpc::ServerWriter<T>* writer, ServerCall* call) : writer_(writer), call_(call) {}
   bool Write(const T& message) override {
     if (broken_) return false;
+    TsanRelease();
     if (!writer_->Write(message)) {
       broken_ = true;
       return false;
@@ -40,6 +42,7 @@ class GrpcReader final : public Reader<T> {
       done_ = true;
       return false;
     }
+    TsanAcquire();
     call_->RecordReceived(*message);
     return true;
   }
@@ -60,11 +63,13 @@ class GrpcStream final : public Stream<Req, Resp> {
       read_done_ = true;
       return false;
     }
+    TsanAcquire();
     call_->RecordReceived(*message);
     return true;
   }
   bool Write(const Resp& message) override {
     if (broken_) return false;
+    TsanRelease();
     if (!stream_->Write(message)) {
       broken_ = true;
       return false;
