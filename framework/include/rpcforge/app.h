@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -26,6 +27,15 @@
 #include "rpcforge/server/service.h"
 
 namespace rpcforge {
+
+namespace app_internal {
+// kHasImplementedBy<T>: T derives from a generated base with ImplementedBy<T>().
+template <class T, class = void>
+inline constexpr bool kHasImplementedBy = false;
+template <class T>
+inline constexpr bool kHasImplementedBy<T, std::void_t<decltype(T::template ImplementedBy<T>())>> =
+    true;
+}  // namespace app_internal
 
 // App: configure it (add services and middlewares) before starting servers; after
 // that it is read concurrently by the servers and must not be changed. The App must
@@ -43,9 +53,13 @@ class RPCFORGE_EXPORT App {
   // AddService registers a service. Throws rpcforge::AlreadyExists when a service of
   // the same full name is already registered.
   void AddService(std::shared_ptr<Service> service);
+  // AddService<T>(args...) also records which handlers T implements, for `check`.
   template <class T, class... Args>
   std::shared_ptr<T> AddService(Args&&... args) {
     auto service = std::make_shared<T>(std::forward<Args>(args)...);
+    if constexpr (app_internal::kHasImplementedBy<T>) {
+      service->SetImplemented(T::template ImplementedBy<T>());
+    }
     AddService(service);
     return service;
   }

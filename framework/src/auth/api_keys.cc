@@ -6,6 +6,7 @@
 #include <openssl/rand.h>
 
 #include <array>
+#include <atomic>
 #include <utility>
 
 #include "core/logging.h"
@@ -276,13 +277,84 @@ std::optional<VerifiedKey> VerifyApiKey(db::Database& db, std::string_view key) 
 
 // --- UsageTracker
 
+namespace {
+
+// UpdateUsage adds each key's calls and moves its last_used_at forward.
+template <class Map>
+void UpdateUsage(db::Database& db, const Map& counts) {
+  for (const auto& [id, p] : counts) {
+    const std::string when = FormatTimestamp(p.last_used);
+    // RFC 3339 text in one fixed format sorts like time, so MAX keeps the latest.
+    db.Execute(
+        "UPDATE rpcforge_apikey SET request_count = request_count + ?, "
+        "last_used_at = CASE WHEN last_used_at IS NULL OR last_used_at < ? THEN ? "
+        "ELSE last_used_at END WHERE id = ?",
+        {p.count, when, when, id});
+  }
+}
+
+}  // namespace
+
+// Sink: the counts of one tracker on a shared GroupCommit. `pending_` is guarded by
+// the GroupCommit's lock; `taken_` belongs to its writer thread during a batch.
+class UsageTracker::Sink final : public db::GroupCommit::Sink {
+ public:
+  void Add(int64_t key_id, Clock::TimePoint when) {
+    Pending& p = pending_[key_id];
+    ++p.count;
+    if (p.count == 1 || p.last_used < when) p.last_used = when;
+  }
+  void TakePending() override {
+    for (const auto& [id, p] : pending_) taken_calls_ += p.count;
+    taken_.swap(pending_);
+    pending_.clear();
+  }
+  void WriteTaken(db::Database& db) override { UpdateUsage(db, taken_); }
+  void BatchCommitted() noexcept override { Finish(); }
+  void BatchFailed(db::Database& db, const std::exception& error) noexcept override {
+    if (!taken_.empty()) {
+      try {
+        db::Transaction tx = db.Atomic();
+        UpdateUsage(db, taken_);
+        tx.Commit();
+      } catch (const std::exception& e) {
+        RPCFORGE_LOG_ERROR("auth", "API key usage: {} call(s) not recorded: {} (after {})",
+                           taken_calls_, e.what(), error.what());
+      }
+    }
+    Finish();
+  }
+
+  std::atomic<int64_t> recorded_{0};
+  std::atomic<int64_t> done_{0};
+
+ private:
+  void Finish() {
+    done_.fetch_add(taken_calls_);
+    taken_calls_ = 0;
+    taken_.clear();
+  }
+  std::unordered_map<int64_t, Pending> pending_;
+  std::unordered_map<int64_t, Pending> taken_;
+  int64_t taken_calls_ = 0;
+};
+
 UsageTracker::UsageTracker(db::Database& db) : UsageTracker(db, Options{}) {}
 
 UsageTracker::UsageTracker(db::Database& db, Options options) : db_(db), options_(options) {
   if (options_.flush_interval.count() > 0) thread_ = std::thread([this] { Run(); });
 }
 
+UsageTracker::UsageTracker(db::GroupCommit& commit)
+    : db_(commit.database()), commit_(&commit), sink_(std::make_unique<Sink>()) {
+  commit_->AddSink(sink_.get());
+}
+
 UsageTracker::~UsageTracker() {
+  if (commit_ != nullptr) {
+    commit_->RemoveSink(sink_.get());  // writes what is pending
+    return;
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
@@ -297,14 +369,20 @@ UsageTracker::~UsageTracker() {
   }
 }
 
-void UsageTracker::Record(int64_t key_id, Clock::TimePoint when) {
+uint64_t UsageTracker::Record(int64_t key_id, Clock::TimePoint when) {
+  if (commit_ != nullptr) {
+    sink_->recorded_.fetch_add(1);
+    return commit_->Submit(*sink_, [&] { sink_->Add(key_id, when); });
+  }
   std::lock_guard<std::mutex> lock(mu_);
   Pending& p = pending_[key_id];
   ++p.count;
   if (p.count == 1 || p.last_used < when) p.last_used = when;
+  return 0;
 }
 
 int64_t UsageTracker::pending() const {
+  if (commit_ != nullptr) return sink_->recorded_.load() - sink_->done_.load();
   std::lock_guard<std::mutex> lock(mu_);
   int64_t n = 0;
   for (const auto& [id, p] : pending_) n += p.count;
@@ -312,6 +390,10 @@ int64_t UsageTracker::pending() const {
 }
 
 size_t UsageTracker::Flush() {
+  if (commit_ != nullptr) {
+    commit_->Flush();
+    return 0;
+  }
   std::lock_guard<std::mutex> flush_lock(flush_mu_);
   std::unordered_map<int64_t, Pending> batch;
   {
@@ -321,15 +403,7 @@ size_t UsageTracker::Flush() {
   if (batch.empty()) return 0;
   try {
     db::Transaction tx = db_.Atomic();
-    for (const auto& [id, p] : batch) {
-      const std::string when = FormatTimestamp(p.last_used);
-      // RFC 3339 text in one fixed format sorts like time, so MAX keeps the latest.
-      db_.Execute(
-          "UPDATE rpcforge_apikey SET request_count = request_count + ?, "
-          "last_used_at = CASE WHEN last_used_at IS NULL OR last_used_at < ? THEN ? "
-          "ELSE last_used_at END WHERE id = ?",
-          {p.count, when, when, id});
-    }
+    UpdateUsage(db_, batch);
     tx.Commit();
   } catch (...) {
     // Put the counts back so the next flush writes them.

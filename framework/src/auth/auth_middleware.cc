@@ -144,7 +144,8 @@ AuthMiddleware::AuthMiddleware(const MiddlewareEnv& env, UsageTracker::Options u
       guard_(config::BruteForceMaxFailures(*config_), config::BruteForceWindow(*config_),
              config::BruteForceBlockDuration(*config_), *clock_) {
   if (database_ != nullptr) {
-    usage_ = std::make_unique<UsageTracker>(*database_, usage);
+    usage_ = env.group_commit != nullptr ? std::make_unique<UsageTracker>(*env.group_commit)
+                                         : std::make_unique<UsageTracker>(*database_, usage);
     if (auth_internal::AnyReadOnly()) {
       AcquireReadOnlyHook(database_);
       read_only_hook_ = true;
@@ -224,7 +225,9 @@ grpc::Status AuthMiddleware::Authenticate(ServerCall& call, bool required) {
   }
   std::optional<VerifiedKey> verified = VerifyApiKey(*database_, *key, *clock_);
   if (!verified) return reject();
-  if (usage_) usage_->Record(verified->key.id, clock_->Now());
+  // The count commits with the call's log row (or before the answer without one).
+  if (usage_)
+    call.RequireCommitted(usage_->commit(), usage_->Record(verified->key.id, clock_->Now()));
   ctx.SetUser(std::move(verified->user));
   ctx.SetApiKey(std::move(verified->key));
   return grpc::Status::OK;

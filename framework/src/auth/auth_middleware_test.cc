@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "rpcforge/app.h"
 #include "rpcforge/auth/api_keys.h"
 #include "rpcforge/config/config.h"
+#include "rpcforge/db/group_commit.h"
 #include "rpcforge/fixtures/test_case.h"
 #include "rpcforge/testing/fake_clock.h"
 #include "rpcforge/testing/fake_context.h"
@@ -76,6 +78,7 @@ class AuthMiddlewareTest : public rpcforge::fixtures::TestCase {
     return std::make_unique<TestServer>(options);
   }
 
+ public:
   static grpc::Status Call(TestServer& server, const Pairs& metadata, EchoResponse* out = nullptr) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
@@ -86,6 +89,7 @@ class AuthMiddlewareTest : public rpcforge::fixtures::TestCase {
     return status;
   }
 
+ protected:
   std::string KeyFor(const std::string& username,
                      std::optional<std::chrono::seconds> expires = {}) {
     auto user = rpcforge::auth::FindUser(db(), username);
@@ -380,6 +384,69 @@ TEST_F(AuthMiddlewareTest, IdentitiesNeverLeakBetweenConcurrentCalls) {
     EXPECT_EQ(*k.last_used_at, clock_.Now());
   }
   EXPECT_EQ(total, kThreads * kCalls * 3 / 4);
+}
+
+// Durable usage (real commits, so the writer's progress is observable): a key's count
+// is committed before the call is answered, with the request log in the chain or
+// without it (then the dispatcher waits for it).
+class AuthUsageTest : public rpcforge::fixtures::TransactionTestCase {
+ protected:
+  AuthUsageTest() { app_.AddService<WhoAmI>(); }
+  std::unique_ptr<TestServer> Start(Pairs config) {
+    TestServerOptions options;
+    options.app = &app_;
+    options.database = &db();
+    options.config = std::move(config);
+    return std::make_unique<TestServer>(options);
+  }
+  std::string Key() {
+    return CreateApiKey(db(), CreateUser(db(), {"ada", ""}), "ci", std::nullopt,
+                        rpcforge::Clock::Real())
+        .key;
+  }
+  int64_t Count() { return rpcforge::auth::ListApiKeys(db())[0].request_count; }
+  rpcforge::App app_;
+};
+
+TEST_F(AuthUsageTest, AKeysUsageIsCommittedBeforeTheAnswer) {
+  const std::string key = Key();
+  for (const char* chain : {"request_logging,auth", "auth"}) {
+    auto server = Start({{"middlewares", chain}});
+    const int64_t before = Count();
+    std::promise<void> release;
+    std::shared_future<void> released = release.get_future().share();
+    std::atomic<bool> stalled{false};
+    server->server().group_commit()->TEST_SetBeforeBatchHook([&] {
+      stalled = true;
+      released.wait();
+    });
+    std::atomic<bool> answered{false};
+    std::thread client([&] {
+      EXPECT_THAT(AuthMiddlewareTest::Call(*server, {{"x-api-key", key}}), IsOk());
+      answered = true;
+    });
+    for (int i = 0; i < 5000 && !stalled; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ASSERT_TRUE(stalled) << chain;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_FALSE(answered) << chain << ": answered before the usage count was committed";
+    release.set_value();
+    client.join();
+    EXPECT_EQ(Count(), before + 1) << chain;  // no flush happened: the server still runs
+  }
+}
+
+TEST_F(AuthUsageTest, WriteBehindUsageIsWrittenAfterTheAnswer) {
+  const std::string key = Key();
+  auto server = Start({{"middlewares", "auth"}, {"request_log.mode", "write_behind"}});
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  server->server().group_commit()->TEST_SetBeforeBatchHook([&] { released.wait(); });
+  ASSERT_THAT(AuthMiddlewareTest::Call(*server, {{"x-api-key", key}}), IsOk());  // writer stalled
+  EXPECT_EQ(Count(), 0);
+  release.set_value();
+  server->server().group_commit()->Flush();
+  EXPECT_EQ(Count(), 1);
 }
 
 TEST_F(AuthMiddlewareTest, WithoutADatabaseEveryKeyIsInvalid) {

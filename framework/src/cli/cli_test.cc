@@ -62,6 +62,20 @@ TEST(Cli, CheckListsServicesMethodsKindsAndMiddlewares) {
   EXPECT_THAT(r.out, HasSubstr("middlewares: max_concurrency, signals"));
 }
 
+TEST(Cli, CheckNamesTheMethodsWithoutAHandler) {
+  // EchoImpl overrides every handler but Unimplemented and NestedTypes.
+  rpcforge::App app;
+  app.AddService<rpcforge_test::EchoImpl>();
+  Result r = RunCli(app, {"check"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, ::testing::ContainsRegex(
+                         "Unimplemented +unary  \\(no handler: answers UNIMPLEMENTED\\)"));
+  EXPECT_THAT(r.out, ::testing::ContainsRegex(
+                         "NestedTypes +unary  \\(no handler: answers UNIMPLEMENTED\\)"));
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("Echo +unary\n"));
+  EXPECT_THAT(r.out, HasSubstr("warning: 2 method(s) have no handler and answer UNIMPLEMENTED"));
+}
+
 TEST(Cli, CheckRejectsAnUnknownMiddlewareOrService) {
   rpcforge::App app;
   app.AddService<rpcforge_test::EchoImpl>();

@@ -199,18 +199,28 @@ int Check(CommandEnv& env) {
   out << "middlewares: ";
   for (size_t i = 0; i < names.size(); ++i) out << (i ? ", " : "") << names[i];
   out << "\nservices (" << services.size() << "):\n";
+  int unimplemented = 0;
   for (const auto& s : services) {
     out << "  " << s->service_full_name() << "\n";
-    for (const MethodInfo& m : s->methods()) {
+    const std::vector<MethodInfo>& methods = s->methods();
+    for (size_t i = 0; i < methods.size(); ++i) {
+      const MethodInfo& m = methods[i];
       out << "    " << std::left << std::setw(28) << m.method << RpcKindName(m.kind);
       if (m.descriptor == nullptr) {
         out << "  (no descriptor!)";
         ++problems;
       }
+      if (i < s->implemented().size() && !s->implemented()[i]) {
+        out << "  (no handler: answers UNIMPLEMENTED)";
+        ++unimplemented;
+      }
       out << "\n";
     }
   }
   if (services.empty()) out << "  (none registered)\n";
+  if (unimplemented > 0) {
+    out << "warning: " << unimplemented << " method(s) have no handler and answer UNIMPLEMENTED\n";
+  }
   return problems == 0 ? 0 : 1;
 }
 

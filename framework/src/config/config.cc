@@ -189,6 +189,9 @@ Ms BruteForceBlockDuration(const v1::Config& c) {
 bool RequestLogEnabled(const v1::Config& c) {
   return !c.request_log().has_enabled() || c.request_log().enabled();
 }
+bool RequestLogDurable(const v1::Config& c) {
+  return c.request_log().mode() != v1::REQUEST_LOG_MODE_WRITE_BEHIND;
+}
 int RequestLogQueueSize(const v1::Config& c) {
   return c.request_log().has_queue_size() ? static_cast<int>(c.request_log().queue_size()) : 10000;
 }

@@ -11,5 +11,6 @@ rpcforge_framework_module(db
     src/db/migrate.cc
     src/db/framework_models.cc
     src/db/fixture_data.cc
+    src/db/group_commit.cc
   PUBLIC_DEPS rpcforge_core
   PRIVATE_DEPS SQLiteCpp SQLite::SQLite3 nlohmann_json::nlohmann_json spdlog::spdlog)

@@ -5,10 +5,12 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cmath>
 #include <exception>
 #include <iterator>
+#include <mutex>
 #include <random>
 
 #include "core/logging.h"
@@ -31,43 +33,74 @@ std::vector<std::pair<const db::Database*, RequestLogWriter*>>& Registry() {
   return *writers;
 }
 
-const char* kInsertSql =
+// Columns of a row, in order; user_id and api_key_id are subselects (below).
+const char* const kColumns =
     "INSERT INTO \"rpcforge_requestlog\" (\"request_id\", \"service\", \"method\", "
     "\"full_method\", \"status\", \"code\", \"error_message\", \"duration_ms\", \"user_id\", "
     "\"api_key_id\", \"is_authenticated\", \"peer\", \"peer_host\", \"peer_port\", "
     "\"request_messages\", \"response_messages\", \"request_size\", \"response_size\", "
-    "\"created_at\", \"completed_at\") VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
-    // A user or key deleted meanwhile (or the secret-key identity, id 0) is stored as
-    // NULL instead of failing the foreign key and with it the whole batch.
-    "(SELECT \"id\" FROM \"rpcforge_user\" WHERE \"id\" = ?), "
-    "(SELECT \"id\" FROM \"rpcforge_apikey\" WHERE \"id\" = ?), "
-    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    "\"created_at\", \"completed_at\") VALUES ";
+// A user or key deleted meanwhile (or the secret-key identity, id 0) is stored as NULL
+// instead of failing the foreign key and with it the whole batch.
+const char* const kRowPlaceholders =
+    "(?, ?, ?, ?, ?, ?, ?, ?, (SELECT \"id\" FROM \"rpcforge_user\" WHERE \"id\" = ?), "
+    "(SELECT \"id\" FROM \"rpcforge_apikey\" WHERE \"id\" = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+constexpr size_t kParamsPerRow = 20;
+// Rows per INSERT statement: 50 x 20 parameters stays far below SQLite's limit of
+// 32766, and the statement text (one per chunk size) is prepared once per connection.
+constexpr size_t kRowsPerInsert = 50;
 
-std::vector<db::Value> InsertParams(const RequestLogEntry& e) {
+const std::string& InsertSql(size_t rows) {
+  static const std::vector<std::string>* statements = [] {
+    auto* all = new std::vector<std::string>(kRowsPerInsert + 1);
+    for (size_t n = 1; n <= kRowsPerInsert; ++n) {
+      std::string sql = kColumns;
+      for (size_t i = 0; i < n; ++i) sql += (i ? ", " : "") + std::string(kRowPlaceholders);
+      (*all)[n] = std::move(sql);
+    }
+    return all;
+  }();
+  return (*statements)[rows];
+}
+
+void AppendParams(const RequestLogEntry& e, std::vector<db::Value>* out) {
   auto optional_int = [](const auto& v) -> db::Value {
     if (v) return db::Value(static_cast<int64_t>(*v));
     return db::Value(nullptr);
   };
-  return {e.request_id,
-          e.service,
-          e.method,
-          e.full_method,
-          e.status,
-          e.code,
-          e.error_message,
-          e.duration_ms,
-          optional_int(e.user_id),
-          optional_int(e.api_key_id),
-          static_cast<int64_t>(e.is_authenticated ? 1 : 0),
-          e.peer,
-          e.peer_host,
-          optional_int(e.peer_port),
-          static_cast<int64_t>(e.request_messages),
-          static_cast<int64_t>(e.response_messages),
-          static_cast<int64_t>(e.request_size),
-          static_cast<int64_t>(e.response_size),
-          FormatTimestamp(e.created_at),
-          FormatTimestamp(e.completed_at)};
+  out->emplace_back(e.request_id);
+  out->emplace_back(e.service);
+  out->emplace_back(e.method);
+  out->emplace_back(e.full_method);
+  out->emplace_back(e.status);
+  out->emplace_back(e.code);
+  out->emplace_back(e.error_message);
+  out->emplace_back(e.duration_ms);
+  out->push_back(optional_int(e.user_id));
+  out->push_back(optional_int(e.api_key_id));
+  out->emplace_back(static_cast<int64_t>(e.is_authenticated ? 1 : 0));
+  out->emplace_back(e.peer);
+  out->emplace_back(e.peer_host);
+  out->push_back(optional_int(e.peer_port));
+  out->emplace_back(static_cast<int64_t>(e.request_messages));
+  out->emplace_back(static_cast<int64_t>(e.response_messages));
+  out->emplace_back(static_cast<int64_t>(e.request_size));
+  out->emplace_back(static_cast<int64_t>(e.response_size));
+  out->emplace_back(FormatTimestamp(e.created_at));
+  out->emplace_back(FormatTimestamp(e.completed_at));
+}
+
+// InsertRows inserts `entries` with multi-row INSERTs on `db` (inside the caller's
+// transaction, if any).
+void InsertRows(db::Database& db, const std::vector<RequestLogEntry>& entries) {
+  std::vector<db::Value> params;
+  for (size_t at = 0; at < entries.size(); at += kRowsPerInsert) {
+    const size_t n = std::min(kRowsPerInsert, entries.size() - at);
+    params.clear();
+    params.reserve(n * kParamsPerRow);
+    for (size_t i = 0; i < n; ++i) AppendParams(entries[at + i], &params);
+    db.Execute(InsertSql(n), params);
+  }
 }
 
 double ToMs(std::chrono::nanoseconds d) { return static_cast<double>(d.count()) / 1e6; }
@@ -111,7 +144,7 @@ std::string NewRequestId() {
 void WriteRequestLogs(db::Database& db, const std::vector<RequestLogEntry>& entries) {
   if (entries.empty()) return;
   db::Transaction tx = db.Atomic();
-  for (const RequestLogEntry& e : entries) db.Execute(kInsertSql, InsertParams(e));
+  InsertRows(db, entries);
   tx.Commit();
 }
 
@@ -126,25 +159,105 @@ RequestLogOptions RequestLogOptions::FromConfig(const config::v1::Config* config
   const config::v1::Config defaults;
   const config::v1::Config& c = config ? *config : defaults;
   RequestLogOptions o;
+  o.mode = config::RequestLogDurable(c) ? db::GroupCommitMode::kDurable
+                                        : db::GroupCommitMode::kWriteBehind;
   o.queue_size = static_cast<size_t>(std::max(1, config::RequestLogQueueSize(c)));
   o.batch_size = static_cast<size_t>(std::max(1, config::RequestLogBatchSize(c)));
   o.retention = config::RequestLogRetention(c);
   return o;
 }
 
+db::GroupCommit::Options RequestLogOptions::CommitOptions() const {
+  db::GroupCommit::Options o;
+  o.mode = mode;
+  o.max_pending = queue_size;
+  o.batch_size = batch_size;
+  return o;
+}
+
 // --- Writer ---------------------------------------------------------------------------
 
-RequestLogWriter::RequestLogWriter(db::Database& db, const Clock& clock, RequestLogOptions options)
-    : db_(db), clock_(clock), options_([&] {
-        options.queue_size = std::max<size_t>(1, options.queue_size);
-        options.batch_size = std::max<size_t>(1, options.batch_size);
-        return options;
-      }()) {
-  {
-    std::lock_guard<std::mutex> lock(RegistryMutex());
-    Registry().emplace_back(&db_, this);
+// Sink: the rows of one writer. `pending_` is guarded by the GroupCommit's lock;
+// `taken_` belongs to the GroupCommit's writer thread between TakePending and the
+// end of the batch.
+class RequestLogWriter::Sink final : public db::GroupCommit::Sink {
+ public:
+  void Add(RequestLogEntry entry) { pending_.push_back(std::move(entry)); }
+
+  void TakePending() override {
+    taken_.swap(pending_);
+    pending_.clear();
   }
-  thread_ = std::thread([this] { Run(); });
+  void WriteTaken(db::Database& db) override { InsertRows(db, taken_); }
+  void BatchCommitted() noexcept override {
+    written_.fetch_add(taken_.size());
+    done_.fetch_add(taken_.size());
+    taken_.clear();
+  }
+  void BatchFailed(db::Database& db, const std::exception& error) noexcept override {
+    if (taken_.size() == 1) {
+      RPCFORGE_LOG_ERROR("request_log", "cannot write the log row of {}: {}", taken_[0].full_method,
+                         error.what());
+    } else if (!taken_.empty()) {
+      // Find the bad rows; keep the good ones.
+      RPCFORGE_LOG_WARN("request_log", "batch of {} rows failed ({}); retrying one by one",
+                        taken_.size(), error.what());
+      for (const RequestLogEntry& entry : taken_) {
+        try {
+          WriteRequestLogs(db, {entry});
+          written_.fetch_add(1);
+        } catch (const std::exception& e) {
+          RPCFORGE_LOG_ERROR("request_log", "cannot write the log row of {}: {}", entry.full_method,
+                             e.what());
+        }
+      }
+    }
+    done_.fetch_add(taken_.size());
+    taken_.clear();
+  }
+
+  std::atomic<uint64_t> enqueued_{0};
+  std::atomic<uint64_t> done_{0};  // rows written or given up on
+  std::atomic<uint64_t> written_{0};
+
+ private:
+  std::vector<RequestLogEntry> pending_;
+  std::vector<RequestLogEntry> taken_;
+};
+
+RequestLogWriter::RequestLogWriter(db::Database& db, const Clock& clock, RequestLogOptions options)
+    : own_commit_(std::make_unique<db::GroupCommit>(db, options.CommitOptions())),
+      commit_(own_commit_.get()),
+      clock_(clock),
+      options_(std::move(options)),
+      sink_(std::make_unique<Sink>()) {
+  Register();
+}
+
+RequestLogWriter::RequestLogWriter(db::GroupCommit& commit, const Clock& clock,
+                                   RequestLogOptions options)
+    : commit_(&commit),
+      clock_(clock),
+      options_(std::move(options)),
+      sink_(std::make_unique<Sink>()) {
+  Register();
+}
+
+void RequestLogWriter::Register() {
+  commit_->AddSink(sink_.get());
+  if (options_.retention.count() > 0) {
+    purge_task_ = commit_->AddPeriodic(options_.purge_interval, [this] {
+      // Pinned: a test owns the connection's transaction; don't purge behind its back.
+      if (commit_->database().pinned()) return;
+      try {
+        PurgeExpired(clock_.Now());
+      } catch (const std::exception& e) {
+        RPCFORGE_LOG_WARN("request_log", "purging expired rows failed: {}", e.what());
+      }
+    });
+  }
+  std::lock_guard<std::mutex> lock(RegistryMutex());
+  Registry().emplace_back(&commit_->database(), this);
 }
 
 RequestLogWriter::~RequestLogWriter() {
@@ -155,59 +268,21 @@ RequestLogWriter::~RequestLogWriter() {
                                  [&](const auto& w) { return w.second == this; }),
                   writers.end());
   }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
-  }
-  work_cv_.notify_all();
-  room_cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  if (purge_task_ != 0) commit_->RemovePeriodic(purge_task_);
+  commit_->RemoveSink(sink_.get());  // writes what is queued
+  own_commit_.reset();
 }
 
-void RequestLogWriter::Enqueue(RequestLogEntry entry) {
-  if (db_.pinned()) {
-    // A transactional test: write on this thread so the test sees the row when the
-    // call returns. Earlier queued rows go first to keep the order.
-    Flush();
-    std::lock_guard<std::mutex> sync(sync_mu_);
-    WriteBatch({std::move(entry)});
-    return;
-  }
-  std::unique_lock<std::mutex> lock(mu_);
-  if (queue_.size() >= options_.queue_size && !stop_) {
-    ++blocked_;
-    blocked_cv_.notify_all();
-    room_cv_.wait(lock, [&] { return queue_.size() < options_.queue_size || stop_; });
-    --blocked_;
-  }
-  if (stop_) {
-    // Only reachable when a call outlives its server's pipeline; don't lose the row.
-    lock.unlock();
-    WriteBatch({std::move(entry)});
-    return;
-  }
-  queue_.push_back(std::move(entry));
-  ++enqueued_;
-  // Wake the writer only to start a batch or when one is full: a notify per row would
-  // wake it per row under load and turn batches into single-row transactions.
-  const bool wake = queue_.size() == 1 || queue_.size() >= options_.batch_size;
-  lock.unlock();
-  if (wake) work_cv_.notify_one();
+uint64_t RequestLogWriter::Enqueue(RequestLogEntry entry) {
+  sink_->enqueued_.fetch_add(1);
+  return commit_->Submit(*sink_, [&] { sink_->Add(std::move(entry)); });
 }
 
-void RequestLogWriter::Flush() {
-  std::unique_lock<std::mutex> lock(mu_);
-  const uint64_t target = enqueued_;
-  if (completed_ >= target) return;
-  ++flush_waiters_;
-  work_cv_.notify_one();
-  done_cv_.wait(lock, [&] { return completed_ >= target; });
-  --flush_waiters_;
-}
+void RequestLogWriter::Flush() { commit_->Flush(); }
 
 int64_t RequestLogWriter::PurgeExpired(Clock::TimePoint now) {
   if (options_.retention.count() <= 0) return 0;
-  const int64_t deleted = DeleteRequestLogsBefore(db_, now - options_.retention);
+  const int64_t deleted = DeleteRequestLogsBefore(commit_->database(), now - options_.retention);
   if (deleted > 0) {
     RPCFORGE_LOG_DEBUG("request_log", "purged {} row(s) older than {} ms", deleted,
                        options_.retention.count());
@@ -215,113 +290,20 @@ int64_t RequestLogWriter::PurgeExpired(Clock::TimePoint now) {
   return deleted;
 }
 
-uint64_t RequestLogWriter::written() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return written_;
-}
+uint64_t RequestLogWriter::written() const { return sink_->written_.load(); }
 
 size_t RequestLogWriter::pending() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return queue_.size() + in_flight_;
+  return static_cast<size_t>(sink_->enqueued_.load() - sink_->done_.load());
 }
 
-int RequestLogWriter::blocked_producers() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return blocked_;
-}
+int RequestLogWriter::blocked_producers() const { return commit_->blocked_producers(); }
 
 void RequestLogWriter::TEST_SetBeforeBatchHook(std::function<void()> hook) {
-  std::lock_guard<std::mutex> lock(mu_);
-  before_batch_ = std::move(hook);
+  commit_->TEST_SetBeforeBatchHook(std::move(hook));
 }
 
 bool RequestLogWriter::TEST_WaitForBlockedProducers(int n, std::chrono::milliseconds timeout) {
-  std::unique_lock<std::mutex> lock(mu_);
-  return blocked_cv_.wait_for(lock, timeout, [&] { return blocked_ >= n; });
-}
-
-void RequestLogWriter::WriteBatch(const std::vector<RequestLogEntry>& batch) {
-  size_t ok = 0;
-  try {
-    WriteRequestLogs(db_, batch);
-    ok = batch.size();
-  } catch (const std::exception& e) {
-    if (batch.size() == 1) {
-      RPCFORGE_LOG_ERROR("request_log", "cannot write the log row of {}: {}", batch[0].full_method,
-                         e.what());
-    } else {
-      // Find the bad rows; keep the good ones.
-      RPCFORGE_LOG_WARN("request_log", "batch of {} rows failed ({}); retrying one by one",
-                        batch.size(), e.what());
-      for (const RequestLogEntry& entry : batch) {
-        try {
-          WriteRequestLogs(db_, {entry});
-          ++ok;
-        } catch (const std::exception& e2) {
-          RPCFORGE_LOG_ERROR("request_log", "cannot write the log row of {}: {}", entry.full_method,
-                             e2.what());
-        }
-      }
-    }
-  }
-  std::lock_guard<std::mutex> lock(mu_);
-  written_ += ok;
-}
-
-// How long the writer waits for a batch to fill before writing what it has.
-constexpr std::chrono::milliseconds kLinger{20};
-
-void RequestLogWriter::Run() {
-  // The purge runs on the clock's steady time; the thread itself wakes on real time.
-  auto next_purge = clock_.SteadyNow();
-  const auto wake = std::min<std::chrono::milliseconds>(
-      std::chrono::seconds(60), std::max(options_.purge_interval, std::chrono::milliseconds(1)));
-  std::unique_lock<std::mutex> lock(mu_);
-  for (;;) {
-    if (queue_.empty() && !stop_ && options_.retention.count() > 0 &&
-        clock_.SteadyNow() >= next_purge) {
-      next_purge = clock_.SteadyNow() + options_.purge_interval;
-      lock.unlock();
-      // Pinned: a test owns the connection's transaction; don't write behind its back.
-      if (!db_.pinned()) {
-        try {
-          PurgeExpired(clock_.Now());
-        } catch (const std::exception& e) {
-          RPCFORGE_LOG_WARN("request_log", "purging expired rows failed: {}", e.what());
-        }
-      }
-      lock.lock();
-      continue;
-    }
-    if (queue_.empty()) {
-      if (stop_) break;
-      work_cv_.wait_for(lock, wake, [&] { return stop_ || !queue_.empty(); });
-      continue;
-    }
-    if (queue_.size() < options_.batch_size && !stop_ && flush_waiters_ == 0) {
-      // Linger briefly so rows arriving together share one transaction.
-      work_cv_.wait_for(lock, kLinger, [&] {
-        return stop_ || flush_waiters_ > 0 || queue_.size() >= options_.batch_size;
-      });
-    }
-    std::vector<RequestLogEntry> batch;
-    const size_t n = std::min(queue_.size(), options_.batch_size);
-    batch.reserve(n);
-    for (size_t i = 0; i < n; ++i) {
-      batch.push_back(std::move(queue_.front()));
-      queue_.pop_front();
-    }
-    in_flight_ = n;
-    room_cv_.notify_all();
-    auto hook = before_batch_;
-    lock.unlock();
-    if (hook) hook();
-    WriteBatch(batch);
-    lock.lock();
-    in_flight_ = 0;
-    completed_ += n;
-    done_cv_.notify_all();
-  }
+  return commit_->TEST_WaitForBlockedProducers(n, timeout);
 }
 
 void FlushRequestLogs(const db::Database* db) {
@@ -345,8 +327,10 @@ std::shared_ptr<Middleware> RequestLoggingMiddleware::FromEnv(const MiddlewareEn
   const config::v1::Config& c = env.config ? *env.config : defaults;
   if (!config::RequestLogEnabled(c)) return nullptr;
   const Clock* clock = env.clock ? env.clock : &Clock::Real();
-  auto writer =
-      std::make_shared<RequestLogWriter>(*env.database, *clock, RequestLogOptions::FromConfig(&c));
+  const RequestLogOptions options = RequestLogOptions::FromConfig(&c);
+  auto writer = env.group_commit != nullptr
+                    ? std::make_shared<RequestLogWriter>(*env.group_commit, *clock, options)
+                    : std::make_shared<RequestLogWriter>(*env.database, *clock, options);
   return std::make_shared<RequestLoggingMiddleware>(std::move(writer), clock);
 }
 
@@ -420,7 +404,10 @@ grpc::Status RequestLoggingMiddleware::Handle(ServerCall& call, Next next) {
     e.response_size = stats.bytes_sent;
     e.created_at = call.started_at();
     e.completed_at = clock_->Now();
-    writer_->Enqueue(std::move(e));
+    call.RequireCommitted(&writer_->commit(), writer_->Enqueue(std::move(e)));
+    // Durable: the call is answered only once its row (and whatever earlier layers
+    // queued, such as its key's usage) is committed.
+    call.WaitCommitted();
   } catch (const std::exception& ex) {
     // Logging must never change the outcome of the call.
     RPCFORGE_LOG_ERROR("request_log", "cannot log {}: {}", call.method().full_name, ex.what());

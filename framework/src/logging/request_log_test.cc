@@ -11,6 +11,7 @@
 
 #include <condition_variable>
 #include <fstream>
+#include <future>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -558,6 +559,48 @@ TEST(RequestLogWriter, FlushAndDestructionWriteEverythingQueued) {
     EXPECT_EQ(LogRows(database).size(), by_destructor ? 14u : 7u) << by_destructor;
     writer.reset();
   }
+}
+
+// Durable (the default): the answer waits for the commit of the batch holding the
+// call's row, so a crash after the answer cannot lose the row.
+TEST_F(RequestLogCommitTest, ADurableCallIsAnsweredOnlyAfterItsRowCommits) {
+  Harness h(db(), nullptr, "request_logging");
+  rpcforge::db::GroupCommit* commit = h.server->server().group_commit();
+  ASSERT_NE(commit, nullptr);
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<bool> stalled{false};
+  commit->TEST_SetBeforeBatchHook([&] {
+    stalled = true;
+    released.wait();
+  });
+  std::atomic<bool> answered{false};
+  grpc::Status status;
+  std::thread client([&] {
+    status = h.Echo(Req("durable"));
+    answered = true;
+  });
+  for (int i = 0; i < 5000 && !stalled; ++i) std::this_thread::sleep_for(milliseconds(1));
+  ASSERT_TRUE(stalled);
+  std::this_thread::sleep_for(milliseconds(50));
+  EXPECT_FALSE(answered) << "answered before its log row was committed";
+  EXPECT_TRUE(LogRows(db()).empty());
+  release.set_value();
+  client.join();
+  EXPECT_THAT(status, IsOk());
+  EXPECT_EQ(LogRows(db()).size(), 1u);
+}
+
+TEST_F(RequestLogCommitTest, WriteBehindAnswersFirstAndWritesSoonAfter) {
+  Harness h(db(), nullptr, "request_logging", {{"request_log.mode", "write_behind"}});
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  h.server->server().group_commit()->TEST_SetBeforeBatchHook([&] { released.wait(); });
+  ASSERT_THAT(h.Echo(Req("behind")), IsOk());  // answered with the writer stalled
+  EXPECT_TRUE(LogRows(db()).empty());
+  release.set_value();
+  h.server->server().group_commit()->Flush();
+  EXPECT_EQ(LogRows(db()).size(), 1u);
 }
 
 TEST_F(RequestLogCommitTest, ServerShutdownFlushesTheLog) {

@@ -76,7 +76,7 @@ grpc::Status Dispatcher::Dispatch(grpc::ServerContext* server_context, const Met
     ctx.SetLimits(&options_.limits);
     ServerCall call(ctx, method, request, *options_.clock);
     if (request != nullptr) call.RecordReceived(*request);
-    return options_.pipeline->Run(call, [&](ServerCall& c) {
+    grpc::Status status = options_.pipeline->Run(call, [&](ServerCall& c) {
       WorkerSlot slot(this, c.context());
       if (options_.database == nullptr) {
         handler(c);
@@ -96,6 +96,10 @@ grpc::Status Dispatcher::Dispatch(grpc::ServerContext* server_context, const Met
       db::Database::RequestScope scope(*options_.database);
       handler(c);
     });
+    // Writes queued for the call and not yet waited for (auth's usage count when no
+    // request log runs) are committed before the answer.
+    call.WaitCommitted();
+    return status;
   } catch (...) {
     // Only reachable if building the call itself failed (e.g. out of memory).
     return StatusFromException(std::current_exception(), method.full_name);

@@ -3,9 +3,11 @@
 
 #include <google/protobuf/message.h>
 
+#include <algorithm>
 #include <string>
 
 #include "core/logging.h"
+#include "rpcforge/db/group_commit.h"
 #include "rpcforge/errors.h"
 
 namespace rpcforge {
@@ -33,6 +35,20 @@ void ServerCall::RecordReceived(const google::protobuf::Message& message) {
 void ServerCall::RecordSent(const google::protobuf::Message& message) {
   ++stats_.messages_sent;
   if (stats_.measure_sizes) stats_.bytes_sent += message.ByteSizeLong();
+}
+
+void ServerCall::RequireCommitted(db::GroupCommit* commit, uint64_t ticket) {
+  if (commit == nullptr || ticket == 0) return;
+  if (commit_ != nullptr && commit_ != commit) commit_->Wait(commit_ticket_);  // another one
+  commit_ = commit;
+  commit_ticket_ = std::max(commit_ticket_, ticket);
+}
+
+void ServerCall::WaitCommitted() {
+  if (commit_ == nullptr || commit_ticket_ == 0) return;
+  const uint64_t ticket = commit_ticket_;
+  commit_ticket_ = 0;
+  commit_->Wait(ticket);
 }
 
 // --- Pipeline -----------------------------------------------------------------------

@@ -26,6 +26,7 @@
 #include "core/logging.h"
 #include "rpcforge/app.h"
 #include "rpcforge/config/config.h"
+#include "rpcforge/db/group_commit.h"
 #include "rpcforge/errors.h"
 #include "rpcforge/logging/request_log.h"
 #include "rpcforge/server/dispatcher.h"
@@ -151,6 +152,8 @@ struct Server::Impl {
   App* app = nullptr;
   ServerSettings settings;
   ServerEnv env;
+  // Before the dispatcher: the pipeline's middlewares write through it.
+  std::unique_ptr<db::GroupCommit> group_commit;
   std::unique_ptr<Dispatcher> dispatcher;
   std::vector<std::unique_ptr<grpc::Service>> adapters;
   std::unique_ptr<grpc::Server> server;
@@ -196,9 +199,14 @@ std::unique_ptr<Server> Server::Start(App& app, const ServerSettings& settings,
   if (settings.enabled_services.empty()) services = app.services();
 
   // The pipeline and the dispatcher.
+  if (env.database != nullptr) {
+    impl->group_commit = std::make_unique<db::GroupCommit>(
+        *env.database, logging::RequestLogOptions::FromConfig(env.config).CommitOptions());
+  }
   MiddlewareEnv menv;
   menv.clock = clock;
   menv.database = env.database;
+  menv.group_commit = impl->group_commit.get();
   menv.signals = &app.signals();
   menv.max_concurrent_rpcs = settings.max_concurrent_rpcs;
   menv.config = env.config;
@@ -308,6 +316,7 @@ void Server::Shutdown(std::chrono::milliseconds grace) {
   impl_->server->Shutdown(std::chrono::system_clock::now() + grace);
   impl_->server->Wait();
   // Every call has finished: write their request-log rows before reporting stopped.
+  if (impl_->group_commit) impl_->group_commit->Flush();
   if (impl_->env.database != nullptr) logging::FlushRequestLogs(impl_->env.database);
   impl_->app->RunShutdownHooks();
   RPCFORGE_LOG(impl_->lifecycle_level, "server", "stopped");
@@ -323,6 +332,8 @@ void Server::Wait() {
 }
 
 Dispatcher& Server::dispatcher() { return *impl_->dispatcher; }
+
+db::GroupCommit* Server::group_commit() { return impl_->group_commit.get(); }
 
 const std::vector<std::string>& Server::registered_services() const { return impl_->services; }
 

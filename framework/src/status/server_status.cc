@@ -107,7 +107,8 @@ std::unique_ptr<ServerStatusReporter> ServerStatusReporter::ForServer(
 
 bool ServerStatusReporter::Start() {
   try {
-    const std::string now = FormatTimestamp(clock_.Now());
+    started_at_ = clock_.Now();
+    const std::string now = FormatTimestamp(started_at_);
     db::Transaction tx = db_.Atomic();
     // Rows of an earlier process on this address that never said goodbye.
     db_.Execute(
@@ -148,7 +149,7 @@ bool ServerStatusReporter::SetStatus(const std::string& status, const std::strin
     }
     sql += " WHERE \"instance_id\" = ?";
     params.emplace_back(instance_id_);
-    db_.Execute(sql, params);
+    if (db_.Execute(sql, params).changes == 0) RecreateRow(status, message, stopped_at);
     RPCFORGE_LOG_DEBUG("status", "instance {} is {}", instance_id_, status);
     return true;
   } catch (const std::exception& e) {
@@ -166,11 +167,28 @@ bool ServerStatusReporter::MarkRunning() {
   return ok;
 }
 
+void ServerStatusReporter::RecreateRow(const std::string& status, const std::string& message,
+                                       bool stopped_at) {
+  RPCFORGE_LOG_WARN("status", "the status row of {} was deleted while it runs; writing it again",
+                    instance_id_);
+  const std::string now = FormatTimestamp(clock_.Now());
+  db_.Execute(
+      "INSERT INTO \"rpcforge_serverstatus\" (\"instance_id\", \"host\", \"port\", \"pid\", "
+      "\"status\", \"started_at\", \"last_heartbeat\", \"stopped_at\", \"error_message\", "
+      "\"services\") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      {instance_id_, options_.host, options_.port, options_.pid, status,
+       FormatTimestamp(started_at_), now, stopped_at ? db::Value(now) : db::Value(), message,
+       ServicesJson(options_.services)});
+}
+
 bool ServerStatusReporter::Heartbeat() {
   try {
-    db_.Execute(
-        "UPDATE \"rpcforge_serverstatus\" SET \"last_heartbeat\" = ? WHERE \"instance_id\" = ?",
-        {FormatTimestamp(clock_.Now()), instance_id_});
+    const auto changed = db_.Execute(
+                                "UPDATE \"rpcforge_serverstatus\" SET \"last_heartbeat\" = ? WHERE "
+                                "\"instance_id\" = ?",
+                                {FormatTimestamp(clock_.Now()), instance_id_})
+                             .changes;
+    if (changed == 0) RecreateRow("running", "", false);
     return true;
   } catch (const std::exception& e) {
     RPCFORGE_LOG_WARN("status", "heartbeat of {} failed: {}", instance_id_, e.what());

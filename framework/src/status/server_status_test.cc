@@ -82,6 +82,29 @@ TEST_F(ServerStatusTest, LifecycleStartingRunningHeartbeatStoppingStopped) {
   EXPECT_EQ(row["error_message"].AsText(), "");
 }
 
+TEST_F(ServerStatusTest, ARowDeletedWhileTheServerRunsIsWrittenAgain) {
+  FakeClock clock;
+  const auto t0 = clock.Now();
+  ServerStatusReporter reporter(db(), clock, Options(50051, 42));
+  ASSERT_TRUE(reporter.Start());
+  ASSERT_TRUE(reporter.MarkRunning());
+  db().Execute("DELETE FROM rpcforge_serverstatus");  // an operator's clean-up
+  clock.Advance(seconds(10));
+  ASSERT_TRUE(reporter.Heartbeat());
+  Row row = Get(reporter.instance_id());
+  EXPECT_EQ(row["status"].AsText(), "running");
+  EXPECT_EQ(row["started_at"].AsTime(), t0);
+  EXPECT_EQ(row["last_heartbeat"].AsTime(), t0 + seconds(10));
+  EXPECT_EQ(row["services"].AsText(),
+            R"([{"methods":["GetPost","ListPosts"],"name":"blog.v1.PostService"}])");
+
+  db().Execute("DELETE FROM rpcforge_serverstatus");
+  ASSERT_TRUE(reporter.MarkStopped());
+  row = Get(reporter.instance_id());
+  EXPECT_EQ(row["status"].AsText(), "stopped");
+  EXPECT_FALSE(row["stopped_at"].is_null());
+}
+
 TEST_F(ServerStatusTest, ErrorIsRecordedWithItsMessage) {
   FakeClock clock;
   ServerStatusReporter reporter(db(), clock, Options(50051, 7));

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -29,6 +30,7 @@
 
 #include "rpcforge/auth/identity.h"
 #include "rpcforge/clock.h"
+#include "rpcforge/db/group_commit.h"
 #include "rpcforge/export.h"
 
 namespace rpcforge::db {
@@ -143,13 +145,21 @@ RPCFORGE_EXPORT std::string HashApiKey(std::string_view key);
 // nor where they differ.
 RPCFORGE_EXPORT bool SecretEquals(std::string_view a, std::string_view b);
 
-// UsageTracker counts the calls made with each key and writes the counts behind, off
-// the request path: Record() only adds to an in-memory accumulator; a background
-// thread flushes it every `flush_interval` with
-// `UPDATE rpcforge_apikey SET request_count = request_count + ?, last_used_at = ...`,
-// and Flush() / the destructor flush what is left. Counts are exact: every Record()
-// lands in exactly one flush. A failed flush is logged and its counts put back for the
-// next one. Thread-safe. `db` must outlive the tracker.
+// UsageTracker counts the calls made with each key, with
+// `UPDATE rpcforge_apikey SET request_count = request_count + ?, last_used_at = ...`.
+// Two ways:
+//  - on a shared db::GroupCommit (what the server's auth middleware does): every
+//    Record is one submission, written in the transaction of the batch that holds it,
+//    next to the request-log rows of the same calls; in durable mode a call waits
+//    for it (ServerCall::RequireCommitted), so a crash loses no count of an answered
+//    call. A batch that fails is retried once in its own transaction, then logged and
+//    its counts lost.
+//  - on its own (the other constructors): Record only adds to an in-memory
+//    accumulator; a background thread flushes it every `flush_interval`, and Flush() /
+//    the destructor flush what is left. A failed flush is logged and its counts put
+//    back for the next one. A crash loses what was not flushed.
+// Counts are exact: every Record() lands in exactly one write. Thread-safe. `db` (or
+// the GroupCommit) must outlive the tracker.
 class RPCFORGE_EXPORT UsageTracker {
  public:
   struct Options {
@@ -160,28 +170,35 @@ class RPCFORGE_EXPORT UsageTracker {
 
   UsageTracker(db::Database& db, Options options);
   explicit UsageTracker(db::Database& db);
+  explicit UsageTracker(db::GroupCommit& commit);
   // The destructor stops the thread and flushes.
   ~UsageTracker();
   UsageTracker(const UsageTracker&) = delete;
   UsageTracker& operator=(const UsageTracker&) = delete;
 
-  // Record counts one call made with key `key_id` at `when`.
-  void Record(int64_t key_id, Clock::TimePoint when);
-  // Flush writes every pending count now, on the calling thread. Returns how many
-  // keys were updated.
+  // Record counts one call made with key `key_id` at `when`. Returns the ticket of the
+  // submission on the shared GroupCommit (for ServerCall::RequireCommitted), or 0.
+  uint64_t Record(int64_t key_id, Clock::TimePoint when);
+  // Flush writes every pending count now and returns how many keys were updated (on
+  // a shared GroupCommit: waits for them and returns 0).
   size_t Flush();
   // pending is the number of calls recorded and not yet written.
   int64_t pending() const;
+  // commit is the shared GroupCommit, or null.
+  db::GroupCommit* commit() const { return commit_; }
 
  private:
   struct Pending {
     int64_t count = 0;
     Clock::TimePoint last_used;
   };
+  class Sink;
   void Run();
 
   db::Database& db_;
   Options options_;
+  db::GroupCommit* commit_ = nullptr;
+  std::unique_ptr<Sink> sink_;  // with commit_
   mutable std::mutex mu_;
   std::unordered_map<int64_t, Pending> pending_;  // guarded by mu_
   std::mutex flush_mu_;  // one flush at a time, so put-back counts stay exact

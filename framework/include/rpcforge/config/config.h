@@ -200,6 +200,8 @@ RPCFORGE_EXPORT std::chrono::milliseconds BruteForceWindow(const v1::Config& c);
 RPCFORGE_EXPORT std::chrono::milliseconds BruteForceBlockDuration(const v1::Config& c);
 
 RPCFORGE_EXPORT bool RequestLogEnabled(const v1::Config& c);
+// RequestLogDurable: request_log.mode is durable (the default).
+RPCFORGE_EXPORT bool RequestLogDurable(const v1::Config& c);
 RPCFORGE_EXPORT int RequestLogQueueSize(const v1::Config& c);
 RPCFORGE_EXPORT int RequestLogBatchSize(const v1::Config& c);
 // RequestLogRetention: zero means keep forever.

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// The request log: one `rpcforge_requestlog` row per RPC of any kind, written behind
-// the call by one writer thread in batches, plus the statistics and retention built
-// on it. The "request_logging" middleware is registered on every App; it is in the
-// default chain whenever the application has a database and `request_log.enabled`.
+// The request log: one `rpcforge_requestlog` row per RPC of any kind, committed
+// before the call is answered (group commit, db/group_commit.h) or, in write-behind
+// mode, just after it; plus the statistics and retention built on it. The "request_logging"
+// middleware is registered on every App; it is in the default chain whenever the application has a
+// database and `request_log.enabled`.
 //
 //   auto stats = rpcforge::logging::RequestLogStats(db, std::chrono::hours(24), clock);
 //   std::cout << stats.overall.total << " calls, p95 " << stats.overall.p95_ms << " ms\n";
@@ -18,20 +19,17 @@
 #define RPCFORGE_LOGGING_REQUEST_LOG_H_
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include "rpcforge/clock.h"
+#include "rpcforge/db/group_commit.h"
 #include "rpcforge/export.h"
 #include "rpcforge/server/middleware.h"
 
@@ -84,35 +82,46 @@ RPCFORGE_EXPORT int64_t DeleteRequestLogsBefore(db::Database& db, Clock::TimePoi
 
 // RequestLogOptions configures a RequestLogWriter.
 struct RequestLogOptions {
+  // kDurable (the default): a call's row is committed before the call is answered
+  // (group commit: concurrent calls share one transaction). kWriteBehind: rows are
+  // written after the answer, in batches that linger up to 20 ms to fill.
+  db::GroupCommitMode mode = db::GroupCommitMode::kDurable;
   size_t queue_size = 10000;  // rows waiting; a full queue makes producers wait
-  size_t batch_size = 100;    // rows per insert transaction
+  size_t batch_size = 100;    // write-behind: a batch is written once this many wait
   // Rows older than this are deleted; zero keeps them forever.
   std::chrono::milliseconds retention = std::chrono::hours(24 * 30);
-  // How often (in the clock's steady time) the writer thread purges expired rows.
+  // How often the writer thread purges expired rows (first soon after it starts).
   std::chrono::milliseconds purge_interval = std::chrono::hours(1);
 
   // FromConfig reads `request_log` (null = defaults).
   RPCFORGE_EXPORT static RequestLogOptions FromConfig(const config::v1::Config* config);
+  // CommitOptions is the db::GroupCommit configuration these options describe.
+  RPCFORGE_EXPORT db::GroupCommit::Options CommitOptions() const;
 };
 
-// RequestLogWriter owns the bounded queue and the one writer thread that drains it in
-// batches of `batch_size`, one transaction per batch. Rows are never dropped for lack
-// of room: `Enqueue` waits while the queue is full (back-pressure). A batch the
-// database rejects is retried row by row; rows that still fail are logged and
-// dropped. While the database is pinned (a transactional test), `Enqueue` writes on
-// the calling thread so the row is visible as soon as the call returns.
+// RequestLogWriter writes request-log rows through a db::GroupCommit: its own, or
+// one shared with other writers of the same database (the server's, which the
+// API-key usage counts use too, so a call's row and its key's count commit
+// together). Rows are inserted with multi-row INSERTs, inside the batch's
+// transaction. Rows are never dropped for lack of room: `Enqueue` waits while the
+// queue is full (back-pressure). A batch the database rejects is retried row by
+// row; rows that still fail are logged and dropped.
 //
-// Thread-safe. The Database and Clock must outlive the writer. The destructor writes
-// everything queued and joins the thread; it never throws.
+// Thread-safe. The Database, Clock and a shared GroupCommit must outlive the writer.
+// The destructor writes everything queued; it never throws.
 class RPCFORGE_EXPORT RequestLogWriter {
  public:
+  // A writer with its own GroupCommit configured by `options`.
   RequestLogWriter(db::Database& db, const Clock& clock, RequestLogOptions options = {});
+  // A writer on a shared GroupCommit (its mode and sizes are the GroupCommit's).
+  RequestLogWriter(db::GroupCommit& commit, const Clock& clock, RequestLogOptions options = {});
   ~RequestLogWriter();
   RequestLogWriter(const RequestLogWriter&) = delete;
   RequestLogWriter& operator=(const RequestLogWriter&) = delete;
 
-  // Enqueue hands `entry` to the writer, waiting while the queue is full.
-  void Enqueue(RequestLogEntry entry);
+  // Enqueue hands `entry` to the writer, waiting while the queue is full, and returns
+  // its ticket for `commit().Wait` (durable callers wait; Enqueue itself does not).
+  uint64_t Enqueue(RequestLogEntry entry);
 
   // Flush returns once every row enqueued before the call is written (or failed and
   // was logged). Cheap when the queue is empty.
@@ -120,7 +129,7 @@ class RPCFORGE_EXPORT RequestLogWriter {
 
   // PurgeExpired deletes rows created before `now - retention` (nothing when the
   // retention is zero) and returns how many. The writer thread calls it every
-  // `purge_interval`; tests call it with a FakeClock's time.
+  // `purge_interval` (not while the database is pinned); tests call it directly.
   int64_t PurgeExpired(Clock::TimePoint now);
 
   // written counts rows inserted; pending the rows queued or being written.
@@ -137,31 +146,18 @@ class RPCFORGE_EXPORT RequestLogWriter {
   bool TEST_WaitForBlockedProducers(int n, std::chrono::milliseconds timeout);
 
   const RequestLogOptions& options() const { return options_; }
+  db::GroupCommit& commit() const { return *commit_; }
 
  private:
-  void Run();
-  void WriteBatch(const std::vector<RequestLogEntry>& batch);
+  class Sink;
+  void Register();
 
-  db::Database& db_;
+  std::unique_ptr<db::GroupCommit> own_commit_;  // null when shared
+  db::GroupCommit* commit_;
   const Clock& clock_;
   const RequestLogOptions options_;
-
-  mutable std::mutex mu_;
-  std::condition_variable work_cv_;     // writer waits for rows or stop
-  std::condition_variable room_cv_;     // producers wait for room
-  std::condition_variable done_cv_;     // Flush waits for progress
-  std::condition_variable blocked_cv_;  // TEST_WaitForBlockedProducers
-  std::deque<RequestLogEntry> queue_;
-  uint64_t enqueued_ = 0;   // sequence numbers, guarded by mu_
-  uint64_t completed_ = 0;  // rows written or given up on
-  uint64_t written_ = 0;
-  size_t in_flight_ = 0;   // rows taken by the writer, not yet completed
-  int flush_waiters_ = 0;  // Flush() calls waiting: write now, don't linger
-  int blocked_ = 0;
-  bool stop_ = false;
-  std::function<void()> before_batch_;
-  std::mutex sync_mu_;  // serializes pinned-mode synchronous writes
-  std::thread thread_;
+  std::unique_ptr<Sink> sink_;
+  int purge_task_ = 0;
 };
 
 // RequestLoggingMiddleware writes one row per call through a RequestLogWriter. It
@@ -177,7 +173,8 @@ class RPCFORGE_EXPORT RequestLoggingMiddleware : public Middleware {
   RequestLogWriter& writer() { return *writer_; }
 
   // FromEnv is the "request_logging" factory: null (the middleware is skipped) when
-  // the env has no database or `request_log.enabled` is false.
+  // the env has no database or `request_log.enabled` is false. It writes through
+  // `env.group_commit` when the server provides one.
   static std::shared_ptr<Middleware> FromEnv(const MiddlewareEnv& env);
 
  private:

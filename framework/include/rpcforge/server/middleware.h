@@ -50,6 +50,7 @@ class Config;
 namespace rpcforge {
 namespace db {
 class Database;
+class GroupCommit;
 }  // namespace db
 class Signals;
 
@@ -96,6 +97,13 @@ class RPCFORGE_EXPORT ServerCall {
     if (!exception_) exception_ = std::move(e);
   }
 
+  // RequireCommitted records that the call wrote through `commit` (its log row, its
+  // key's usage) with `ticket`; the call is answered only after WaitCommitted, which
+  // the dispatcher runs last if no middleware did. In durable mode that waits until
+  // the write is committed (a write-behind GroupCommit returns at once).
+  void RequireCommitted(db::GroupCommit* commit, uint64_t ticket);
+  void WaitCommitted();
+
  private:
   Context& context_;
   const MethodInfo& method_;
@@ -105,6 +113,8 @@ class RPCFORGE_EXPORT ServerCall {
   Clock::SteadyTimePoint started_steady_;
   CallStats stats_;
   std::exception_ptr exception_;
+  db::GroupCommit* commit_ = nullptr;  // the one GroupCommit a call writes through
+  uint64_t commit_ticket_ = 0;         // highest ticket not yet waited for; 0: none
 };
 
 class Pipeline;
@@ -142,6 +152,9 @@ class RPCFORGE_EXPORT Middleware {
 struct MiddlewareEnv {
   const Clock* clock = nullptr;
   db::Database* database = nullptr;  // null when the application has no database
+  // The server's group commit on `database` (request-log rows and API-key usage share
+  // its transactions); null without a database, or outside a server.
+  db::GroupCommit* group_commit = nullptr;
   Signals* signals = nullptr;
   int max_concurrent_rpcs = 0;
   // The application's configuration; null means all defaults.

@@ -34,6 +34,7 @@ class App;
 class Dispatcher;
 namespace db {
 class Database;
+class GroupCommit;
 }  // namespace db
 
 // TlsSettings: PEM files. A client CA turns on mutual TLS (clients must present a
@@ -120,6 +121,9 @@ class RPCFORGE_EXPORT Server {
   void SetServing(bool serving);
 
   Dispatcher& dispatcher();
+  // group_commit is where the server's request log and API-key usage are written
+  // (db/group_commit.h); null when the server has no database.
+  db::GroupCommit* group_commit();
   // registered_services lists the full names of the services this server serves.
   const std::vector<std::string>& registered_services() const;
 

@@ -10,6 +10,7 @@
 #define RPCFORGE_SERVER_SERVICE_H_
 
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "rpcforge/export.h"
@@ -40,6 +41,15 @@ class RPCFORGE_EXPORT Service {
   // `dispatcher` to this object's handlers. Generated; `dispatcher` and `*this` must
   // outlive the adapter.
   virtual std::unique_ptr<grpc::Service> CreateAdapter(Dispatcher& dispatcher) = 0;
+
+  // implemented tells, per method (in methods() order), whether this object's class
+  // overrides the handler; the others answer UNIMPLEMENTED. Empty when unknown (a
+  // service added as a plain pointer rather than through App::AddService<T>).
+  const std::vector<bool>& implemented() const { return implemented_; }
+  void SetImplemented(std::vector<bool> implemented) { implemented_ = std::move(implemented); }
+
+ private:
+  std::vector<bool> implemented_;
 };
 
 }  // namespace rpcforge

@@ -93,7 +93,9 @@ class RPCFORGE_EXPORT ServerStatusReporter {
   // MarkRunning sets status running and the heartbeat, and starts the heartbeat thread.
   bool MarkRunning();
   // Heartbeat sets last_heartbeat to the clock's Now() (the thread calls it every
-  // interval).
+  // interval). Every status change and heartbeat puts the row back (with a warning)
+  // when someone deleted it while the instance runs; each returns false, logging why,
+  // only when the database refused.
   bool Heartbeat();
   // MarkStopping stops the heartbeat thread and sets status stopping.
   bool MarkStopping();
@@ -108,6 +110,8 @@ class RPCFORGE_EXPORT ServerStatusReporter {
 
  private:
   bool SetStatus(const std::string& status, const std::string& message, bool stopped_at);
+  // RecreateRow writes this instance's row again with `status` (deleted meanwhile).
+  void RecreateRow(const std::string& status, const std::string& message, bool stopped_at);
   void StopThread();
   void Run();
 
@@ -115,6 +119,7 @@ class RPCFORGE_EXPORT ServerStatusReporter {
   const Clock& clock_;
   const ServerStatusOptions options_;
   std::string instance_id_;
+  Clock::TimePoint started_at_;  // set by Start
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;

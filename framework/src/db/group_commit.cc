@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "rpcforge/db/group_commit.h"
+
+#include <algorithm>
+
+#include "core/logging.h"
+#include "rpcforge/db/database.h"
+
+namespace rpcforge::db {
+
+GroupCommit::Sink::~Sink() = default;
+
+GroupCommit::GroupCommit(Database& db, Options options)
+    : db_(db), options_([&] {
+        options.max_pending = std::max<size_t>(1, options.max_pending);
+        options.batch_size = std::max<size_t>(1, options.batch_size);
+        return options;
+      }()) {
+  thread_ = std::thread([this] { Run(); });
+}
+
+GroupCommit::~GroupCommit() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  work_cv_.notify_all();
+  room_cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void GroupCommit::AddSink(Sink* sink) {
+  std::lock_guard<std::mutex> lock(mu_);
+  sinks_.push_back(sink);
+}
+
+void GroupCommit::RemoveSink(Sink* sink) {
+  Flush();
+  std::lock_guard<std::mutex> lock(mu_);
+  sinks_.erase(std::remove(sinks_.begin(), sinks_.end(), sink), sinks_.end());
+}
+
+uint64_t GroupCommit::Submit(Sink& sink, const std::function<void()>& add) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (submitted_ - finished_ >= options_.max_pending && !stop_) {
+    ++blocked_;
+    blocked_cv_.notify_all();
+    room_cv_.wait(lock, [&] { return submitted_ - finished_ < options_.max_pending || stop_; });
+    --blocked_;
+  }
+  add();
+  const uint64_t ticket = ++submitted_;
+  if (writer_exited_) {
+    // The writer is gone (only a call outliving its server gets here): write now.
+    lock.unlock();
+    Wait(ticket, /*force=*/true);
+    return ticket;
+  }
+  // Durable submissions wake the writer at once; write-behind ones only to start a
+  // batch or when one is full, so batches stay batches under load.
+  const uint64_t waiting = submitted_ - taken_;
+  const bool wake = options_.mode == GroupCommitMode::kDurable || db_.pinned() || waiting == 1 ||
+                    waiting >= options_.batch_size;
+  lock.unlock();
+  if (wake) work_cv_.notify_one();
+  (void)sink;
+  return ticket;
+}
+
+void GroupCommit::Wait(uint64_t ticket, bool force) {
+  // A pinned database (a transactional test) is always waited for, so the test sees
+  // the rows of a call as soon as the call returns.
+  if (options_.mode == GroupCommitMode::kWriteBehind && !force && !db_.pinned()) return;
+  std::unique_lock<std::mutex> lock(mu_);
+  if (Done(ticket)) return;
+  if (writer_exited_) {
+    // No writer thread will take it: write on this thread (one writer at a time, so
+    // the sinks' taken items are not shared).
+    lock.unlock();
+    std::lock_guard<std::mutex> one_writer(late_write_mu_);
+    lock.lock();
+    if (Done(ticket)) return;
+    std::vector<Sink*> sinks = sinks_;
+    for (Sink* s : sinks) s->TakePending();
+    const uint64_t upto = submitted_;
+    taken_ = upto;
+    lock.unlock();
+    WriteBatch(sinks);
+    lock.lock();
+    finished_ = std::max(finished_, upto);
+    done_cv_.notify_all();
+    room_cv_.notify_all();
+    return;
+  }
+  ++urgent_;
+  work_cv_.notify_one();
+  done_cv_.wait(lock, [&] { return Done(ticket); });
+  --urgent_;
+}
+
+void GroupCommit::Flush() {
+  uint64_t target;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    target = submitted_;
+  }
+  Wait(target, /*force=*/true);
+}
+
+bool GroupCommit::FlushFor(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  const uint64_t target = submitted_;
+  if (Done(target)) return true;
+  ++urgent_;
+  work_cv_.notify_one();
+  const bool done = done_cv_.wait_for(lock, timeout, [&] { return Done(target); });
+  --urgent_;
+  return done;
+}
+
+int GroupCommit::AddPeriodic(std::chrono::milliseconds interval, std::function<void()> task) {
+  std::lock_guard<std::mutex> lock(mu_);
+  interval = std::max(interval, std::chrono::milliseconds(1));
+  const int id = ++next_periodic_id_;
+  periodic_.push_back({id, interval, std::move(task), std::chrono::steady_clock::now()});
+  work_cv_.notify_one();
+  return id;
+}
+
+void GroupCommit::RemovePeriodic(int id) {
+  std::unique_lock<std::mutex> lock(mu_);
+  periodic_cv_.wait(lock, [&] { return running_periodic_ != id; });
+  periodic_.erase(std::remove_if(periodic_.begin(), periodic_.end(),
+                                 [id](const Periodic& p) { return p.id == id; }),
+                  periodic_.end());
+}
+
+size_t GroupCommit::pending() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return static_cast<size_t>(submitted_ - finished_);
+}
+
+int GroupCommit::blocked_producers() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return blocked_;
+}
+
+uint64_t GroupCommit::batches() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return batches_;
+}
+
+void GroupCommit::TEST_SetBeforeBatchHook(std::function<void()> hook) {
+  std::lock_guard<std::mutex> lock(mu_);
+  before_batch_ = std::move(hook);
+}
+
+bool GroupCommit::TEST_WaitForBlockedProducers(int n, std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return blocked_cv_.wait_for(lock, timeout, [&] { return blocked_ >= n; });
+}
+
+void GroupCommit::WriteBatch(const std::vector<Sink*>& sinks) {
+  try {
+    Transaction tx = db_.Atomic();
+    for (Sink* s : sinks) s->WriteTaken(db_);
+    tx.Commit();
+  } catch (const std::exception& e) {
+    for (Sink* s : sinks) s->BatchFailed(db_, e);
+    return;
+  }
+  for (Sink* s : sinks) s->BatchCommitted();
+}
+
+void GroupCommit::Run() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    const bool idle = submitted_ == taken_;
+    if (idle && !stop_) {
+      // Periodic tasks run only between batches.
+      const auto now = std::chrono::steady_clock::now();
+      auto next_due = now + std::chrono::seconds(60);
+      // By index: a task may be removed (or one added) while this one runs unlocked.
+      for (size_t i = 0; i < periodic_.size(); ++i) {
+        if (now >= periodic_[i].next) {
+          periodic_[i].next = now + periodic_[i].interval;
+          auto task = periodic_[i].task;
+          running_periodic_ = periodic_[i].id;
+          lock.unlock();
+          task();
+          lock.lock();
+          running_periodic_ = 0;
+          periodic_cv_.notify_all();
+          if (i >= periodic_.size()) break;
+        }
+        next_due = std::min(next_due, periodic_[i].next);
+      }
+      work_cv_.wait_until(lock, next_due, [&] { return stop_ || submitted_ != taken_; });
+      continue;
+    }
+    if (idle && stop_) {
+      writer_exited_ = true;
+      break;
+    }
+    const bool linger = options_.mode == GroupCommitMode::kWriteBehind && !db_.pinned() &&
+                        options_.linger.count() > 0;
+    if (linger && submitted_ - taken_ < options_.batch_size && !stop_ && urgent_ == 0) {
+      // Let rows arriving together share one transaction.
+      work_cv_.wait_for(lock, options_.linger, [&] {
+        return stop_ || urgent_ > 0 || submitted_ - taken_ >= options_.batch_size;
+      });
+    }
+    std::vector<Sink*> sinks = sinks_;
+    for (Sink* s : sinks) s->TakePending();
+    const uint64_t upto = submitted_;
+    taken_ = upto;
+    auto hook = before_batch_;
+    lock.unlock();
+    if (hook) hook();
+    WriteBatch(sinks);
+    lock.lock();
+    finished_ = upto;
+    ++batches_;
+    done_cv_.notify_all();
+    room_cv_.notify_all();
+  }
+}
+
+}  // namespace rpcforge::db

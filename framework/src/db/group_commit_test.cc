@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: Apache-2.0
+// GroupCommit: durable waits end only after the commit, concurrent submissions share
+// transactions, write-behind returns at once, failures reach the sinks, and the
+// writer's periodic tasks.
+#include "rpcforge/db/group_commit.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <future>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "rpcforge/db/database.h"
+
+namespace {
+
+using rpcforge::db::Database;
+using rpcforge::db::GroupCommit;
+using rpcforge::db::GroupCommitMode;
+using std::chrono::milliseconds;
+
+// Rows of `t(x)`: `pending` under the GroupCommit's lock, `taken` on its thread.
+class IntSink : public GroupCommit::Sink {
+ public:
+  void TakePending() override {
+    taken.swap(pending);
+    pending.clear();
+  }
+  void WriteTaken(Database& db) override {
+    for (int x : taken) {
+      if (x < 0) throw std::runtime_error("negative");
+      db.Execute("INSERT INTO t (x) VALUES (?)", {x});
+    }
+  }
+  void BatchFailed(Database&, const std::exception& e) noexcept override {
+    failures.fetch_add(1);
+    lost.fetch_add(static_cast<int>(taken.size()));
+    taken.clear();
+  }
+  void BatchCommitted() noexcept override { taken.clear(); }
+
+  std::vector<int> pending;
+  std::vector<int> taken;
+  std::atomic<int> failures{0};
+  std::atomic<int> lost{0};
+};
+
+class GroupCommitTest : public ::testing::Test {
+ protected:
+  GroupCommitTest() {
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / "rpcforge_group_commit_XXXXXX").string();
+    dir_ = mkdtemp(tmpl.data());
+    db_ = Database::Open((dir_ / "db.sqlite3").string());
+    db_->Execute("CREATE TABLE t (x INTEGER)");
+    // A second Database on the same file: another process's view of what is committed.
+    observer_ = Database::Open((dir_ / "db.sqlite3").string());
+  }
+  ~GroupCommitTest() override {
+    observer_.reset();
+    db_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  int64_t CommittedRows() { return observer_->Query("SELECT COUNT(*) FROM t")[0].at(0).AsInt(); }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<Database> db_;
+  std::unique_ptr<Database> observer_;
+};
+
+GroupCommit::Options Durable() { return GroupCommit::Options{}; }
+
+GroupCommit::Options WriteBehind(milliseconds linger) {
+  GroupCommit::Options o;
+  o.mode = GroupCommitMode::kWriteBehind;
+  o.linger = linger;
+  o.batch_size = 1000;
+  return o;
+}
+
+TEST_F(GroupCommitTest, ADurableWaitEndsOnlyOnceTheRowIsCommitted) {
+  GroupCommit commit(*db_, Durable());
+  IntSink sink;
+  commit.AddSink(&sink);
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<bool> stalled{false};
+  commit.TEST_SetBeforeBatchHook([&] {
+    stalled = true;
+    released.wait();
+  });
+  std::atomic<bool> returned{false};
+  std::thread caller([&] {
+    commit.Wait(commit.Submit(sink, [&] { sink.pending.push_back(1); }));
+    returned = true;
+  });
+  // The batch is stalled before its transaction: the caller must still be waiting.
+  for (int i = 0; i < 2000 && !stalled; ++i) std::this_thread::sleep_for(milliseconds(1));
+  ASSERT_TRUE(stalled);
+  std::this_thread::sleep_for(milliseconds(50));
+  EXPECT_FALSE(returned);
+  EXPECT_EQ(CommittedRows(), 0);
+  release.set_value();
+  caller.join();
+  EXPECT_TRUE(returned);
+  EXPECT_EQ(CommittedRows(), 1);  // visible to another connection when Wait returned
+  commit.RemoveSink(&sink);
+}
+
+TEST_F(GroupCommitTest, ConcurrentDurableSubmissionsShareTransactions) {
+  GroupCommit commit(*db_, Durable());
+  IntSink sink;
+  commit.AddSink(&sink);
+  constexpr int kThreads = 8;
+  constexpr int kEach = 200;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        const uint64_t ticket = commit.Submit(sink, [&] { sink.pending.push_back(t * kEach + i); });
+        commit.Wait(ticket);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(CommittedRows(), kThreads * kEach);
+  // Every wait was for a commit, yet calls waiting together shared one.
+  EXPECT_LT(commit.batches(), static_cast<uint64_t>(kThreads * kEach));
+  commit.RemoveSink(&sink);
+}
+
+TEST_F(GroupCommitTest, WriteBehindWaitsReturnAtOnceAndFlushWrites) {
+  GroupCommit commit(*db_, WriteBehind(milliseconds(10000)));
+  IntSink sink;
+  commit.AddSink(&sink);
+  for (int i = 0; i < 5; ++i) commit.Wait(commit.Submit(sink, [&] { sink.pending.push_back(i); }));
+  EXPECT_EQ(CommittedRows(), 0);  // lingering for a fuller batch
+  commit.Flush();
+  EXPECT_EQ(CommittedRows(), 5);
+  commit.RemoveSink(&sink);
+}
+
+TEST_F(GroupCommitTest, AFailedBatchGoesToTheSinksAndReleasesItsWaiters) {
+  GroupCommit commit(*db_, Durable());
+  IntSink sink;
+  commit.AddSink(&sink);
+  commit.Wait(commit.Submit(sink, [&] { sink.pending.push_back(-1); }));
+  EXPECT_EQ(sink.failures.load(), 1);
+  EXPECT_EQ(sink.lost.load(), 1);
+  EXPECT_EQ(CommittedRows(), 0);  // rolled back as a whole
+  commit.Wait(commit.Submit(sink, [&] { sink.pending.push_back(7); }));
+  EXPECT_EQ(CommittedRows(), 1);  // the next batch is fine
+  commit.RemoveSink(&sink);
+}
+
+TEST_F(GroupCommitTest, FullQueueBlocksProducersUntilTheWriterCatchesUp) {
+  GroupCommit::Options options = Durable();
+  options.max_pending = 2;
+  GroupCommit commit(*db_, options);
+  IntSink sink;
+  commit.AddSink(&sink);
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  commit.TEST_SetBeforeBatchHook([&] { released.wait(); });
+  std::thread producer([&] {
+    for (int i = 0; i < 6; ++i) commit.Submit(sink, [&] { sink.pending.push_back(i); });
+  });
+  ASSERT_TRUE(commit.TEST_WaitForBlockedProducers(1, milliseconds(10000)));
+  EXPECT_LE(commit.pending(), 2u);
+  release.set_value();
+  producer.join();
+  commit.Flush();
+  EXPECT_EQ(CommittedRows(), 6);
+  commit.RemoveSink(&sink);
+}
+
+TEST_F(GroupCommitTest, PeriodicTasksRunOnTheWriterAndCanBeRemoved) {
+  GroupCommit commit(*db_, Durable());
+  std::mutex mu;
+  std::condition_variable cv;
+  int runs = 0;
+  const int id = commit.AddPeriodic(milliseconds(5), [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    ++runs;
+    cv.notify_all();
+  });
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, milliseconds(10000), [&] { return runs >= 3; }));
+  }
+  commit.RemovePeriodic(id);
+  int after;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    after = runs;
+  }
+  std::this_thread::sleep_for(milliseconds(50));
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(runs, after);
+}
+
+TEST_F(GroupCommitTest, DestructionWritesEverythingSubmitted) {
+  IntSink sink;
+  {
+    GroupCommit commit(*db_, WriteBehind(milliseconds(10000)));
+    commit.AddSink(&sink);
+    for (int i = 0; i < 9; ++i) commit.Submit(sink, [&] { sink.pending.push_back(i); });
+  }
+  EXPECT_EQ(CommittedRows(), 9);
+}
+
+}  // namespace
