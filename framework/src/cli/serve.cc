@@ -10,23 +10,68 @@
 #include <algorithm>
 #include <chrono>
 #include <climits>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iomanip>
 #include <iostream>
+#include <memory>
+#include <mutex>
 #include <thread>
 
 #include "cli/commands.h"
 #include "core/logging.h"
 #include "rpcforge/db/database.h"
+#include "rpcforge/db/group_commit.h"
 #include "rpcforge/db/migrate.h"
 #include "rpcforge/db/registry.h"
 #include "rpcforge/errors.h"
+#include "rpcforge/server/dispatcher.h"
 #include "rpcforge/status/server_status.h"
 
 namespace rpcforge::cli_internal {
 namespace {
 
 // --- serve ----------------------------------------------------------------------------
+
+// Stop drains `server` and exits within `grace` + 1 s whatever its handlers do. gRPC
+// cancels the calls still running at the end of the grace period, and database work
+// stops with them (db::CallInterrupt), but a handler that ignores cancellation would
+// keep Server::Shutdown waiting forever. So the drain runs on its own thread, and if
+// it has not finished by grace + 0.9 s the process writes what it can (the request
+// log's queue, the status row) within the remaining time and exits anyway. In the
+// default durable request-log mode every answered call's row is already committed.
+int Stop(Server& server, status::ServerStatusReporter& reporter, std::chrono::milliseconds grace) {
+  const auto give_up = std::chrono::steady_clock::now() + grace + std::chrono::milliseconds(900);
+  struct Drain {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+  };
+  auto drain = std::make_shared<Drain>();
+  std::thread([&server, &reporter, drain, give_up] {
+    // The status writes may wait for a writer lock a stuck handler holds: bound them.
+    db::CallInterrupt bounded(give_up, nullptr);
+    reporter.MarkStopping();
+    server.Shutdown();
+    reporter.MarkStopped();
+    std::lock_guard<std::mutex> lock(drain->mu);
+    drain->done = true;
+    drain->cv.notify_all();
+  }).detach();
+  std::unique_lock<std::mutex> lock(drain->mu);
+  if (drain->cv.wait_until(lock, give_up, [&] { return drain->done; })) return 0;
+  lock.unlock();
+  RPCFORGE_LOG_WARN("server",
+                    "{} handler(s) still running after the {} ms grace period; exiting without "
+                    "them",
+                    server.dispatcher().busy_workers(), grace.count());
+  if (db::GroupCommit* commit = server.group_commit())
+    commit->FlushFor(std::chrono::milliseconds(80));
+  std::fflush(nullptr);
+  std::_Exit(0);
+}
 
 int Serve(CommandEnv& env) {
   ServerSettings settings = ServerSettings::FromConfig(env.config);
@@ -59,10 +104,7 @@ int Serve(CommandEnv& env) {
   int sig = 0;
   sigwait(&signals, &sig);
   RPCFORGE_LOG_INFO("server", "received {}, draining calls", sig == SIGINT ? "SIGINT" : "SIGTERM");
-  reporter->MarkStopping();
-  server->Shutdown();
-  reporter->MarkStopped();
-  return 0;
+  return Stop(*server, *reporter, settings.shutdown_grace);
 }
 
 // --- serve --dev ----------------------------------------------------------------------

@@ -7,6 +7,7 @@
 
 #include <gmock/gmock.h>
 #include <grpcpp/client_context.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <gtest/gtest.h>
 
 #include <condition_variable>
@@ -362,6 +363,29 @@ TEST_F(RequestLogTest, StreamingCallsAreLoggedOnceWithCountsAndSizes) {
   EXPECT_EQ(rows[3]["code"].AsText(), "OK");
   EXPECT_EQ(rows[3]["request_messages"].AsInt(), 2);
   EXPECT_EQ(rows[3]["response_messages"].AsInt(), 2);
+}
+
+// Calls to methods no service has never reach a handler; the server answers them
+// through the pipeline, so they are logged like any other call.
+TEST_F(RequestLogTest, UnknownMethodsAreLoggedAsUnimplemented) {
+  Harness h(db(), nullptr, "request_logging");
+  grpc::GenericStub generic(h.server->channel());
+  grpc::ClientContext ctx;
+  grpc::Slice empty("");
+  grpc::ByteBuffer request(&empty, 1), response;
+  std::promise<grpc::Status> done;
+  generic.UnaryCall(&ctx, "/rpcforge.test.EchoService/NoSuchMethod", grpc::StubOptions(), &request,
+                    &response, [&](grpc::Status s) { done.set_value(s); });
+  auto answer = done.get_future();
+  ASSERT_EQ(answer.wait_for(seconds(10)), std::future_status::ready);
+  EXPECT_THAT(answer.get(), StatusIs(grpc::StatusCode::UNIMPLEMENTED,
+                                     HasSubstr("/rpcforge.test.EchoService/NoSuchMethod")));
+  auto rows = LogRows(db());
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0]["service"].AsText(), "rpcforge.test.EchoService");
+  EXPECT_EQ(rows[0]["method"].AsText(), "NoSuchMethod");
+  EXPECT_EQ(rows[0]["code"].AsText(), "UNIMPLEMENTED");
+  EXPECT_EQ(rows[0]["status"].AsText(), "error");
 }
 
 TEST_F(RequestLogTest, ClientCancellationIsLoggedAsCancelled) {

@@ -62,7 +62,7 @@ int Dispatcher::busy_workers() const {
   return busy_;
 }
 
-grpc::Status Dispatcher::Dispatch(grpc::ServerContext* server_context, const MethodInfo& method,
+grpc::Status Dispatcher::Dispatch(grpc::ServerContextBase* server_context, const MethodInfo& method,
                                   const google::protobuf::Message* request, HandlerRef handler) {
   server_internal::TsanAcquire();
   struct PublishOnReturn {

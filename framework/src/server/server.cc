@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <grpc/grpc.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/impl/codegen/service_type.h>
 #include <grpcpp/impl/server_builder_option.h>
@@ -57,6 +58,43 @@ class ReflectionOption final : public grpc::ServerBuilderOption {
 
  private:
   bool enabled_;
+};
+
+// FinishReactor ends a generic call at once with `status`.
+class FinishReactor final : public grpc::ServerGenericBidiReactor {
+ public:
+  explicit FinishReactor(const grpc::Status& status) { Finish(status); }
+  void OnDone() override { delete this; }
+};
+
+// UnknownMethods answers calls to methods no registered service has. gRPC would answer
+// them UNIMPLEMENTED before any middleware ran; here they go through the pipeline
+// with a handler that throws Unimplemented, so the request log, signals and auth see
+// them like every other call. It runs on one of gRPC's callback threads, briefly.
+class UnknownMethods final : public grpc::CallbackGenericService {
+ public:
+  explicit UnknownMethods(Dispatcher* dispatcher) : dispatcher_(dispatcher) {}
+
+  grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* ctx) override {
+    MethodInfo method;
+    method.full_name = ctx->method();
+    // "/pkg.Service/Method"; anything else keeps the whole path as the method.
+    const size_t slash = method.full_name.find('/', 1);
+    if (!method.full_name.empty() && method.full_name[0] == '/' && slash != std::string::npos) {
+      method.service = method.full_name.substr(1, slash - 1);
+      method.method = method.full_name.substr(slash + 1);
+    } else {
+      method.method = method.full_name;
+    }
+    method.kind = RpcKind::kBidiStreaming;  // unknown; nothing is read or written
+    const std::string message = "Method not found: " + method.full_name;
+    const grpc::Status status = dispatcher_->Dispatch(
+        ctx, method, nullptr, [&message](ServerCall&) { throw Unimplemented(message); });
+    return new FinishReactor(status);
+  }
+
+ private:
+  Dispatcher* dispatcher_;
 };
 
 std::string ReadFile(const std::string& path, const char* what) {
@@ -156,6 +194,7 @@ struct Server::Impl {
   std::unique_ptr<db::GroupCommit> group_commit;
   std::unique_ptr<Dispatcher> dispatcher;
   std::vector<std::unique_ptr<grpc::Service>> adapters;
+  std::unique_ptr<UnknownMethods> unknown_methods;
   std::unique_ptr<grpc::Server> server;
   std::string address;
   int port = 0;
@@ -259,6 +298,8 @@ std::unique_ptr<Server> Server::Start(App& app, const ServerSettings& settings,
     builder.RegisterService(impl->adapters.back().get());
     impl->services.emplace_back(service->service_full_name());
   }
+  impl->unknown_methods = std::make_unique<UnknownMethods>(impl->dispatcher.get());
+  builder.RegisterCallbackGenericService(impl->unknown_methods.get());
   impl->server = builder.BuildAndStart();
   if (!impl->server || (!settings.address.empty() && selected_port == 0)) {
     std::string why = settings.address.empty() ? "" : ExplainBindFailure(settings.address);

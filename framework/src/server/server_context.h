@@ -11,7 +11,7 @@ namespace rpcforge::server_internal {
 
 class ServerContextImpl final : public Context {
  public:
-  explicit ServerContextImpl(grpc::ServerContext* context) : context_(context) {}
+  explicit ServerContextImpl(grpc::ServerContextBase* context) : context_(context) {}
 
   std::optional<std::string_view> GetMetadata(std::string_view key) const override;
   std::vector<std::string_view> GetMetadataAll(std::string_view key) const override;
@@ -23,7 +23,7 @@ class ServerContextImpl final : public Context {
   void AddTrailingMetadata(std::string_view key, std::string_view value) override;
 
  private:
-  grpc::ServerContext* context_;
+  grpc::ServerContextBase* context_;
 };
 
 }  // namespace rpcforge::server_internal

@@ -23,7 +23,7 @@
 #include "rpcforge/server/middleware.h"
 
 namespace grpc {
-class ServerContext;
+class ServerContextBase;
 }  // namespace grpc
 
 namespace google::protobuf {
@@ -58,7 +58,7 @@ class RPCFORGE_EXPORT Dispatcher {
   // Dispatch runs `handler` for one call through the pipeline and returns the status
   // to send. `request` is the request of unary and server-streaming calls, else null.
   // Never throws.
-  grpc::Status Dispatch(grpc::ServerContext* server_context, const MethodInfo& method,
+  grpc::Status Dispatch(grpc::ServerContextBase* server_context, const MethodInfo& method,
                         const google::protobuf::Message* request, HandlerRef handler);
 
   // busy_workers is the number of handlers running now.

@@ -26,6 +26,10 @@ class EchoImpl : public rpcforge::test::EchoServiceBase {
  public:
   EchoResponse Echo(rpcforge::Context& ctx, const EchoRequest& req) override {
     if (req.fail() == "slow_query") SlowQuery(ctx);
+    // A handler that ignores cancellation (a blocking call into some library).
+    if (req.fail() == "ignore_cancel") {
+      std::this_thread::sleep_for(std::chrono::milliseconds(req.sleep_ms()));
+    }
     Fail(ctx, req);
     if (req.wait_for_release()) WaitForRelease();
     SleepWatchingCancellation(ctx, req.sleep_ms());
