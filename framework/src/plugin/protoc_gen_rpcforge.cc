@@ -150,49 +150,66 @@ void PrintHandlerDefault(Printer& p, const ServiceDescriptor* s, const MethodDes
   p.Print(vars, "  throw ::rpcforge::Unimplemented(\"Method $full$ is not implemented\");\n}\n\n");
 }
 
+// The adapter registers every method with byte-buffer request and response types
+// and parses and serializes the messages itself, inside the pipeline: a request that
+// does not parse (bad wire format, invalid UTF-8) then reaches every middleware and
+// ends INVALID_ARGUMENT with a row in the request log, instead of gRPC's bare
+// INTERNAL before any rpcforge code ran.
 void PrintAdapterMethod(Printer& p, const MethodDescriptor* m, int index) {
   auto vars = MethodVars(m);
   vars["index"] = std::to_string(index);
   switch (KindOf(m)) {
     case Kind::kUnary:
       p.Print(vars,
-              "::grpc::Status $method$(::grpc::ServerContext* context, const $req$* request,\n"
-              "                        $resp$* response) override {\n"
-              "  return dispatcher_->Dispatch(context, methods_[$index$], request,\n"
+              "::grpc::Status $method$(::grpc::ServerContext* context,\n"
+              "                        const ::grpc::ByteBuffer* raw_request,\n"
+              "                        ::grpc::ByteBuffer* raw_response) {\n"
+              "  $req$ request;\n"
+              "  const bool parsed = ::rpcforge::server_internal::ParseMessage(*raw_request, "
+              "&request);\n"
+              "  return dispatcher_->Dispatch(context, methods_[$index$], &request,\n"
               "      [&](::rpcforge::ServerCall& call) {\n"
-              "        *response = impl_->$method$(call.context(), *request);\n"
-              "        call.RecordSent(*response);\n"
+              "        if (!parsed) ::rpcforge::server_internal::ThrowUnparsable(request, 0);\n"
+              "        const $resp$ response = impl_->$method$(call.context(), request);\n"
+              "        call.RecordSent(response);\n"
+              "        ::rpcforge::server_internal::SerializeMessage(response, raw_response);\n"
               "      });\n"
               "}\n");
       break;
     case Kind::kServerStreaming:
       p.Print(vars,
-              "::grpc::Status $method$(::grpc::ServerContext* context, const $req$* request,\n"
-              "                        ::grpc::ServerWriter<$resp$>* writer) override {\n"
-              "  return dispatcher_->Dispatch(context, methods_[$index$], request,\n"
+              "::grpc::Status $method$(::grpc::ServerContext* context,\n"
+              "                        const ::grpc::ByteBuffer* raw_request,\n"
+              "                        ::grpc::ServerWriter<::grpc::ByteBuffer>* writer) {\n"
+              "  $req$ request;\n"
+              "  const bool parsed = ::rpcforge::server_internal::ParseMessage(*raw_request, "
+              "&request);\n"
+              "  return dispatcher_->Dispatch(context, methods_[$index$], &request,\n"
               "      [&](::rpcforge::ServerCall& call) {\n"
+              "        if (!parsed) ::rpcforge::server_internal::ThrowUnparsable(request, 0);\n"
               "        ::rpcforge::server_internal::GrpcWriter<$resp$> out(writer, &call);\n"
-              "        impl_->$method$(call.context(), *request, out);\n"
+              "        impl_->$method$(call.context(), request, out);\n"
               "      });\n"
               "}\n");
       break;
     case Kind::kClientStreaming:
       p.Print(vars,
               "::grpc::Status $method$(::grpc::ServerContext* context,\n"
-              "                        ::grpc::ServerReader<$req$>* reader,\n"
-              "                        $resp$* response) override {\n"
+              "                        ::grpc::ServerReader<::grpc::ByteBuffer>* reader,\n"
+              "                        ::grpc::ByteBuffer* raw_response) {\n"
               "  return dispatcher_->Dispatch(context, methods_[$index$], nullptr,\n"
               "      [&](::rpcforge::ServerCall& call) {\n"
               "        ::rpcforge::server_internal::GrpcReader<$req$> in(reader, &call);\n"
-              "        *response = impl_->$method$(call.context(), in);\n"
-              "        call.RecordSent(*response);\n"
+              "        const $resp$ response = impl_->$method$(call.context(), in);\n"
+              "        call.RecordSent(response);\n"
+              "        ::rpcforge::server_internal::SerializeMessage(response, raw_response);\n"
               "      });\n"
               "}\n");
       break;
     case Kind::kBidi:
       p.Print(vars,
               "::grpc::Status $method$(::grpc::ServerContext* context,\n"
-              "    ::grpc::ServerReaderWriter<$resp$, $req$>* stream) override {\n"
+              "    ::grpc::ServerReaderWriter<::grpc::ByteBuffer, ::grpc::ByteBuffer>* stream) {\n"
               "  return dispatcher_->Dispatch(context, methods_[$index$], nullptr,\n"
               "      [&](::rpcforge::ServerCall& call) {\n"
               "        ::rpcforge::server_internal::GrpcStream<$req$, $resp$> s(stream, &call);\n"
@@ -201,6 +218,46 @@ void PrintAdapterMethod(Printer& p, const MethodDescriptor* m, int index) {
               "}\n");
       break;
   }
+}
+
+// PrintAddMethod registers method `m` of the adapter `adapter` with gRPC.
+void PrintAddMethod(Printer& p, const MethodDescriptor* m, const std::string& adapter) {
+  auto vars = MethodVars(m);
+  vars["adapter"] = adapter;
+  switch (KindOf(m)) {
+    case Kind::kUnary:
+      vars["type"] = "NORMAL_RPC";
+      vars["handler"] = "RpcMethodHandler";
+      vars["params"] = "const ::grpc::ByteBuffer* req, ::grpc::ByteBuffer* resp";
+      vars["args"] = "req, resp";
+      break;
+    case Kind::kServerStreaming:
+      vars["type"] = "SERVER_STREAMING";
+      vars["handler"] = "ServerStreamingHandler";
+      vars["params"] = "const ::grpc::ByteBuffer* req, ::grpc::ServerWriter<::grpc::ByteBuffer>* w";
+      vars["args"] = "req, w";
+      break;
+    case Kind::kClientStreaming:
+      vars["type"] = "CLIENT_STREAMING";
+      vars["handler"] = "ClientStreamingHandler";
+      vars["params"] = "::grpc::ServerReader<::grpc::ByteBuffer>* r, ::grpc::ByteBuffer* resp";
+      vars["args"] = "r, resp";
+      break;
+    case Kind::kBidi:
+      vars["type"] = "BIDI_STREAMING";
+      vars["handler"] = "BidiStreamingHandler";
+      vars["params"] = "::grpc::ServerReaderWriter<::grpc::ByteBuffer, ::grpc::ByteBuffer>* s";
+      vars["args"] = "s";
+      break;
+  }
+  p.Print(
+      vars,
+      "AddMethod(new ::grpc::internal::RpcServiceMethod(\n"
+      "    \"$full$\", ::grpc::internal::RpcMethod::$type$,\n"
+      "    new ::grpc::internal::$handler$<$adapter$, ::grpc::ByteBuffer, ::grpc::ByteBuffer>(\n"
+      "        []($adapter$* self, ::grpc::ServerContext* ctx,\n"
+      "           $params$) { return self->$method$(ctx, $args$); },\n"
+      "        this)));\n");
 }
 
 // ImplementedBy<Impl>() tells, per method, whether `Impl` overrides the handler: the
@@ -317,6 +374,8 @@ class Generator : public google::protobuf::compiler::CodeGenerator {
     if (file->service_count() == 0) return;
     p.Print(
         "#include <google/protobuf/descriptor.h>\n"
+        "#include <grpcpp/impl/rpc_service_method.h>\n"
+        "#include <grpcpp/support/method_handler.h>\n"
         "#include <rpcforge/server/dispatcher.h>\n"
         "#include <rpcforge/server/internal/grpc_streams.h>\n\n"
         "#include \"$stem$.grpc.pb.h\"\n\n",
@@ -330,11 +389,17 @@ class Generator : public google::protobuf::compiler::CodeGenerator {
       p.Print(vars,
               "namespace {\n\n"
               "// Routes every method of $full$ through the rpcforge pipeline.\n"
-              "class $name$Adapter final : public $name$::Service {\n"
+              "class $name$Adapter final : public ::grpc::Service {\n"
               " public:\n"
               "  $name$Adapter($name$Base* impl, ::rpcforge::Dispatcher* dispatcher)\n"
-              "      : impl_(impl), dispatcher_(dispatcher), methods_(impl->methods()) {}\n\n");
+              "      : impl_(impl), dispatcher_(dispatcher), methods_(impl->methods()) {\n");
       p.Indent();
+      p.Indent();
+      for (int j = 0; j < s->method_count(); ++j) {
+        PrintAddMethod(p, s->method(j), s->name() + "Adapter");
+      }
+      p.Outdent();
+      p.Print("}\n\n");
       for (int j = 0; j < s->method_count(); ++j) {
         PrintAdapterMethod(p, s->method(j), j);
         p.Print("\n");

@@ -3,6 +3,7 @@
 // one boundary, metadata, deadlines and cancellation, in-process and over loopback TCP.
 #include <gmock/gmock.h>
 #include <grpcpp/client_context.h>
+#include <grpcpp/completion_queue.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <gtest/gtest.h>
 
@@ -14,6 +15,7 @@
 #include "google/rpc/status.pb.h"
 #include "rpcforge/app.h"
 #include "rpcforge/server/dispatcher.h"
+#include "rpcforge/testing/matchers.h"
 #include "rpcforge/testing/test_server.h"
 #include "server/testdata/echo.grpc.pb.h"
 #include "server/testdata/echo_service.h"
@@ -21,6 +23,7 @@
 using rpcforge::test::EchoRequest;
 using rpcforge::test::EchoResponse;
 using rpcforge::test::EchoService;
+using rpcforge::testing::StatusIs;
 using rpcforge_test::EchoImpl;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
@@ -189,6 +192,57 @@ TEST_P(HandlerModel, UnimplementedHandlerAnswersUnimplemented) {
   grpc::Status s = stub_->Unimplemented(&ctx, Req("x"), &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
   EXPECT_THAT(s.error_message(), HasSubstr("/rpcforge.test.EchoService/Unimplemented"));
+}
+
+// Raw sends `messages` (already serialized) to `method` and returns the status.
+grpc::Status RawCall(std::shared_ptr<grpc::Channel> channel, const std::string& method,
+                     const std::vector<std::string>& messages) {
+  grpc::GenericStub generic(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  grpc::CompletionQueue cq;
+  auto call = generic.PrepareCall(&ctx, method, &cq);
+  void* tag;
+  bool ok;
+  call->StartCall(reinterpret_cast<void*>(1));
+  cq.Next(&tag, &ok);
+  for (const auto& m : messages) {
+    grpc::Slice slice(m);
+    grpc::ByteBuffer buffer(&slice, 1);
+    call->Write(buffer, reinterpret_cast<void*>(2));
+    cq.Next(&tag, &ok);
+    if (!ok) break;
+  }
+  call->WritesDone(reinterpret_cast<void*>(3));
+  cq.Next(&tag, &ok);
+  grpc::Status status;
+  for (int i = 0; i < 100; ++i) {  // drain responses, bounded
+    grpc::ByteBuffer response;
+    call->Read(&response, reinterpret_cast<void*>(4));
+    cq.Next(&tag, &ok);
+    if (!ok) break;
+  }
+  call->Finish(&status, reinterpret_cast<void*>(5));
+  cq.Next(&tag, &ok);
+  return status;
+}
+
+TEST_P(HandlerModel, AMessageThatDoesNotParseIsInvalidArgumentNamingItsType) {
+  auto channel = GetParam() ? server_->TcpChannel() : server_->channel();
+  const std::string bad("\x0a\x05ab", 4);  // message: length 5, 2 bytes follow
+  EXPECT_THAT(RawCall(channel, "/rpcforge.test.EchoService/Echo", {bad}),
+              StatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                       HasSubstr("The request is not a valid rpcforge.test.EchoRequest")));
+  EXPECT_THAT(RawCall(channel, "/rpcforge.test.EchoService/Expand", {bad}),
+              StatusIs(grpc::StatusCode::INVALID_ARGUMENT, HasSubstr("The request is not")));
+  EchoRequest good;
+  good.set_message("fine");
+  EXPECT_THAT(
+      RawCall(channel, "/rpcforge.test.EchoService/Collect", {good.SerializeAsString(), bad}),
+      StatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+               HasSubstr("Message 2 of the stream is not a valid rpcforge.test.EchoRequest")));
+  EXPECT_THAT(RawCall(channel, "/rpcforge.test.EchoService/Chat", {bad}),
+              StatusIs(grpc::StatusCode::INVALID_ARGUMENT, HasSubstr("Message 1 of the stream")));
 }
 
 TEST_P(HandlerModel, UnknownMethodAnswersUnimplemented) {

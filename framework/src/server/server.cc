@@ -31,6 +31,7 @@
 #include "rpcforge/errors.h"
 #include "rpcforge/logging/request_log.h"
 #include "rpcforge/server/dispatcher.h"
+#include "rpcforge/server/internal/grpc_streams.h"
 #include "rpcforge/server/internal/tsan.h"
 #include "rpcforge/server/service.h"
 
@@ -213,6 +214,7 @@ Server::~Server() { Shutdown(std::chrono::milliseconds(0)); }
 
 std::unique_ptr<Server> Server::Start(App& app, const ServerSettings& settings,
                                       const ServerEnv& env) {
+  server_internal::RouteProtobufLogs();
   auto impl = std::make_unique<Impl>();
   impl->app = &app;
   impl->settings = settings;

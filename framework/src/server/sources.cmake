@@ -10,6 +10,7 @@ rpcforge_framework_module(framework
     src/server/server.cc
     src/server/peer.cc
     src/server/tsan.cc
+    src/server/grpc_messages.cc
     src/cli/main.cc
     src/cli/serve.cc
     src/cli/db_commands.cc
