@@ -432,6 +432,7 @@ TEST_F(AuthUsageTest, AKeysUsageIsCommittedBeforeTheAnswer) {
     EXPECT_FALSE(answered) << chain << ": answered before the usage count was committed";
     release.set_value();
     client.join();
+    server->server().group_commit()->TEST_SetBeforeBatchHook(nullptr);  // refers to locals
     EXPECT_EQ(Count(), before + 1) << chain;  // no flush happened: the server still runs
   }
 }
@@ -446,6 +447,7 @@ TEST_F(AuthUsageTest, WriteBehindUsageIsWrittenAfterTheAnswer) {
   EXPECT_EQ(Count(), 0);
   release.set_value();
   server->server().group_commit()->Flush();
+  server->server().group_commit()->TEST_SetBeforeBatchHook(nullptr);
   EXPECT_EQ(Count(), 1);
 }
 

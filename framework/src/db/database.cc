@@ -414,6 +414,9 @@ std::optional<CallInterrupt::SteadyTime> CallInterrupt::CurrentDeadline() {
   return t_interrupt == nullptr ? std::nullopt : t_interrupt->deadline_;
 }
 
+CallInterrupt::Suspended::Suspended() : saved_(t_interrupt) { t_interrupt = nullptr; }
+CallInterrupt::Suspended::~Suspended() { t_interrupt = saved_; }
+
 namespace {
 
 // Run executes one statement on this thread's connection (leasing one if needed).

@@ -11,7 +11,6 @@
 #include <exception>
 #include <iterator>
 #include <mutex>
-#include <random>
 
 #include "core/logging.h"
 #include "rpcforge/config/config.h"
@@ -110,31 +109,36 @@ double ToMs(std::chrono::nanoseconds d) { return static_cast<double>(d.count()) 
 // --- Parsing and ids ------------------------------------------------------------------
 
 std::string NewRequestId() {
-  // Request ids must be unique, not unpredictable: a per-thread generator seeded once
-  // from OpenSSL's CSPRNG avoids a locked CSPRNG call per request.
-  thread_local std::mt19937_64 rng = [] {
-    std::seed_seq::result_type seed[8];
-    if (RAND_bytes(reinterpret_cast<unsigned char*>(seed), sizeof(seed)) != 1) {
+  // RFC 9562 version 7: 48 bits of Unix time in milliseconds, then 74 random bits
+  // from OpenSSL's CSPRNG, drawn 4 KiB at a time per thread so a call costs no lock.
+  struct Pool {
+    unsigned char bytes[4096];
+    size_t used = sizeof(bytes);
+  };
+  thread_local Pool pool;
+  if (pool.used + 10 > sizeof(pool.bytes)) {
+    if (RAND_bytes(pool.bytes, sizeof(pool.bytes)) != 1) {
       throw Internal("OpenSSL RAND_bytes failed");
     }
-    std::seed_seq seq(std::begin(seed), std::end(seed));
-    return std::mt19937_64(seq);
-  }();
-  unsigned char b[16];
-  const uint64_t hi = rng(), lo = rng();
-  for (int i = 0; i < 8; ++i) {
-    b[i] = static_cast<unsigned char>(hi >> (8 * i));
-    b[8 + i] = static_cast<unsigned char>(lo >> (8 * i));
+    pool.used = 0;
   }
-  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
-  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  const unsigned char* r = pool.bytes + pool.used;
+  pool.used += 10;
+  const uint64_t ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                std::chrono::system_clock::now().time_since_epoch())
+                                                .count());
+  unsigned char b[16];
+  for (int i = 0; i < 6; ++i) b[i] = static_cast<unsigned char>(ms >> (8 * (5 - i)));
+  for (int i = 0; i < 10; ++i) b[6 + i] = r[i];
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x70);  // version 7
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 9562 variant
   static const char* kHex = "0123456789abcdef";
-  std::string id;
-  id.reserve(36);
+  std::string id(36, '-');
+  size_t at = 0;
   for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) id += '-';
-    id += kHex[b[i] >> 4];
-    id += kHex[b[i] & 0x0f];
+    if (i == 4 || i == 6 || i == 8 || i == 10) ++at;
+    id[at++] = kHex[b[i] >> 4];
+    id[at++] = kHex[b[i] & 0x0f];
   }
   return id;
 }

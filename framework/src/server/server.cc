@@ -263,6 +263,14 @@ std::unique_ptr<Server> Server::Start(App& app, const ServerSettings& settings,
   grpc::EnableDefaultHealthCheckService(settings.health);
   grpc::ServerBuilder builder;
   builder.SetOption(std::make_unique<ReflectionOption>(settings.reflection));
+  // gRPC's sync server keeps at most MAX_POLLERS idle threads (default 2) and starts
+  // a new one whenever every poller is busy, so handlers that wait (a durable log
+  // commit, the database) made it create and destroy a thread per call. Keep one
+  // poller per worker instead.
+  const int pollers = std::max(2, settings.max_workers);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS,
+                              std::min(pollers, 4));
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, pollers);
   // Without this, gRPC sets SO_REUSEPORT and two servers silently share a port.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   if (settings.max_receive_message_length != -1) {

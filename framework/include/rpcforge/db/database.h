@@ -97,6 +97,19 @@ class RPCFORGE_EXPORT CallInterrupt {
   // deadline of this thread's innermost scope, if any.
   static std::optional<SteadyTime> CurrentDeadline();
 
+  // Suspended lifts this thread's scopes for its own lifetime, for work the thread
+  // does on behalf of other calls (a group commit's batch). Not movable.
+  class RPCFORGE_EXPORT Suspended {
+   public:
+    Suspended();
+    ~Suspended();
+    Suspended(const Suspended&) = delete;
+    Suspended& operator=(const Suspended&) = delete;
+
+   private:
+    CallInterrupt* saved_;
+  };
+
  private:
   std::optional<SteadyTime> deadline_;
   std::function<bool()> cancelled_;

@@ -50,7 +50,8 @@ class RPCFORGE_EXPORT GroupCommit {
     // memory stays bounded and nothing is dropped.
     size_t max_pending = 10000;
     // A write-behind batch is written once this many submissions wait (or after
-    // `linger`); durable batches take whatever waits, at once.
+    // `linger`); durable batches take whatever waits, at once. Durable submissions
+    // nobody waits for are written after about two `linger`s.
     size_t batch_size = 100;
     std::chrono::milliseconds linger{20};
   };
@@ -90,8 +91,9 @@ class RPCFORGE_EXPORT GroupCommit {
   uint64_t Submit(Sink& sink, const std::function<void()>& add);
 
   // Wait blocks until the batch holding `ticket` is finished (committed, or failed
-  // and handed to the sinks). In write-behind mode it returns at once unless
-  // `force` is set.
+  // and handed to the sinks). When no batch is being written, the waiting thread
+  // writes the next one itself (everything submitted so far), so concurrent waiters
+  // share it. In write-behind mode it returns at once unless `force` is set.
   void Wait(uint64_t ticket, bool force = false);
   // Flush waits for everything submitted before the call. FlushFor is Flush with a
   // time limit; false when it ran out.
@@ -127,6 +129,9 @@ class RPCFORGE_EXPORT GroupCommit {
     std::chrono::steady_clock::time_point next;
   };
   void Run();
+  // WriteNext writes everything submitted so far as one batch on this thread; `lock`
+  // (held on entry and exit) is released while writing.
+  void WriteNext(std::unique_lock<std::mutex>& lock);
   void WriteBatch(const std::vector<Sink*>& sinks);
   bool Done(uint64_t ticket) const { return finished_ >= ticket; }
 
@@ -151,7 +156,7 @@ class RPCFORGE_EXPORT GroupCommit {
   int blocked_ = 0;
   bool stop_ = false;
   bool writer_exited_ = false;  // the writer thread drained everything and returned
-  std::mutex late_write_mu_;    // submissions after that write one at a time
+  bool writing_ = false;        // a batch is being written (by a waiter or the writer)
   std::function<void()> before_batch_;
   std::thread thread_;
 };
