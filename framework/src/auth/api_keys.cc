@@ -12,6 +12,7 @@
 #include "core/logging.h"
 #include "rpcforge/db/database.h"
 #include "rpcforge/db/framework_models.h"
+#include "rpcforge/db/journal.h"
 #include "rpcforge/db/query.h"
 #include "rpcforge/errors.h"
 
@@ -369,10 +370,16 @@ UsageTracker::~UsageTracker() {
   }
 }
 
-uint64_t UsageTracker::Record(int64_t key_id, Clock::TimePoint when) {
+uint64_t UsageTracker::Record(int64_t key_id, Clock::TimePoint when, bool* journaled) {
+  if (journaled != nullptr) *journaled = false;
   if (commit_ != nullptr) {
     sink_->recorded_.fetch_add(1);
-    return commit_->Submit(*sink_, [&] { sink_->Add(key_id, when); });
+    if (commit_->options().journal == nullptr) {
+      return commit_->Submit(*sink_, [&] { sink_->Add(key_id, when); });
+    }
+    return commit_->Submit(
+        *sink_, [&] { sink_->Add(key_id, when); }, db::kJournalApiKeyUse,
+        auth_internal::EncodeKeyUse(key_id, when), journaled);
   }
   std::lock_guard<std::mutex> lock(mu_);
   Pending& p = pending_[key_id];
@@ -380,6 +387,44 @@ uint64_t UsageTracker::Record(int64_t key_id, Clock::TimePoint when) {
   if (p.count == 1 || p.last_used < when) p.last_used = when;
   return 0;
 }
+
+namespace auth_internal {
+
+std::string EncodeKeyUse(int64_t key_id, Clock::TimePoint when) {
+  const int64_t us =
+      std::chrono::duration_cast<std::chrono::microseconds>(when.time_since_epoch()).count();
+  std::string out(16, '\0');
+  for (int i = 0; i < 8; ++i) {
+    out[i] = static_cast<char>(static_cast<uint64_t>(key_id) >> (8 * i));
+    out[8 + i] = static_cast<char>(static_cast<uint64_t>(us) >> (8 * i));
+  }
+  return out;
+}
+
+void ApplyKeyUses(db::Database& db, const std::vector<std::string>& payloads) {
+  struct Use {
+    int64_t count = 0;
+    Clock::TimePoint last_used;
+  };
+  std::unordered_map<int64_t, Use> uses;
+  for (const std::string& p : payloads) {
+    if (p.size() != 16) {
+      RPCFORGE_LOG_WARN("auth", "skipping a journal record that is not a key use");
+      continue;
+    }
+    uint64_t id = 0, us = 0;
+    for (int i = 0; i < 8; ++i) {
+      id |= static_cast<uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+      us |= static_cast<uint64_t>(static_cast<unsigned char>(p[8 + i])) << (8 * i);
+    }
+    const Clock::TimePoint when{std::chrono::microseconds(static_cast<int64_t>(us))};
+    Use& u = uses[static_cast<int64_t>(id)];
+    if (u.count++ == 0 || u.last_used < when) u.last_used = when;
+  }
+  UpdateUsage(db, uses);
+}
+
+}  // namespace auth_internal
 
 int64_t UsageTracker::pending() const {
   if (commit_ != nullptr) return sink_->recorded_.load() - sink_->done_.load();

@@ -226,8 +226,13 @@ grpc::Status AuthMiddleware::Authenticate(ServerCall& call, bool required) {
   std::optional<VerifiedKey> verified = VerifyApiKey(*database_, *key, *clock_);
   if (!verified) return reject();
   // The count commits with the call's log row (or before the answer without one).
-  if (usage_)
-    call.RequireCommitted(usage_->commit(), usage_->Record(verified->key.id, clock_->Now()));
+  if (usage_) {
+    // The count is on disk before the answer: journaled, or committed with the call's
+    // log row (the dispatcher waits for it when no request log runs).
+    bool journaled = false;
+    const uint64_t ticket = usage_->Record(verified->key.id, clock_->Now(), &journaled);
+    if (!journaled || database_->pinned()) call.RequireCommitted(usage_->commit(), ticket);
+  }
   ctx.SetUser(std::move(verified->user));
   ctx.SetApiKey(std::move(verified->key));
   return grpc::Status::OK;

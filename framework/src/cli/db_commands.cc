@@ -9,6 +9,7 @@
 #include "rpcforge/db/migrate.h"
 #include "rpcforge/db/registry.h"
 #include "rpcforge/errors.h"
+#include "server/journal_replay.h"
 
 namespace rpcforge::cli_internal {
 
@@ -25,6 +26,8 @@ std::unique_ptr<db::Database> OpenDatabase(const CommandEnv& env) {
     throw Unavailable("Cannot open database '" + options.path + "': " + e.what());
   }
   database->SetClock(env.app->clock());
+  // Rows that a killed server journaled but did not commit go in before anyone reads.
+  server_internal::ReplayJournals(*database);
   return database;
 }
 

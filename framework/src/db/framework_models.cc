@@ -96,6 +96,15 @@ const Model& ServerStatusModel() {
   return *model;
 }
 
+const Model& JournalModel() {
+  static const Model* model =
+      new Model("rpcforge.journal", {
+                                        CharField("name", 255).Unique(),
+                                        BigIntegerField("applied_seq").Default(0).MinValue(0),
+                                    });
+  return *model;
+}
+
 namespace {
 
 // 0002 adds the request log's parsed peer and message counts to databases created by
@@ -141,7 +150,10 @@ void RegisterFrameworkApp(Registry& registry) {
       .AddModel(ServerStatusModel())
       .AddInitialMigration()
       .AddMigration(RequestLogPeerMigration())
-      .AddMigration(RequestLogIndexesMigration());
+      .AddMigration(RequestLogIndexesMigration())
+      // Added after 0001_initial, so 0004 creates it on old and new databases alike.
+      .AddModel(JournalModel())
+      .AddMigration(Migration::CreateModels("0004_journal", {&JournalModel()}));
 }
 
 }  // namespace rpcforge::db

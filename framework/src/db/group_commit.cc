@@ -13,6 +13,7 @@
 
 #include "core/logging.h"
 #include "rpcforge/db/database.h"
+#include "rpcforge/db/journal.h"
 
 namespace rpcforge::db {
 
@@ -49,6 +50,34 @@ void GroupCommit::RemoveSink(Sink* sink) {
 }
 
 uint64_t GroupCommit::Submit(Sink& sink, const std::function<void()>& add) {
+  return Submit(sink, add, 0, {}, nullptr);
+}
+
+uint64_t GroupCommit::Submit(Sink& sink, const std::function<void()>& add, uint8_t kind,
+                             std::string_view payload, bool* journaled) {
+  if (journaled != nullptr) *journaled = false;
+  WaitForRoom();
+  uint64_t ticket = 0;
+  if (options_.journal != nullptr && kind != 0) {
+    // The item is queued while the journal still holds its lock, so items are queued
+    // in the journal's order and a batch's mark never passes a record whose item is
+    // not in it; the write itself runs outside mu_.
+    options_.journal->Append(kind, payload, [&](uint64_t seq) {
+      if (journaled != nullptr) *journaled = seq != 0;
+      ticket = Queue(add, seq);
+    });
+  } else {
+    ticket = Queue(add, 0);
+  }
+  // The writer is gone (only a call outliving its server gets here): write now.
+  if (writer_exited_.load(std::memory_order_acquire)) Wait(ticket, /*force=*/true);
+  return ticket;
+}
+
+void GroupCommit::WaitForRoom() {
+  // Before the journal's lock (the writer needs it to finish a batch); concurrent
+  // producers may go past max_pending by their number, no more.
+  if (backlog_.load(std::memory_order_relaxed) < options_.max_pending) return;
   std::unique_lock<std::mutex> lock(mu_);
   if (submitted_ - finished_ >= options_.max_pending && !stop_) {
     ++blocked_;
@@ -57,22 +86,21 @@ uint64_t GroupCommit::Submit(Sink& sink, const std::function<void()>& add) {
     room_cv_.wait(lock, [&] { return submitted_ - finished_ < options_.max_pending || stop_; });
     --blocked_;
   }
+}
+
+uint64_t GroupCommit::Queue(const std::function<void()>& add, uint64_t journal_seq) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (journal_seq != 0) journal_seq_ = journal_seq;
   add();
   const uint64_t ticket = ++submitted_;
-  if (writer_exited_) {
-    // The writer is gone (only a call outliving its server gets here): write now.
-    lock.unlock();
-    Wait(ticket, /*force=*/true);
-    return ticket;
-  }
+  backlog_.store(submitted_ - finished_, std::memory_order_relaxed);
   // Write-behind submissions wake the writer to start a batch or when one is full;
   // durable ones are written by their waiters.
   const uint64_t waiting = submitted_ - taken_;
-  const bool wake = options_.mode == GroupCommitMode::kWriteBehind && !db_.pinned() &&
-                    (waiting == 1 || waiting >= options_.batch_size);
+  const bool wake =
+      BatchesBehind() && !db_.pinned() && (waiting == 1 || waiting >= options_.batch_size);
   lock.unlock();
   if (wake) work_cv_.notify_one();
-  (void)sink;
   return ticket;
 }
 
@@ -158,30 +186,48 @@ void GroupCommit::WriteNext(std::unique_lock<std::mutex>& lock) {
   std::vector<Sink*> sinks = sinks_;
   for (Sink* s : sinks) s->TakePending();
   const uint64_t upto = submitted_;
+  const uint64_t journal_seq = journal_seq_;
   taken_ = upto;
   auto hook = before_batch_;
   lock.unlock();
   if (hook) hook();
-  WriteBatch(sinks);
+  WriteBatch(sinks, journal_seq);
   lock.lock();
   finished_ = upto;
+  backlog_.store(submitted_ - finished_, std::memory_order_relaxed);
   writing_ = false;
   ++batches_;
   done_cv_.notify_all();
   room_cv_.notify_all();
 }
 
-void GroupCommit::WriteBatch(const std::vector<Sink*>& sinks) {
+void GroupCommit::WriteBatch(const std::vector<Sink*>& sinks, uint64_t journal_seq) {
   // The batch holds other calls' rows: the leading call's deadline must not cut it.
   CallInterrupt::Suspended whole_batch;
+  Journal* journal = journal_seq != 0 ? options_.journal : nullptr;
   try {
     Transaction tx = db_.Atomic();
     for (Sink* s : sinks) s->WriteTaken(db_);
+    if (journal != nullptr) journal->RecordApplied(db_, journal_seq);
     tx.Commit();
   } catch (const std::exception& e) {
     for (Sink* s : sinks) s->BatchFailed(db_, e);
+    // The sinks wrote what they could on their own: replaying it again would count
+    // it twice, so the mark moves on.
+    if (journal != nullptr) {
+      try {
+        Transaction tx = db_.Atomic();
+        journal->RecordApplied(db_, journal_seq);
+        tx.Commit();
+        journal->Applied(journal_seq);
+      } catch (const std::exception& mark_error) {
+        RPCFORGE_LOG_ERROR("journal", "cannot record {} as applied: {}", journal->name(),
+                           mark_error.what());
+      }
+    }
     return;
   }
+  if (journal != nullptr) journal->Applied(journal_seq);
   for (Sink* s : sinks) s->BatchCommitted();
 }
 
@@ -191,7 +237,7 @@ void GroupCommit::Run() {
     const bool idle = submitted_ == taken_;
     if (idle && !writing_) {
       if (stop_) {
-        writer_exited_ = true;
+        writer_exited_.store(true, std::memory_order_release);
         break;
       }
       // Periodic tasks run only between batches.
@@ -213,8 +259,7 @@ void GroupCommit::Run() {
         next_due = std::min(next_due, periodic_[i].next);
       }
       // Durable submissions do not wake this thread; look for unwaited ones now and then.
-      const auto poll =
-          options_.mode == GroupCommitMode::kDurable ? now + options_.linger : next_due;
+      const auto poll = BatchesBehind() ? next_due : now + options_.linger;
       work_cv_.wait_until(lock, std::min(next_due, poll),
                           [&] { return stop_ || (submitted_ != taken_ && !writing_); });
       continue;
@@ -225,7 +270,7 @@ void GroupCommit::Run() {
     }
     const bool pinned = db_.pinned();
     if (!stop_ && urgent_ == 0 && blocked_ == 0 && !pinned) {
-      if (options_.mode == GroupCommitMode::kDurable) {
+      if (!BatchesBehind()) {
         // A waiter usually leads; take what is left unwaited after a linger.
         work_cv_.wait_for(lock, options_.linger, [&] {
           return stop_ || urgent_ > 0 || blocked_ > 0 || submitted_ == taken_ || writing_;

@@ -12,5 +12,6 @@ rpcforge_framework_module(db
     src/db/framework_models.cc
     src/db/fixture_data.cc
     src/db/group_commit.cc
+    src/db/journal.cc
   PUBLIC_DEPS rpcforge_core
   PRIVATE_DEPS SQLiteCpp SQLite::SQLite3 nlohmann_json::nlohmann_json spdlog::spdlog)

@@ -27,13 +27,16 @@
 #include "core/logging.h"
 #include "rpcforge/app.h"
 #include "rpcforge/config/config.h"
+#include "rpcforge/db/database.h"
 #include "rpcforge/db/group_commit.h"
+#include "rpcforge/db/journal.h"
 #include "rpcforge/errors.h"
 #include "rpcforge/logging/request_log.h"
 #include "rpcforge/server/dispatcher.h"
 #include "rpcforge/server/internal/grpc_streams.h"
 #include "rpcforge/server/internal/tsan.h"
 #include "rpcforge/server/service.h"
+#include "server/journal_replay.h"
 
 namespace rpcforge {
 namespace {
@@ -191,7 +194,9 @@ struct Server::Impl {
   App* app = nullptr;
   ServerSettings settings;
   ServerEnv env;
-  // Before the dispatcher: the pipeline's middlewares write through it.
+  // Before the dispatcher: the pipeline's middlewares write through it; the journal
+  // before both, as the group commit's last batches mark it applied.
+  std::unique_ptr<db::Journal> journal;
   std::unique_ptr<db::GroupCommit> group_commit;
   std::unique_ptr<Dispatcher> dispatcher;
   std::vector<std::unique_ptr<grpc::Service>> adapters;
@@ -241,8 +246,19 @@ std::unique_ptr<Server> Server::Start(App& app, const ServerSettings& settings,
 
   // The pipeline and the dispatcher.
   if (env.database != nullptr) {
-    impl->group_commit = std::make_unique<db::GroupCommit>(
-        *env.database, logging::RequestLogOptions::FromConfig(env.config).CommitOptions());
+    db::GroupCommit::Options commit =
+        logging::RequestLogOptions::FromConfig(env.config).CommitOptions();
+    if (commit.mode == db::GroupCommitMode::kDurable && env.journal && !env.database->in_memory()) {
+      server_internal::ReplayJournals(*env.database);
+      try {
+        impl->journal = db::Journal::Open(*env.database);
+      } catch (const Error& e) {
+        RPCFORGE_LOG_WARN("server", "{}; calls will wait for their log rows to commit",
+                          e.message());
+      }
+      commit.journal = impl->journal.get();
+    }
+    impl->group_commit = std::make_unique<db::GroupCommit>(*env.database, commit);
   }
   MiddlewareEnv menv;
   menv.clock = clock;

@@ -11,6 +11,7 @@ rpcforge_framework_module(framework
     src/server/peer.cc
     src/server/tsan.cc
     src/server/grpc_messages.cc
+    src/server/journal_replay.cc
     src/cli/main.cc
     src/cli/serve.cc
     src/cli/db_commands.cc

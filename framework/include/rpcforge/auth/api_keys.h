@@ -178,7 +178,9 @@ class RPCFORGE_EXPORT UsageTracker {
 
   // Record counts one call made with key `key_id` at `when`. Returns the ticket of the
   // submission on the shared GroupCommit (for ServerCall::RequireCommitted), or 0.
-  uint64_t Record(int64_t key_id, Clock::TimePoint when);
+  // With a journal on that GroupCommit the use is journaled first, and `*journaled`
+  // (when given) says whether that worked (then a crash cannot lose the count).
+  uint64_t Record(int64_t key_id, Clock::TimePoint when, bool* journaled = nullptr);
   // Flush writes every pending count now and returns how many keys were updated (on
   // a shared GroupCommit: waits for them and returns 0).
   size_t Flush();
@@ -208,6 +210,11 @@ class RPCFORGE_EXPORT UsageTracker {
 };
 
 namespace auth_internal {
+// EncodeKeyUse is the journal form of one use (db::kJournalApiKeyUse records).
+RPCFORGE_EXPORT std::string EncodeKeyUse(int64_t key_id, Clock::TimePoint when);
+// ApplyKeyUses adds the uses in `payloads` to their keys' counts on `db`, inside the
+// caller's transaction. Payloads that are not key uses are logged and skipped.
+RPCFORGE_EXPORT void ApplyKeyUses(db::Database& db, const std::vector<std::string>& payloads);
 // TEST_ConstantTimeCompares counts the CRYPTO_memcmp comparisons VerifyApiKey and
 // SecretEquals have made in this process. Test-only.
 RPCFORGE_EXPORT int64_t TEST_ConstantTimeCompares();

@@ -36,9 +36,13 @@ RPCFORGE_EXPORT const Model& RequestLogModel();
 // last_heartbeat, stopped_at, error_message, services (JSON list of service names).
 RPCFORGE_EXPORT const Model& ServerStatusModel();
 
-// RegisterFrameworkApp adds the "rpcforge" app (these models, migrations 0001_initial
-// and 0002_requestlog_peer) to `registry`. Registry::Global() does it on first use; call it on
-// registries you build yourself. Idempotent.
+// JournalModel is "rpcforge.journal": name (a journal file, unique) and applied_seq
+// (the last of its records in the database; see rpcforge/db/journal.h).
+RPCFORGE_EXPORT const Model& JournalModel();
+
+// RegisterFrameworkApp adds the "rpcforge" app (these models, migrations 0001_initial,
+// 0002_requestlog_peer, 0003_requestlog_fewer_indexes and 0004_journal) to `registry`.
+// Registry::Global() does it on first use; call it on registries you build yourself. Idempotent.
 RPCFORGE_EXPORT void RegisterFrameworkApp(Registry& registry);
 
 }  // namespace rpcforge::db

@@ -18,12 +18,14 @@
 #ifndef RPCFORGE_DB_GROUP_COMMIT_H_
 #define RPCFORGE_DB_GROUP_COMMIT_H_
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
 #include <functional>
 #include <mutex>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -32,6 +34,7 @@
 namespace rpcforge::db {
 
 class Database;
+class Journal;
 
 // GroupCommitMode says whether Wait blocks until the items are committed.
 enum class GroupCommitMode {
@@ -54,6 +57,10 @@ class RPCFORGE_EXPORT GroupCommit {
     // nobody waits for are written after about two `linger`s.
     size_t batch_size = 100;
     std::chrono::milliseconds linger{20};
+    // journal, when set, receives the record of each submission that passes one
+    // (Submit) before the submission is queued, and every batch records in its
+    // transaction how far the journal is applied. Must outlive the GroupCommit.
+    Journal* journal = nullptr;
   };
 
   // Sink is one kind of write. Its pending items are guarded by the GroupCommit's
@@ -89,6 +96,12 @@ class RPCFORGE_EXPORT GroupCommit {
   // wait to be written. After the GroupCommit stopped, it writes `sink` at once on
   // the calling thread.
   uint64_t Submit(Sink& sink, const std::function<void()>& add);
+  // Submit with a journal record: with a journal (Options::journal), `payload` of
+  // `kind` is appended to it first, in the same order as the submissions, and
+  // `*journaled` tells whether that worked (when it did, a crash cannot lose the
+  // submission, and there is no need to Wait for durability).
+  uint64_t Submit(Sink& sink, const std::function<void()>& add, uint8_t kind,
+                  std::string_view payload, bool* journaled);
 
   // Wait blocks until the batch holding `ticket` is finished (committed, or failed
   // and handed to the sinks). When no batch is being written, the waiting thread
@@ -129,11 +142,21 @@ class RPCFORGE_EXPORT GroupCommit {
     std::chrono::steady_clock::time_point next;
   };
   void Run();
+  // WaitForRoom blocks while max_pending submissions wait (back-pressure).
+  void WaitForRoom();
+  // Queue is Submit after the journal: runs `add` under mu_ and hands out the ticket.
+  uint64_t Queue(const std::function<void()>& add, uint64_t journal_seq);
   // WriteNext writes everything submitted so far as one batch on this thread; `lock`
   // (held on entry and exit) is released while writing.
   void WriteNext(std::unique_lock<std::mutex>& lock);
-  void WriteBatch(const std::vector<Sink*>& sinks);
+  // WriteBatch writes the taken items (and, with a journal, the mark of `journal_seq`).
+  void WriteBatch(const std::vector<Sink*>& sinks, uint64_t journal_seq);
   bool Done(uint64_t ticket) const { return finished_ >= ticket; }
+  // BatchesBehind: the writer thread batches what is submitted (write-behind, or
+  // durable with a journal, whose callers wait only for what the journal missed).
+  bool BatchesBehind() const {
+    return options_.mode == GroupCommitMode::kWriteBehind || options_.journal != nullptr;
+  }
 
   Database& db_;
   const Options options_;
@@ -148,15 +171,19 @@ class RPCFORGE_EXPORT GroupCommit {
   int next_periodic_id_ = 0;
   int running_periodic_ = 0;  // id of the task running now, 0 when none
   std::condition_variable periodic_cv_;
-  uint64_t submitted_ = 0;  // tickets handed out
-  uint64_t taken_ = 0;      // tickets in batches being written
-  uint64_t finished_ = 0;   // tickets whose batch is finished
+  uint64_t submitted_ = 0;    // tickets handed out
+  uint64_t journal_seq_ = 0;  // the last journal record of a submitted item
+  uint64_t taken_ = 0;        // tickets in batches being written
+  uint64_t finished_ = 0;     // tickets whose batch is finished
   uint64_t batches_ = 0;
   int urgent_ = 0;  // Wait/Flush callers in write-behind mode: write now, don't linger
   int blocked_ = 0;
   bool stop_ = false;
-  bool writer_exited_ = false;  // the writer thread drained everything and returned
-  bool writing_ = false;        // a batch is being written (by a waiter or the writer)
+  // The writer thread drained everything and returned; read without mu_.
+  std::atomic<bool> writer_exited_{false};
+  // submitted_ - finished_, for Submit's lock-free look at the room left.
+  std::atomic<uint64_t> backlog_{0};
+  bool writing_ = false;  // a batch is being written (by a waiter or the writer)
   std::function<void()> before_batch_;
   std::thread thread_;
 };

@@ -79,6 +79,16 @@ struct RequestLogEntry {
 RPCFORGE_EXPORT void WriteRequestLogs(db::Database& db,
                                       const std::vector<RequestLogEntry>& entries);
 
+// EncodeRequestLogEntry / DecodeRequestLogEntry are the journal form of a row
+// (db::kJournalRequestLogRow records). Decode returns false for bytes that are not one.
+RPCFORGE_EXPORT std::string EncodeRequestLogEntry(const RequestLogEntry& entry);
+RPCFORGE_EXPORT bool DecodeRequestLogEntry(std::string_view bytes, RequestLogEntry* entry);
+
+// ApplyRequestLogRecords inserts the rows in `payloads` (journal records) on `db`,
+// inside the caller's transaction. Payloads that are not rows are logged and skipped.
+RPCFORGE_EXPORT void ApplyRequestLogRecords(db::Database& db,
+                                            const std::vector<std::string>& payloads);
+
 // DeleteRequestLogsBefore deletes rows created before `cutoff`; returns how many.
 RPCFORGE_EXPORT int64_t DeleteRequestLogsBefore(db::Database& db, Clock::TimePoint cutoff);
 
@@ -122,8 +132,11 @@ class RPCFORGE_EXPORT RequestLogWriter {
   RequestLogWriter& operator=(const RequestLogWriter&) = delete;
 
   // Enqueue hands `entry` to the writer, waiting while the queue is full, and returns
-  // its ticket for `commit().Wait` (durable callers wait; Enqueue itself does not).
-  uint64_t Enqueue(RequestLogEntry entry);
+  // its ticket for `commit().Wait`. With a journal on the GroupCommit the row is
+  // journaled first and `*journaled` (when given) says whether that worked: then a
+  // crash cannot lose it and durable callers need not wait. Enqueue never waits for
+  // the row to be written.
+  uint64_t Enqueue(RequestLogEntry entry, bool* journaled = nullptr);
 
   // Flush returns once every row enqueued before the call is written (or failed and
   // was logged). Cheap when the queue is empty.

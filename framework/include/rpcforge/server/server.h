@@ -83,6 +83,11 @@ struct ServerEnv {
   // quiet logs the lifecycle lines (started, shutting down, stopped) at debug level
   // instead of info; TestServer sets it so test output stays readable.
   bool quiet = false;
+  // journal: with a durable request log on a database file, journal the rows and
+  // API-key uses (rpcforge/db/journal.h) so that calls do not wait for their batch
+  // to commit. TestServer turns it off: each call then waits for its commit, so a
+  // test sees the row as soon as the call returns.
+  bool journal = true;
 };
 
 // Server is thread-safe. Destroying it shuts it down (without grace) if still running.

@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: Apache-2.0
+// Journal: what a process appends is replayed exactly once after it is gone, from its
+// applied mark on; a torn record ends the replay; a live process's journal is left
+// alone; a clean stop leaves nothing behind.
+#include "rpcforge/db/journal.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "rpcforge/db/database.h"
+#include "rpcforge/db/migrate.h"
+#include "rpcforge/db/registry.h"
+
+namespace {
+
+using rpcforge::db::Database;
+using rpcforge::db::Journal;
+using rpcforge::db::JournalRecord;
+using ::testing::ElementsAre;
+
+class JournalTest : public ::testing::Test {
+ protected:
+  JournalTest() {
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / "rpcforge_journal_XXXXXX").string();
+    dir_ = mkdtemp(tmpl.data());
+    db_ = Database::Open((dir_ / "app.sqlite3").string());
+    std::ostringstream ignored;
+    rpcforge::db::Migrate(*db_, rpcforge::db::Registry::Global(), ignored);
+  }
+  ~JournalTest() override {
+    db_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  // Replay collects the payloads replayed.
+  std::vector<std::string> Replay() {
+    std::vector<std::string> seen;
+    Journal::ReplayJournals(*db_, [&](Database&, const std::vector<JournalRecord>& records) {
+      for (const auto& r : records) seen.push_back(r.payload);
+    });
+    return seen;
+  }
+  size_t Files() {
+    const std::filesystem::path d = Journal::Directory(db_->path());
+    if (!std::filesystem::exists(d)) return 0;
+    return static_cast<size_t>(std::distance(std::filesystem::directory_iterator(d),
+                                             std::filesystem::directory_iterator()));
+  }
+  int64_t Marks() { return db_->Query("SELECT COUNT(*) FROM rpcforge_journal")[0].at(0).AsInt(); }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<Database> db_;
+};
+
+TEST_F(JournalTest, WhatAGoneProcessLeftIsReplayedOnceFromItsMark) {
+  {
+    auto journal = Journal::Open(*db_);
+    for (const char* p : {"a", "b", "c", "d", "e"}) EXPECT_GT(journal->Append(1, p), 0u);
+    // The first three made it into the database in a batch.
+    auto tx = db_->Atomic();
+    journal->RecordApplied(*db_, 3);
+    tx.Commit();
+    journal->Applied(3);
+  }  // "dies" with two records unapplied: the file stays, unlocked
+  EXPECT_EQ(Files(), 1u);
+  EXPECT_THAT(Replay(), ElementsAre("d", "e"));
+  EXPECT_EQ(Files(), 0u);  // replayed, then removed with its mark
+  EXPECT_EQ(Marks(), 0);
+  EXPECT_THAT(Replay(), ElementsAre());
+}
+
+TEST_F(JournalTest, ALiveProcesssJournalIsLeftAlone) {
+  auto journal = Journal::Open(*db_);
+  journal->Append(1, "live");
+  EXPECT_THAT(Replay(), ElementsAre());  // still locked by its owner
+  EXPECT_EQ(Files(), 1u);
+}
+
+TEST_F(JournalTest, ACleanStopRemovesTheFileAndItsMark) {
+  {
+    auto journal = Journal::Open(*db_);
+    const uint64_t last = journal->Append(1, "x");
+    auto tx = db_->Atomic();
+    journal->RecordApplied(*db_, last);
+    tx.Commit();
+    journal->Applied(last);
+  }
+  EXPECT_EQ(Files(), 0u);
+  EXPECT_EQ(Marks(), 0);
+}
+
+TEST_F(JournalTest, ATornRecordEndsTheReplay) {
+  std::string path;
+  {
+    auto journal = Journal::Open(*db_);
+    journal->Append(1, "first");
+    journal->Append(1, "second");
+    path = journal->path();
+  }
+  // A crash in the middle of the third record's write.
+  std::ofstream(path, std::ios::app | std::ios::binary)
+      << std::string("\x20\x00\x00\x00\x01garb", 9);
+  EXPECT_THAT(Replay(), ElementsAre("first", "second"));
+}
+
+TEST_F(JournalTest, ReplayedRecordsAndTheMarkCommitTogether) {
+  {
+    auto journal = Journal::Open(*db_);
+    journal->Append(1, "boom");
+    journal->Append(1, "fine");
+  }
+  // The applier fails: nothing is marked, the file stays for a later try.
+  Journal::ReplayJournals(*db_, [](Database&, const std::vector<JournalRecord>&) {
+    throw std::runtime_error("database busy");
+  });
+  EXPECT_EQ(Files(), 1u);
+  EXPECT_THAT(Replay(), ElementsAre("boom", "fine"));
+}
+
+TEST_F(JournalTest, AnInMemoryDatabaseHasNoJournal) {
+  auto memory = Database::Open(":memory:");
+  EXPECT_EQ(Journal::Open(*memory), nullptr);
+}
+
+}  // namespace
