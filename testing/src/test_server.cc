@@ -9,6 +9,7 @@
 
 #include "rpcforge/config/config.h"
 #include "rpcforge/errors.h"
+#include "rpcforge/server/dispatcher.h"
 #include "rpcforge/server/internal/tsan.h"
 
 namespace rpcforge::testing {
@@ -53,6 +54,12 @@ TestServer::TestServer(TestServerOptions options)
 }
 
 TestServer::~TestServer() = default;
+
+bool TestServer::WaitIdle(std::chrono::milliseconds timeout) {
+  return server_->dispatcher().WaitIdle(timeout);
+}
+
+void TestServer::Reset() { server_->dispatcher().ResetPipeline(); }
 
 std::shared_ptr<grpc::Channel> TestServer::TcpChannel() const {
   if (server_->address().empty()) {

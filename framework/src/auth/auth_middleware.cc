@@ -88,6 +88,11 @@ std::chrono::milliseconds BruteForceGuard::BlockedFor(const std::string& peer) {
   return std::chrono::ceil<std::chrono::milliseconds>(it->second.blocked_until - now);
 }
 
+void BruteForceGuard::Clear() {
+  std::lock_guard<std::mutex> lock(mu_);
+  peers_.clear();
+}
+
 bool BruteForceGuard::RecordFailure(const std::string& peer) {
   if (max_failures_ <= 0) return false;
   const auto now = clock_.SteadyNow();

@@ -5,6 +5,7 @@
 #include <grpcpp/server_context.h>
 
 #include <chrono>
+#include <thread>
 
 #include "core/logging.h"
 #include "rpcforge/db/database.h"
@@ -57,6 +58,16 @@ Dispatcher::Dispatcher(DispatcherOptions options) : options_(std::move(options))
 
 Dispatcher::~Dispatcher() = default;
 
+bool Dispatcher::WaitIdle(std::chrono::milliseconds timeout) const {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  // Polls: idle is what a test expects, so the first look usually settles it.
+  while (active_calls() > 0) {
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
 int Dispatcher::busy_workers() const {
   std::lock_guard<std::mutex> lock(mu_);
   return busy_;
@@ -65,9 +76,14 @@ int Dispatcher::busy_workers() const {
 grpc::Status Dispatcher::Dispatch(grpc::ServerContextBase* server_context, const MethodInfo& method,
                                   const google::protobuf::Message* request, HandlerRef handler) {
   server_internal::TsanAcquire();
-  struct PublishOnReturn {
-    ~PublishOnReturn() { server_internal::TsanRelease(); }
-  } publish;
+  active_.fetch_add(1, std::memory_order_acq_rel);
+  struct OnReturn {
+    std::atomic<int>* active;
+    ~OnReturn() {
+      active->fetch_sub(1, std::memory_order_acq_rel);
+      server_internal::TsanRelease();
+    }
+  } on_return{&active_};
   try {
     server_internal::ServerContextImpl ctx(server_context);
     ctx.SetMethod(&method);

@@ -58,6 +58,10 @@ Middleware::~Middleware() = default;
 Pipeline::Pipeline(std::vector<std::shared_ptr<Middleware>> middlewares)
     : middlewares_(std::move(middlewares)) {}
 
+void Pipeline::Reset() const {
+  for (const auto& m : middlewares_) m->Reset();
+}
+
 grpc::Status Pipeline::Run(ServerCall& call, HandlerRef handler) const {
   return Invoke(0, call, handler);
 }

@@ -225,6 +225,14 @@ void InMemoryRateLimitStorage::EvictExpired(const Clock& clock) {
   }
 }
 
+void InMemoryRateLimitStorage::Clear() {
+  for (size_t i = 0; i < kShards; ++i) {
+    std::lock_guard<std::mutex> lock(shards_[i].mu);
+    shards_[i].windows.clear();
+    shards_[i].expiries = {};
+  }
+}
+
 size_t InMemoryRateLimitStorage::size() const {
   size_t n = 0;
   for (size_t i = 0; i < kShards; ++i) {
@@ -446,6 +454,8 @@ RateLimitMiddleware::RateLimitMiddleware(std::shared_ptr<RateLimiter> limiter,
 }
 
 RateLimitMiddleware::~RateLimitMiddleware() = default;
+
+void RateLimitMiddleware::Reset() { storage_->Clear(); }
 
 grpc::Status RateLimitMiddleware::Handle(ServerCall& call, Next next) {
   const MethodInfo& method = call.method();

@@ -52,6 +52,8 @@ class RPCFORGE_EXPORT BruteForceGuard {
   std::chrono::milliseconds BlockedFor(const std::string& peer);
   // RecordFailure counts one invalid key from `peer`; returns true when it blocked it.
   bool RecordFailure(const std::string& peer);
+  // Clear forgets every failure and block.
+  void Clear();
 
  private:
   struct Entry {
@@ -96,6 +98,8 @@ class RPCFORGE_EXPORT AuthMiddleware final : public Middleware {
   static std::shared_ptr<Middleware> FromEnv(const MiddlewareEnv& env);
 
   grpc::Status Handle(ServerCall& call, Next next) override;
+  // Reset forgets the brute-force guard's failures and blocks.
+  void Reset() override { guard_.Clear(); }
 
   // usage is the tracker (null without a database).
   UsageTracker* usage() { return usage_.get(); }

@@ -8,6 +8,8 @@
 
 #include <grpcpp/support/status.h>
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <initializer_list>
 #include <memory>
@@ -63,6 +65,14 @@ class RPCFORGE_EXPORT Dispatcher {
 
   // busy_workers is the number of handlers running now.
   int busy_workers() const;
+  // active_calls is the number of calls inside Dispatch now (in the pipeline, waiting
+  // for a worker, or in their handler).
+  int active_calls() const { return active_.load(std::memory_order_acquire); }
+  // WaitIdle waits, at most `timeout`, until no call is inside Dispatch; returns
+  // whether none is.
+  bool WaitIdle(std::chrono::milliseconds timeout) const;
+  // ResetPipeline calls Middleware::Reset on every middleware of the pipeline.
+  void ResetPipeline() { options_.pipeline->Reset(); }
 
   // DescribeMethods builds the MethodInfo list of `service` (a full protobuf name) from
   // the generated descriptor pool. Used by generated code; the result lives forever.
@@ -79,6 +89,7 @@ class RPCFORGE_EXPORT Dispatcher {
   mutable std::mutex mu_;
   std::condition_variable slot_freed_;
   int busy_ = 0;
+  std::atomic<int> active_{0};
 };
 
 }  // namespace rpcforge

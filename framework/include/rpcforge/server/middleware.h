@@ -145,6 +145,11 @@ class RPCFORGE_EXPORT Middleware {
   // `next()` and returns its status (possibly changed). It may throw an
   // rpcforge::Error instead of returning a status.
   virtual grpc::Status Handle(ServerCall& call, Next next) = 0;
+
+  // Reset forgets what the middleware learned from earlier calls (counters, blocked
+  // peers, caches), as if the server had just started. The testing library calls it
+  // between tests that share a server, with no call in flight. Default: nothing.
+  virtual void Reset() {}
 };
 
 // MiddlewareEnv is what a middleware factory gets when a server is built. Everything
@@ -175,6 +180,8 @@ class RPCFORGE_EXPORT Pipeline {
   grpc::Status Run(ServerCall& call, HandlerRef handler) const;
 
   size_t size() const { return middlewares_.size(); }
+  // Reset calls Middleware::Reset on every middleware.
+  void Reset() const;
 
  private:
   friend class Next;

@@ -63,6 +63,11 @@ class RPCFORGE_EXPORT RateLimitStorage {
   // storage shared between processes would use Now). Never throws for valid arguments.
   virtual RateLimitDecision TryAcquire(std::string_view key, uint32_t max_calls,
                                        std::chrono::milliseconds period, const Clock& clock) = 0;
+
+  // Clear forgets every window, so tests that share a server start from zero
+  // (Middleware::Reset). Default: nothing (a storage shared with other processes
+  // should not be emptied by one test).
+  virtual void Clear() {}
 };
 
 // InMemoryRateLimitStorage keeps fixed windows in process memory, sharded by key so
@@ -81,6 +86,8 @@ class RPCFORGE_EXPORT InMemoryRateLimitStorage final : public RateLimitStorage {
 
   // EvictExpired removes every window that has ended by `clock.SteadyNow()`.
   void EvictExpired(const Clock& clock);
+
+  void Clear() override;
 
   // size is the number of windows held (live ones, plus ended ones not yet evicted).
   size_t size() const;
@@ -178,6 +185,8 @@ class RPCFORGE_EXPORT RateLimitMiddleware final : public Middleware {
   ~RateLimitMiddleware() override;
 
   grpc::Status Handle(ServerCall& call, Next next) override;
+  // Reset clears the counters of the limiter's storage.
+  void Reset() override;
 
  private:
   struct Limit;

@@ -15,6 +15,7 @@
 
 #include <grpcpp/channel.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <utility>
@@ -71,6 +72,13 @@ class TestServer {
   std::unique_ptr<typename GrpcService::Stub> TcpStub() const {
     return GrpcService::NewStub(TcpChannel());
   }
+
+  // WaitIdle waits, at most `timeout`, until no call is running; returns whether none
+  // is. Reset makes the middlewares forget earlier calls (rate-limit counters, the
+  // brute-force guard: Middleware::Reset). The fixtures use both between tests that
+  // share a server.
+  bool WaitIdle(std::chrono::milliseconds timeout);
+  void Reset();
 
   Server& server() { return *server_; }
   App& app() { return *app_; }
