@@ -8,6 +8,12 @@ Names follow BM_<Group>_Baseline_<What> (the baseline) and BM_<Group>_<Other>.
 import json
 import sys
 
+# Absolute targets (issue-level promises), in microseconds of real time per iteration.
+TARGETS_US = {
+    "BM_TutorialTest_RpcTestCase": 150,
+    "BM_TutorialTest_RpcTransactionTestCase": 700,
+}
+
 
 def main():
     rows = []
@@ -39,7 +45,18 @@ def main():
         rt = f"{ratio:7.2f}x" if ratio is not None else f"{'-':>8}"
         dt = f"{(ns - bns) / 1000:+10.2f}us" if bns is not None else f"{'-':>12}"
         print(f"{name:<{width}}  {ns / 1000:10.2f}us  {bname:<{bwidth}}  {bt}  {rt}  {dt}")
+    status = 0
+    measured = {name: ns for name, ns, _, _, _ in rows}
+    for name, limit in TARGETS_US.items():
+        if name not in measured:
+            continue
+        us = measured[name] / 1000
+        verdict = "ok" if us <= limit else "BELOW TARGET"
+        if us > limit:
+            status = 1
+        print(f"target {name}: {us:.1f} us per test (<= {limit} us) {verdict}")
+    return status
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
