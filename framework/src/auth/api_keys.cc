@@ -138,7 +138,10 @@ std::vector<User> ListUsers(db::Database& db) {
 }
 
 bool SetUserActive(db::Database& db, int64_t user_id, bool active) {
-  return db::UserModel().Objects(db).Filter("id", user_id).Update({{"is_active", active}}) > 0;
+  const bool changed =
+      db::UserModel().Objects(db).Filter("id", user_id).Update({{"is_active", active}}) > 0;
+  auth_internal::CredentialsChanged();
+  return changed;
 }
 
 // --- Keys
@@ -210,17 +213,23 @@ std::optional<ApiKeyInfo> GetApiKeyInfo(db::Database& db, int64_t id) {
 }
 
 bool RevokeApiKey(db::Database& db, int64_t id, const Clock& clock) {
-  return db.Execute("UPDATE rpcforge_apikey SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-                    {FormatTimestamp(clock.Now()), id})
-             .changes > 0;
+  const bool revoked =
+      db.Execute("UPDATE rpcforge_apikey SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                 {FormatTimestamp(clock.Now()), id})
+          .changes > 0;
+  auth_internal::CredentialsChanged();
+  return revoked;
 }
 bool RevokeApiKey(db::Database& db, int64_t id) { return RevokeApiKey(db, id, db.clock()); }
 
 int64_t RevokeUserKeys(db::Database& db, int64_t user_id, const Clock& clock) {
-  return db
-      .Execute("UPDATE rpcforge_apikey SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
-               {FormatTimestamp(clock.Now()), user_id})
-      .changes;
+  const int64_t revoked =
+      db.Execute(
+            "UPDATE rpcforge_apikey SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+            {FormatTimestamp(clock.Now()), user_id})
+          .changes;
+  auth_internal::CredentialsChanged();
+  return revoked;
 }
 int64_t RevokeUserKeys(db::Database& db, int64_t user_id) {
   return RevokeUserKeys(db, user_id, db.clock());
@@ -389,6 +398,15 @@ uint64_t UsageTracker::Record(int64_t key_id, Clock::TimePoint when, bool* journ
 }
 
 namespace auth_internal {
+
+namespace {
+std::atomic<uint64_t> g_credentials_generation{1};
+}  // namespace
+
+uint64_t CredentialsGeneration() {
+  return g_credentials_generation.load(std::memory_order_acquire);
+}
+void CredentialsChanged() { g_credentials_generation.fetch_add(1, std::memory_order_acq_rel); }
 
 std::string EncodeKeyUse(int64_t key_id, Clock::TimePoint when) {
   const int64_t us =

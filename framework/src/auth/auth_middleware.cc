@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <map>
+#include <unordered_map>
 
 #include "core/logging.h"
 #include "rpcforge/auth/base_service.h"
@@ -142,12 +143,78 @@ std::shared_ptr<const config::v1::Config> CopyConfig(const config::v1::Config* c
 }
 }  // namespace
 
+// KeyCache holds verified keys by the SHA-256 of the key presented. Entries made
+// before this process last changed credentials (CredentialsGeneration) or older than
+// the TTL (the clock's steady time) are looked up again. Bounded: it starts over when
+// full.
+class AuthMiddleware::KeyCache {
+ public:
+  KeyCache(std::chrono::milliseconds ttl, const Clock& clock) : ttl_(ttl), clock_(clock) {}
+
+  std::optional<VerifiedKey> Get(const std::string& digest) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = entries_.find(digest);
+    if (it == entries_.end()) return std::nullopt;
+    const Entry& e = it->second;
+    const bool fresh = e.generation == auth_internal::CredentialsGeneration() &&
+                       clock_.SteadyNow() - e.fetched < ttl_;
+    const bool unexpired = !e.verified.key.expires_at || clock_.Now() < *e.verified.key.expires_at;
+    if (!fresh || !unexpired) {
+      entries_.erase(it);
+      return std::nullopt;
+    }
+    return e.verified;
+  }
+
+  void Put(const std::string& digest, const VerifiedKey& verified, uint64_t generation) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (entries_.size() >= kMaxEntries) entries_.clear();
+    entries_[digest] = Entry{verified, clock_.SteadyNow(), generation};
+  }
+
+  void Clear() {
+    std::lock_guard<std::mutex> lock(mu_);
+    entries_.clear();
+  }
+
+ private:
+  static constexpr size_t kMaxEntries = 10000;
+  struct Entry {
+    VerifiedKey verified;
+    Clock::SteadyTimePoint fetched;
+    uint64_t generation;
+  };
+  const std::chrono::milliseconds ttl_;
+  const Clock& clock_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Entry> entries_;
+};
+
+void AuthMiddleware::Reset() {
+  guard_.Clear();
+  if (cache_) cache_->Clear();
+}
+
+std::optional<VerifiedKey> AuthMiddleware::Verify(const std::string& key) {
+  if (!cache_) return VerifyApiKey(*database_, key, *clock_);
+  const std::string digest = HashApiKey(key);
+  if (auto cached = cache_->Get(digest)) return cached;
+  // Read the generation first: a change made during the lookup makes the entry stale.
+  const uint64_t generation = auth_internal::CredentialsGeneration();
+  std::optional<VerifiedKey> verified = VerifyApiKey(*database_, key, *clock_);
+  if (verified) cache_->Put(digest, *verified, generation);
+  return verified;
+}
+
 AuthMiddleware::AuthMiddleware(const MiddlewareEnv& env, UsageTracker::Options usage)
     : config_(CopyConfig(env.config)),
       clock_(env.clock ? env.clock : &Clock::Real()),
       database_(env.database),
       guard_(config::BruteForceMaxFailures(*config_), config::BruteForceWindow(*config_),
              config::BruteForceBlockDuration(*config_), *clock_) {
+  if (const auto ttl = config::KeyCacheTtl(*config_); ttl.count() > 0) {
+    cache_ = std::make_unique<KeyCache>(ttl, *clock_);
+  }
   if (database_ != nullptr) {
     usage_ = env.group_commit != nullptr ? std::make_unique<UsageTracker>(*env.group_commit)
                                          : std::make_unique<UsageTracker>(*database_, usage);
@@ -228,7 +295,7 @@ grpc::Status AuthMiddleware::Authenticate(ServerCall& call, bool required) {
     });
     return reject();
   }
-  std::optional<VerifiedKey> verified = VerifyApiKey(*database_, *key, *clock_);
+  std::optional<VerifiedKey> verified = Verify(*key);
   if (!verified) return reject();
   // The count commits with the call's log row (or before the answer without one).
   if (usage_) {

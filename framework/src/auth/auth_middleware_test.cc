@@ -451,6 +451,47 @@ TEST_F(AuthUsageTest, WriteBehindUsageIsWrittenAfterTheAnswer) {
   EXPECT_EQ(Count(), 1);
 }
 
+// The verified-key cache: another process's revocation (a raw UPDATE here) shows up
+// within auth.key_cache_ttl; this process's own at once; expiry always exactly.
+TEST_F(AuthMiddlewareTest, AKeyRevokedElsewhereStopsWorkingWithinTheCacheTtl) {
+  const std::string key = KeyFor("ada");
+  auto server = Start({{"auth.key_cache_ttl", "2s"}});
+  ASSERT_THAT(Call(*server, {{"x-api-key", key}}), IsOk());
+  db().Execute("UPDATE rpcforge_apikey SET revoked_at = '2026-01-01T00:00:00.000000Z'");
+  EXPECT_THAT(Call(*server, {{"x-api-key", key}}), IsOk());  // trusted from the cache
+  clock_.Advance(std::chrono::seconds(3));
+  EXPECT_THAT(Call(*server, {{"x-api-key", key}}), StatusIs(kUnauthenticated));
+}
+
+TEST_F(AuthMiddlewareTest, ThisProcesssRevocationsAndUserChangesTakeEffectAtOnce) {
+  const std::string key = KeyFor("ada");
+  auto server = Start({{"auth.key_cache_ttl", "1h"}});
+  ASSERT_THAT(Call(*server, {{"x-api-key", key}}), IsOk());
+  auto ada = rpcforge::auth::FindUser(db(), "ada");
+  rpcforge::auth::SetUserActive(db(), ada->id, false);
+  EXPECT_THAT(Call(*server, {{"x-api-key", key}}), StatusIs(kUnauthenticated));
+  rpcforge::auth::SetUserActive(db(), ada->id, true);
+  ASSERT_THAT(Call(*server, {{"x-api-key", key}}), IsOk());
+  rpcforge::auth::RevokeUserKeys(db(), ada->id, clock_);
+  EXPECT_THAT(Call(*server, {{"x-api-key", key}}), StatusIs(kUnauthenticated));
+}
+
+TEST_F(AuthMiddlewareTest, ACachedKeyStillExpiresOnTime) {
+  const std::string key = KeyFor("ada", std::chrono::seconds(10));
+  auto server = Start({{"auth.key_cache_ttl", "1h"}});
+  ASSERT_THAT(Call(*server, {{"x-api-key", key}}), IsOk());
+  clock_.Advance(std::chrono::seconds(11));
+  EXPECT_THAT(Call(*server, {{"x-api-key", key}}), StatusIs(kUnauthenticated));
+}
+
+TEST_F(AuthMiddlewareTest, AZeroCacheTtlLooksEveryKeyUp) {
+  const std::string key = KeyFor("ada");
+  auto server = Start({{"auth.key_cache_ttl", "0s"}});
+  ASSERT_THAT(Call(*server, {{"x-api-key", key}}), IsOk());
+  db().Execute("UPDATE rpcforge_apikey SET revoked_at = '2026-01-01T00:00:00.000000Z'");
+  EXPECT_THAT(Call(*server, {{"x-api-key", key}}), StatusIs(kUnauthenticated));
+}
+
 TEST_F(AuthMiddlewareTest, WithoutADatabaseEveryKeyIsInvalid) {
   auto server = Start({}, "", /*with_database=*/false);
   EXPECT_THAT(Call(*server, {}), IsOk());

@@ -184,6 +184,10 @@ Ms BruteForceBlockDuration(const v1::Config& c) {
   return DurationOr(g.has_block_duration(), g.block_duration(), Ms(300000));
 }
 
+Ms KeyCacheTtl(const v1::Config& c) {
+  return DurationOr(c.auth().has_key_cache_ttl(), c.auth().key_cache_ttl(), Ms(1000));
+}
+
 // --- request log, server status
 
 bool RequestLogEnabled(const v1::Config& c) {

@@ -316,6 +316,7 @@ std::vector<ConfigError> Validate(const v1::Config& config, const SourceMap& loc
   c.PositiveIfSet(guard.has_window(), guard.window(), "auth.brute_force_guard.window");
   c.PositiveIfSet(guard.has_block_duration(), guard.block_duration(),
                   "auth.brute_force_guard.block_duration");
+  c.NotNegative(auth.key_cache_ttl(), "auth.key_cache_ttl");
 
   const auto& rl = config.request_log();
   if (rl.has_queue_size() && rl.queue_size() < 1) c.Error("request_log.queue_size", "must be >= 1");

@@ -210,6 +210,11 @@ class RPCFORGE_EXPORT UsageTracker {
 };
 
 namespace auth_internal {
+// CredentialsGeneration changes whenever this process revokes a key or changes a
+// user's active flag (RevokeApiKey, RevokeUserKeys, SetUserActive), so caches of
+// verified keys can drop what such a change may have invalidated. Thread-safe.
+RPCFORGE_EXPORT uint64_t CredentialsGeneration();
+RPCFORGE_EXPORT void CredentialsChanged();
 // EncodeKeyUse is the journal form of one use (db::kJournalApiKeyUse records).
 RPCFORGE_EXPORT std::string EncodeKeyUse(int64_t key_id, Clock::TimePoint when);
 // ApplyKeyUses adds the uses in `payloads` to their keys' counts on `db`, inside the

@@ -83,6 +83,9 @@ class RPCFORGE_EXPORT BruteForceGuard {
 //  - the config's secret_key, only when auth.accept_secret_key is true: an internal
 //    identity (ApiKey.is_secret_key, no user), compared in constant time;
 //  - a valid key: ctx.SetUser / ctx.SetApiKey, one use recorded in the UsageTracker.
+//    A verified key is trusted for auth.key_cache_ttl (default 1 s) without another
+//    lookup; revocations and user changes made by this process take effect at once,
+//    those of other processes within the TTL; expiry is checked on every call.
 // It also runs handlers of ReadOnlyService methods with database writes forbidden.
 // Without a database every key is invalid (logged once). Thread-safe.
 class RPCFORGE_EXPORT AuthMiddleware final : public Middleware {
@@ -98,21 +101,24 @@ class RPCFORGE_EXPORT AuthMiddleware final : public Middleware {
   static std::shared_ptr<Middleware> FromEnv(const MiddlewareEnv& env);
 
   grpc::Status Handle(ServerCall& call, Next next) override;
-  // Reset forgets the brute-force guard's failures and blocks.
-  void Reset() override { guard_.Clear(); }
+  // Reset forgets the brute-force guard's failures and blocks, and the verified keys.
+  void Reset() override;
 
   // usage is the tracker (null without a database).
   UsageTracker* usage() { return usage_.get(); }
 
  private:
+  class KeyCache;
   grpc::Status Authenticate(ServerCall& call, bool required);
   grpc::Status RunHandler(ServerCall& call, Next& next, bool read_only);
+  std::optional<VerifiedKey> Verify(const std::string& key);
 
   std::shared_ptr<const config::v1::Config> config_;
   const Clock* clock_;
   db::Database* database_;
   std::unique_ptr<UsageTracker> usage_;
   BruteForceGuard guard_;
+  std::unique_ptr<KeyCache> cache_;  // null when auth.key_cache_ttl is 0
   bool read_only_hook_ = false;
   std::once_flag no_database_logged_;
 };

@@ -198,6 +198,7 @@ RPCFORGE_EXPORT bool IsPublicMethod(const v1::Config& c, std::string_view servic
 RPCFORGE_EXPORT int BruteForceMaxFailures(const v1::Config& c);
 RPCFORGE_EXPORT std::chrono::milliseconds BruteForceWindow(const v1::Config& c);
 RPCFORGE_EXPORT std::chrono::milliseconds BruteForceBlockDuration(const v1::Config& c);
+RPCFORGE_EXPORT std::chrono::milliseconds KeyCacheTtl(const v1::Config& c);
 
 RPCFORGE_EXPORT bool RequestLogEnabled(const v1::Config& c);
 // RequestLogDurable: request_log.mode is durable (the default).
