@@ -17,6 +17,8 @@ std::unique_ptr<db::Database> OpenDatabase(const CommandEnv& env) {
   db::DatabaseOptions options;
   options.path = config::DatabasePath(env.config);
   options.busy_timeout_ms = static_cast<int>(config::DatabaseBusyTimeout(env.config).count());
+  options.max_connections = config::DatabaseMaxConnections(env.config);
+  options.cache_kib = config::DatabaseCacheKib(env.config);
   std::unique_ptr<db::Database> database;
   try {
     database = std::make_unique<db::Database>(options);

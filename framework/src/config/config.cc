@@ -135,6 +135,12 @@ std::string DatabasePath(const v1::Config& c) {
 Ms DatabaseBusyTimeout(const v1::Config& c) {
   return DurationOr(c.database().has_busy_timeout(), c.database().busy_timeout(), Ms(5000));
 }
+int DatabaseMaxConnections(const v1::Config& c) {
+  return c.database().has_max_connections() ? static_cast<int>(c.database().max_connections()) : 8;
+}
+int DatabaseCacheKib(const v1::Config& c) {
+  return c.database().has_cache_size_kib() ? static_cast<int>(c.database().cache_size_kib()) : 1024;
+}
 
 // --- pipeline and services
 

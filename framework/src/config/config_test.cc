@@ -652,6 +652,17 @@ TEST(ConfigValidate, DurationsThatMustBePositive) {
                           "server_status.heartbeat_interval"));
 }
 
+TEST(ConfigValidate, DatabasePoolAndCacheAndLimitsRanges) {
+  EXPECT_THAT(ValidatePaths("database: {max_connections: 0, cache_size_kib: 8}\n"
+                            "limits: {max_filter_terms: 501, max_filter_length: 0}\n"
+                            "auth: {key_cache_ttl: 1s}\n"),
+              ElementsAre("database.max_connections", "database.cache_size_kib",
+                          "limits.max_filter_length", "limits.max_filter_terms"));
+  EXPECT_THAT(ValidatePaths("database: {max_connections: 1, cache_size_kib: 16}\n"
+                            "limits: {max_filter_terms: 500}\n"),
+              ElementsAre());
+}
+
 TEST(ConfigValidate, LogLevelSetProgrammaticallyMustBeKnown) {
   rpcforge::config::v1::Config c;
   c.mutable_logging()->set_level(static_cast<rpcforge::config::v1::LogLevel>(42));

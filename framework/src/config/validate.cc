@@ -318,6 +318,14 @@ std::vector<ConfigError> Validate(const v1::Config& config, const SourceMap& loc
                   "auth.brute_force_guard.block_duration");
   c.NotNegative(auth.key_cache_ttl(), "auth.key_cache_ttl");
 
+  const auto& database = config.database();
+  if (database.has_max_connections() && database.max_connections() < 1) {
+    c.Error("database.max_connections", "must be >= 1");
+  }
+  if (database.has_cache_size_kib() && database.cache_size_kib() < 16) {
+    c.Error("database.cache_size_kib", "must be >= 16");
+  }
+
   const auto& rl = config.request_log();
   if (rl.has_queue_size() && rl.queue_size() < 1) c.Error("request_log.queue_size", "must be >= 1");
   if (rl.has_batch_size() && rl.batch_size() < 1) {

@@ -32,7 +32,7 @@ struct Scope {
 
 class Connection {
  public:
-  Connection(const std::string& path, int busy_timeout_ms, bool memory)
+  Connection(const std::string& path, int busy_timeout_ms, bool memory, int cache_kib)
       : db_(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, busy_timeout_ms) {
     if (!memory) {
       // Switching a new file to WAL needs an exclusive lock, and SQLite does not always
@@ -54,6 +54,7 @@ class Connection {
     }
     db_.exec("PRAGMA synchronous=NORMAL");
     db_.exec("PRAGMA foreign_keys=ON");
+    if (cache_kib > 0) db_.exec("PRAGMA cache_size=-" + std::to_string(cache_kib));
     // Every 1000 virtual-machine steps SQLite asks whether this thread's call is over
     // (CallInterrupt); a non-zero answer makes the statement fail with SQLITE_INTERRUPT.
     sqlite3_progress_handler(handle(), 1000, &Connection::OnProgress, nullptr);
@@ -215,8 +216,8 @@ ThreadLease& Acquire(State& s) {
       tl.pinned = false;
       break;
     } else if (static_cast<int>(s.all.size()) < (s.memory ? 1 : s.options.max_connections)) {
-      s.all.push_back(
-          std::make_unique<Connection>(s.options.path, s.options.busy_timeout_ms, s.memory));
+      s.all.push_back(std::make_unique<Connection>(s.options.path, s.options.busy_timeout_ms,
+                                                   s.memory, s.options.cache_kib));
       tl.conn = s.all.back().get();
       tl.pinned = false;
       break;
@@ -619,8 +620,9 @@ Database::Database(DatabaseOptions options) : state_(std::make_unique<State>()) 
   state_->id = g_next_db_id.fetch_add(1);
   // Open one connection now so a bad path fails here, not at the first query.
   std::lock_guard<std::mutex> lock(state_->mu);
-  state_->all.push_back(std::make_unique<Connection>(
-      state_->options.path, state_->options.busy_timeout_ms, state_->memory));
+  state_->all.push_back(std::make_unique<Connection>(state_->options.path,
+                                                     state_->options.busy_timeout_ms,
+                                                     state_->memory, state_->options.cache_kib));
   state_->idle.push_back(state_->all.back().get());
 }
 

@@ -47,14 +47,15 @@ const char* const kRowPlaceholders =
     "(?, ?, ?, ?, ?, ?, ?, ?, (SELECT \"id\" FROM \"rpcforge_user\" WHERE \"id\" = ?), "
     "(SELECT \"id\" FROM \"rpcforge_apikey\" WHERE \"id\" = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 constexpr size_t kParamsPerRow = 20;
-// Rows per INSERT statement: 50 x 20 parameters stays far below SQLite's limit of
-// 32766, and the statement text (one per chunk size) is prepared once per connection.
-constexpr size_t kRowsPerInsert = 50;
+// Rows per INSERT statement: batches are cut into pieces of 64, 32, ..., 1 rows, so a
+// connection prepares at most seven statements (each of them large) whatever the
+// batch sizes; 64 x 20 parameters stays far below SQLite's limit of 32766.
+constexpr size_t kMaxRowsPerInsert = 64;
 
 const std::string& InsertSql(size_t rows) {
   static const std::vector<std::string>* statements = [] {
-    auto* all = new std::vector<std::string>(kRowsPerInsert + 1);
-    for (size_t n = 1; n <= kRowsPerInsert; ++n) {
+    auto* all = new std::vector<std::string>(kMaxRowsPerInsert + 1);
+    for (size_t n = 1; n <= kMaxRowsPerInsert; n *= 2) {
       std::string sql = kColumns;
       for (size_t i = 0; i < n; ++i) sql += (i ? ", " : "") + std::string(kRowPlaceholders);
       (*all)[n] = std::move(sql);
@@ -95,12 +96,15 @@ void AppendParams(const RequestLogEntry& e, std::vector<db::Value>* out) {
 // transaction, if any).
 void InsertRows(db::Database& db, const std::vector<RequestLogEntry>& entries) {
   std::vector<db::Value> params;
-  for (size_t at = 0; at < entries.size(); at += kRowsPerInsert) {
-    const size_t n = std::min(kRowsPerInsert, entries.size() - at);
+  size_t at = 0;
+  while (at < entries.size()) {
+    size_t n = kMaxRowsPerInsert;  // the largest power of two that fits what is left
+    while (n > entries.size() - at) n /= 2;
     params.clear();
     params.reserve(n * kParamsPerRow);
     for (size_t i = 0; i < n; ++i) AppendParams(entries[at + i], &params);
     db.Execute(InsertSql(n), params);
+    at += n;
   }
 }
 

@@ -52,6 +52,9 @@ struct DatabaseOptions {
   int busy_timeout_ms = 5000;
   // Most connections open at once (file databases). Leases wait for a free one.
   int max_connections = 8;
+  // SQLite's page cache per connection, in KiB. The operating system caches the
+  // file as well, so a small cache keeps memory low at little cost.
+  int cache_kib = 1024;
   // How long a unit of work waits for a connection, the pinned connection or the
   // writer lock before failing with rpcforge::Unavailable.
   std::chrono::milliseconds lease_timeout{30000};
