@@ -108,6 +108,8 @@ void InsertRows(db::Database& db, const std::vector<RequestLogEntry>& entries) {
   }
 }
 
+constexpr std::chrono::milliseconds kDeadlineSlack{50};
+
 double ToMs(std::chrono::nanoseconds d) { return static_cast<double>(d.count()) / 1e6; }
 
 }  // namespace
@@ -503,19 +505,30 @@ grpc::Status RequestLoggingMiddleware::Handle(ServerCall& call, Next next) {
     e.full_method = m.full_name;
     grpc::StatusCode code = status.error_code();
     e.error_message = status.error_message();
-    // grpc's sync IsCancelled() polls the completion queue (tens of microseconds), so
-    // ask only when the answer can matter: the call failed, took at least a
-    // millisecond, or its deadline passed. A call completed in under a millisecond
-    // that the client cancelled meanwhile is logged with the handler's status.
     const auto deadline_at = ctx.deadline();
-    const bool maybe_cancelled = !status.ok() || call.elapsed() >= std::chrono::milliseconds(1) ||
-                                 (deadline_at && std::chrono::system_clock::now() >= *deadline_at);
-    if (maybe_cancelled && ctx.IsCancelled()) {
-      // The client is gone: whatever the handler returned, it saw CANCELLED or
-      // DEADLINE_EXCEEDED. Deadlines are the transport's, in real time.
-      const auto deadline = ctx.deadline();
-      const bool expired = deadline && std::chrono::system_clock::now() >= *deadline;
-      if (expired || code == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    const bool expired = deadline_at && std::chrono::system_clock::now() >= *deadline_at;
+    if (expired) {
+      // The deadline passed before the answer (which goes out after this row): the
+      // client sees DEADLINE_EXCEEDED whatever the handler returned, for instance a
+      // stream handler whose reads simply ended. Deadlines are the transport's, in
+      // real time.
+      code = grpc::StatusCode::DEADLINE_EXCEEDED;
+      if (e.error_message.empty() || status.ok()) e.error_message = "Deadline exceeded";
+    } else if ((!status.ok() || m.kind == RpcKind::kClientStreaming ||
+                m.kind == RpcKind::kBidiStreaming ||
+                call.elapsed() >= std::chrono::milliseconds(1)) &&
+               ctx.IsCancelled()) {
+      // The client went away. grpc's sync IsCancelled() polls the completion queue
+      // (tens of microseconds), so it is asked only when the answer can matter: a
+      // unary or server-streaming call completed in under a millisecond that the
+      // client cancelled meanwhile is logged with the handler's status. A stream the
+      // client sends on may have ended only because the client went away.
+      // The server's deadline is the client's plus the request's transit, so a client
+      // giving up at its deadline cancels before the server's passes: a cancellation
+      // within kDeadlineSlack of the deadline is the deadline.
+      const bool near_deadline =
+          deadline_at && std::chrono::system_clock::now() + kDeadlineSlack >= *deadline_at;
+      if (near_deadline || code == grpc::StatusCode::DEADLINE_EXCEEDED) {
         code = grpc::StatusCode::DEADLINE_EXCEEDED;
         if (e.error_message.empty() || status.ok()) e.error_message = "Deadline exceeded";
       } else {

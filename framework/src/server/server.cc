@@ -82,6 +82,12 @@ class UnknownMethods final : public grpc::CallbackGenericService {
   grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* ctx) override {
     MethodInfo method;
     method.full_name = ctx->method();
+    if ((method.full_name.empty() || method.full_name == "/") && ctx->peer() == "unknown") {
+      // Under load gRPC now and then hands over a call with no path and no peer: a
+      // stream that died (deadline, cancellation) before its headers were read. No
+      // client waits for the answer and no method was asked for, so it is not logged.
+      return new FinishReactor(grpc::Status(grpc::StatusCode::CANCELLED, "The call ended"));
+    }
     // "/pkg.Service/Method"; anything else keeps the whole path as the method.
     const size_t slash = method.full_name.find('/', 1);
     if (!method.full_name.empty() && method.full_name[0] == '/' && slash != std::string::npos) {

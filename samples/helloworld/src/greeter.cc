@@ -14,6 +14,10 @@ void CheckName(rpcforge::Context& ctx, const std::string& name) {
   if (name.empty()) {
     throw rpcforge::ValidationError("name", "This field may not be blank.");
   }
+  // The name goes back in a trailer, and clients refuse metadata beyond 8-16 KiB.
+  if (name.size() > 100) {
+    throw rpcforge::ValidationError("name", "Ensure this field has no more than 100 characters.");
+  }
   if (name == "John") {
     ctx.Abort(grpc::StatusCode::INVALID_ARGUMENT, "Cannot say hello to John");
   }

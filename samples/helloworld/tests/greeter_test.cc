@@ -140,6 +140,17 @@ TEST_P(GreeterRpc, BlankNameCarriesAFieldViolation) {
 }
 // [rpc_test end]
 
+// The name is echoed in a trailer; a long one would make the trailers bigger than
+// clients accept (grpc-js refuses the whole response).
+TEST_P(GreeterRpc, NamesLongerThan100CharactersAreAFieldViolation) {
+  grpc::ClientContext ctx;
+  HelloReply reply;
+  EXPECT_THAT(stub_->SayHello(&ctx, Named(std::string(100, 'a')), &reply), IsOk());
+  grpc::ClientContext ctx2;
+  grpc::Status status = stub_->SayHello(&ctx2, Named(std::string(101, 'a')), &reply);
+  EXPECT_THAT(status, HasFieldViolation("name", HasSubstr("no more than 100 characters")));
+}
+
 TEST_P(GreeterRpc, LotsOfReplies) {
   grpc::ClientContext ctx;
   auto reader = stub_->LotsOfReplies(&ctx, Named("Bo", 3));
