@@ -104,11 +104,13 @@ bool FakeContext::IsCancelled() const {
 }
 
 void FakeContext::AddInitialMetadata(std::string_view key, std::string_view value) {
-  initial_.emplace(context_internal::ValidateMetadata(key, value), std::string(value));
+  initial_.emplace(context_internal::ValidateMetadata(key, value, &initial_bytes_),
+                   std::string(value));
 }
 
 void FakeContext::AddTrailingMetadata(std::string_view key, std::string_view value) {
-  trailing_.emplace(context_internal::ValidateMetadata(key, value), std::string(value));
+  trailing_.emplace(context_internal::ValidateMetadata(key, value, &trailing_bytes_),
+                    std::string(value));
 }
 
 std::optional<std::string> FakeContext::initial(std::string_view key) const {
@@ -124,6 +126,8 @@ void FakeContext::Reset() {
   invocation_.clear();
   initial_.clear();
   trailing_.clear();
+  initial_bytes_ = 0;
+  trailing_bytes_ = 0;
   peer_ = kDefaultPeer;
   deadline_.reset();
   cancelled_ = false;

@@ -16,6 +16,7 @@
 
 #include <grpcpp/support/status.h>
 
+#include <cstddef>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -82,8 +83,10 @@ class RPCFORGE_EXPORT Context {
   // with the status when there is none). Keys are lower-cased; a key that is not valid
   // gRPC metadata ([0-9a-z_.-], not starting with "grpc-"), or a non-"-bin" value with
   // characters outside printable ASCII, throws std::invalid_argument (an INTERNAL
-  // status for the client, the detail in the log). Calls after the first message has
-  // been sent are ignored by gRPC.
+  // status for the client, the detail in the log). So does going over
+  // kMaxResponseMetadataBytes of headers (or of trailers) in one call: clients refuse
+  // responses whose metadata passes 8 KiB. Calls after the first message has been
+  // sent are ignored by gRPC.
   virtual void AddInitialMetadata(std::string_view key, std::string_view value) = 0;
 
   // AddTrailingMetadata queues a trailer sent with the final status; same rules.
@@ -150,10 +153,17 @@ class RPCFORGE_EXPORT Context {
   const MethodInfo* method_;
 };
 
+// kMaxResponseMetadataBytes bounds the headers, and separately the trailers, one call
+// adds through Context, counted as HTTP/2 does (key + value + 32 per entry). It leaves
+// room under the 8 KiB clients accept for gRPC's and the framework's own entries.
+inline constexpr size_t kMaxResponseMetadataBytes = 7 * 1024;
+
 namespace context_internal {
 // ValidateMetadata lower-cases `key` and checks key and value as AddInitialMetadata
-// documents; throws std::invalid_argument. Shared by every Context implementation.
-RPCFORGE_EXPORT std::string ValidateMetadata(std::string_view key, std::string_view value);
+// documents, adding the entry's size to `*used` (bounded by kMaxResponseMetadataBytes);
+// throws std::invalid_argument. Shared by every Context implementation.
+RPCFORGE_EXPORT std::string ValidateMetadata(std::string_view key, std::string_view value,
+                                             size_t* used);
 // EqualsIgnoreCase compares ASCII strings case-insensitively.
 RPCFORGE_EXPORT bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 }  // namespace context_internal

@@ -88,7 +88,7 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
-std::string ValidateMetadata(std::string_view key, std::string_view value) {
+std::string ValidateMetadata(std::string_view key, std::string_view value, size_t* used) {
   std::string lowered(key);
   for (char& c : lowered) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
@@ -114,6 +114,14 @@ std::string ValidateMetadata(std::string_view key, std::string_view value) {
       }
     }
   }
+  const size_t entry = lowered.size() + value.size() + 32;
+  if (*used + entry > kMaxResponseMetadataBytes) {
+    throw std::invalid_argument("metadata '" + lowered + "' (" + std::to_string(value.size()) +
+                                " bytes) takes the call's response metadata past " +
+                                std::to_string(kMaxResponseMetadataBytes) +
+                                " bytes; clients refuse responses with more");
+  }
+  *used += entry;
   return lowered;
 }
 

@@ -286,6 +286,25 @@ TEST_P(HandlerModel, TypedErrorsKeepTheirCodeAndMessage) {
   }
 }
 
+// Trailers are bounded so that every client accepts the response: six 1 KiB trailers
+// arrive, a seventh fails the call cleanly instead of the client refusing it.
+TEST_P(HandlerModel, ResponseMetadataIsBoundedBelowWhatClientsAccept) {
+  {
+    grpc::ClientContext ctx;
+    EchoRequest req = Req("x");
+    req.set_fail("big_metadata");
+    EchoResponse resp;
+    ASSERT_TRUE(stub_->Echo(&ctx, req, &resp).ok());
+    EXPECT_EQ(Trailer(ctx, "x-big-5"), std::string(1000, 'a'));
+  }
+  grpc::ClientContext ctx;
+  EchoRequest req = Req("x", 1);
+  req.set_fail("big_metadata");
+  EchoResponse resp;
+  EXPECT_THAT(stub_->Echo(&ctx, req, &resp),
+              StatusIs(grpc::StatusCode::INTERNAL, "Internal server error"));
+}
+
 TEST_P(HandlerModel, ValidationErrorSendsBadRequestDetails) {
   grpc::ClientContext ctx;
   EchoRequest req = Req("");

@@ -42,11 +42,13 @@ std::optional<std::chrono::system_clock::time_point> ServerContextImpl::deadline
 }
 
 void ServerContextImpl::AddInitialMetadata(std::string_view key, std::string_view value) {
-  context_->AddInitialMetadata(context_internal::ValidateMetadata(key, value), std::string(value));
+  context_->AddInitialMetadata(context_internal::ValidateMetadata(key, value, &initial_bytes_),
+                               std::string(value));
 }
 
 void ServerContextImpl::AddTrailingMetadata(std::string_view key, std::string_view value) {
-  context_->AddTrailingMetadata(context_internal::ValidateMetadata(key, value), std::string(value));
+  context_->AddTrailingMetadata(context_internal::ValidateMetadata(key, value, &trailing_bytes_),
+                                std::string(value));
 }
 
 }  // namespace rpcforge::server_internal

@@ -24,6 +24,8 @@ class ServerContextImpl final : public Context {
 
  private:
   grpc::ServerContextBase* context_;
+  size_t initial_bytes_ = 0;
+  size_t trailing_bytes_ = 0;
 };
 
 }  // namespace rpcforge::server_internal

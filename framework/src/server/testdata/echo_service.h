@@ -119,6 +119,11 @@ class EchoImpl : public rpcforge::test::EchoServiceBase {
       return;
     }
     if (f == "bad_metadata") ctx.AddTrailingMetadata("Bad Key!", "v");
+    if (f == "big_metadata") {  // 6 x 1 KiB fit the 7 KiB budget; count adds more
+      for (int i = 0; i < 6 + req.count(); ++i) {
+        ctx.AddTrailingMetadata("x-big-" + std::to_string(i), std::string(1000, 'a'));
+      }
+    }
     if (f == "int") throw 42;
   }
 

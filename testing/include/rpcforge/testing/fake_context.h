@@ -80,6 +80,8 @@ class FakeContext : public Context {
   std::vector<std::pair<std::string, std::string>> invocation_;
   std::multimap<std::string, std::string> initial_;
   std::multimap<std::string, std::string> trailing_;
+  size_t initial_bytes_ = 0;
+  size_t trailing_bytes_ = 0;
   std::string peer_;
   std::optional<std::chrono::system_clock::time_point> deadline_;
   std::atomic<bool> cancelled_{false};
