@@ -5,6 +5,7 @@
 #include <google/protobuf/descriptor.pb.h>
 #include <google/protobuf/descriptor_database.h>
 #include <google/protobuf/dynamic_message.h>
+#include <google/protobuf/stubs/common.h>
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/channel.h>
 #include <grpcpp/client_context.h>
@@ -632,7 +633,19 @@ std::unique_ptr<pb::Message> ParseRequest(pb::MessageFactory& factory, const pb:
                                           const std::string& json, const std::string& where) {
   std::unique_ptr<pb::Message> msg(factory.GetPrototype(&type)->New());
   pb::util::JsonParseOptions opts;
-  pb::util::Status s = pb::util::JsonStringToMessage(json, msg.get(), opts);
+  pb::util::Status s;
+  try {
+    s = pb::util::JsonStringToMessage(json, msg.get(), opts);
+  } catch (const pb::FatalException& e) {
+    // protobuf 3.21's JSON parser fails an internal CHECK (which throws) instead of
+    // returning an error for some inputs, e.g. a google.protobuf.Any holding a
+    // well-known type with a key besides "@type" and "value".
+    std::string check = e.message();
+    while (!check.empty() && (check.back() == ' ' || check.back() == ':')) check.pop_back();
+    throw InvalidArgument("invalid JSON for " + type.full_name() + where +
+                          ": protobuf's JSON parser rejected it (" + check +
+                          "); an Any of a well-known type holds only \"@type\" and \"value\"");
+  }
   if (!s.ok()) {
     throw InvalidArgument("invalid JSON for " + type.full_name() + where + ": " +
                           JsonError(s, type));

@@ -5,6 +5,7 @@
 
 #include <gmock/gmock.h>
 #include <google/protobuf/descriptor.h>
+#include <google/protobuf/descriptor.pb.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -566,5 +567,46 @@ TEST(DynamicClientBuildRequests, StreamingTakesAnArrayOrConcatenatedObjects) {
   } catch (const rpcforge::Error& e) {
     EXPECT_EQ(e.code(), grpc::StatusCode::INVALID_ARGUMENT);
     EXPECT_THAT(e.what(), HasSubstr("request #2 at line 1, column 6"));
+  }
+}
+
+// protobuf 3.21's JSON parser threw google::protobuf::FatalException ("CHECK failed:
+// !done_") for an Any of a well-known type with an extra key, which escaped Call and
+// `invoke` as an unexpected exception; found by tests/fuzz/invoke_json_fuzzer
+// (corpus/invoke_json_fuzzer/regress_any_wkt_extra_key.json).
+TEST(DynamicClientBuildRequests, ProtobufParserCheckFailuresAreInvalidArgument) {
+  // A method taking google.protobuf.Any, in a pool of its own as the client builds
+  // from reflection.
+  google::protobuf::DescriptorPool pool(google::protobuf::DescriptorPool::generated_pool());
+  google::protobuf::FileDescriptorProto file;
+  file.set_name("rpcforge_test_any.proto");
+  file.set_package("rpcforge.test.any");
+  file.set_syntax("proto3");
+  file.add_dependency("google/protobuf/any.proto");
+  auto* service = file.add_service();
+  service->set_name("AnyService");
+  auto* m = service->add_method();
+  m->set_name("Take");
+  m->set_input_type(".google.protobuf.Any");
+  m->set_output_type(".google.protobuf.Any");
+  ASSERT_NE(pool.BuildFile(file), nullptr);
+  const google::protobuf::MethodDescriptor& take =
+      *pool.FindServiceByName("rpcforge.test.any.AnyService")->FindMethodByName("Take");
+
+  EXPECT_THAT(
+      rpcforge::client_internal::BuildRequests(
+          take, R"({"@type": "type.googleapis.com/google.protobuf.Duration", "value": "2s"})"),
+      testing::SizeIs(1));
+  for (
+      const char* json :
+      {R"({"@type": "type.googleapis.com/google.protobuf.Duration", "value": "2s", "x": 1})",
+       R"({"@type": "type.googleapis.com/google.protobuf.Timestamp", "a": {}, "value": "2024-01-01T00:00:00Z"})"}) {
+    try {
+      rpcforge::client_internal::BuildRequests(take, json);
+      ADD_FAILURE() << "no error for " << json;
+    } catch (const rpcforge::Error& e) {
+      EXPECT_EQ(e.code(), grpc::StatusCode::INVALID_ARGUMENT) << json;
+      EXPECT_THAT(e.what(), HasSubstr("invalid JSON for google.protobuf.Any: ")) << json;
+    }
   }
 }
