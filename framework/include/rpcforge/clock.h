@@ -42,7 +42,9 @@ class RPCFORGE_EXPORT Clock {
 RPCFORGE_EXPORT std::string FormatTimestamp(Clock::TimePoint t);
 
 // ParseTimestamp parses the RFC 3339 forms FormatTimestamp writes (fraction optional,
-// "Z" or "+00:00" offset). Returns false and leaves `*out` unchanged on bad input.
+// "Z" or "+00:00" offset). Returns false and leaves `*out` unchanged on bad input,
+// including a time TimePoint cannot represent (with libstdc++'s 64-bit nanoseconds,
+// before 1677-09-21T00:12:43.145225Z or after 2262-04-11T23:47:16.854775Z).
 RPCFORGE_EXPORT bool ParseTimestamp(const std::string& text, Clock::TimePoint* out);
 
 }  // namespace rpcforge

@@ -5,6 +5,7 @@
 #include <google/protobuf/descriptor.pb.h>
 #include <google/protobuf/descriptor_database.h>
 #include <google/protobuf/dynamic_message.h>
+#include <google/protobuf/stubs/common.h>
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/channel.h>
 #include <grpcpp/client_context.h>
@@ -628,7 +629,69 @@ std::string JsonError(const pb::util::Status& status, const pb::Descriptor& type
   return msg + suggestion;
 }
 
+std::unique_ptr<pb::Message> ParseRequest(pb::MessageFactory& factory, const pb::Descriptor& type,
+                                          const std::string& json, const std::string& where) {
+  std::unique_ptr<pb::Message> msg(factory.GetPrototype(&type)->New());
+  pb::util::JsonParseOptions opts;
+  pb::util::Status s;
+  try {
+    s = pb::util::JsonStringToMessage(json, msg.get(), opts);
+  } catch (const pb::FatalException& e) {
+    // protobuf 3.21's JSON parser fails an internal CHECK (which throws) instead of
+    // returning an error for some inputs, e.g. a google.protobuf.Any holding a
+    // well-known type with a key besides "@type" and "value".
+    std::string check = e.message();
+    while (!check.empty() && (check.back() == ' ' || check.back() == ':')) check.pop_back();
+    throw InvalidArgument("invalid JSON for " + type.full_name() + where +
+                          ": protobuf's JSON parser rejected it (" + check +
+                          "); an Any of a well-known type holds only \"@type\" and \"value\"");
+  }
+  if (!s.ok()) {
+    throw InvalidArgument("invalid JSON for " + type.full_name() + where + ": " +
+                          JsonError(s, type));
+  }
+  return msg;
+}
+
+// BuildRequests is client_internal::BuildRequests with the factory that makes the
+// request messages (the client's, over its reflection-backed pool).
+std::vector<std::string> BuildRequests(pb::MessageFactory& factory, const pb::MethodDescriptor& m,
+                                       const std::string& json) {
+  const pb::Descriptor& type = *m.input_type();
+  std::vector<std::string> out;
+  if (!m.client_streaming()) {
+    size_t start = SkipSpace(json, 0);
+    if (start < json.size() && json[start] == '[') {
+      throw InvalidArgument(m.full_name() +
+                            " takes one request message (a JSON object), not an array");
+    }
+    std::string text = start == json.size() ? "{}" : json;
+    JsonChecker(text).Single();
+    out.push_back(ParseRequest(factory, type, text, "")->SerializeAsString());
+    return out;
+  }
+  std::vector<JsonChecker::Piece> pieces = JsonChecker(json).Stream();
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    const std::string where =
+        " (request #" + std::to_string(i + 1) + " at " + Position(json, pieces[i].offset) + ")";
+    out.push_back(ParseRequest(factory, type, pieces[i].text, where)->SerializeAsString());
+  }
+  return out;
+}
+
 }  // namespace
+
+namespace client_internal {
+
+std::vector<std::string> BuildRequests(const pb::MethodDescriptor& method,
+                                       const std::string& json_request) {
+  pb::DynamicMessageFactory factory;
+  // Generated types (e.g. google.protobuf.Timestamp) stay generated, as in the client.
+  factory.SetDelegateToGeneratedFactory(true);
+  return rpcforge::BuildRequests(factory, method, json_request);
+}
+
+}  // namespace client_internal
 
 // --- DynamicCallResult ---------------------------------------------------------------
 
@@ -733,41 +796,6 @@ struct DynamicClient::Impl {
                    (suggestion.empty() ? "; its methods: " + Join(names) : suggestion));
   }
 
-  std::unique_ptr<pb::Message> ParseRequest(const pb::Descriptor& type, const std::string& json,
-                                            const std::string& where) {
-    std::unique_ptr<pb::Message> msg(factory.GetPrototype(&type)->New());
-    pb::util::JsonParseOptions opts;
-    pb::util::Status s = pb::util::JsonStringToMessage(json, msg.get(), opts);
-    if (!s.ok()) {
-      throw InvalidArgument("invalid JSON for " + type.full_name() + where + ": " +
-                            JsonError(s, type));
-    }
-    return msg;
-  }
-
-  std::vector<std::string> BuildRequests(const pb::MethodDescriptor& m, const std::string& json) {
-    const pb::Descriptor& type = *m.input_type();
-    std::vector<std::string> out;
-    if (!m.client_streaming()) {
-      size_t start = SkipSpace(json, 0);
-      if (start < json.size() && json[start] == '[') {
-        throw InvalidArgument(m.full_name() +
-                              " takes one request message (a JSON object), not an array");
-      }
-      std::string text = start == json.size() ? "{}" : json;
-      JsonChecker(text).Single();
-      out.push_back(ParseRequest(type, text, "")->SerializeAsString());
-      return out;
-    }
-    std::vector<JsonChecker::Piece> pieces = JsonChecker(json).Stream();
-    for (size_t i = 0; i < pieces.size(); ++i) {
-      const std::string where =
-          " (request #" + std::to_string(i + 1) + " at " + Position(json, pieces[i].offset) + ")";
-      out.push_back(ParseRequest(type, pieces[i].text, where)->SerializeAsString());
-    }
-    return out;
-  }
-
   std::string ToJson(const pb::Message& msg) const {
     pb::util::JsonPrintOptions opts;
     opts.add_whitespace = options.pretty;
@@ -814,7 +842,7 @@ struct DynamicClient::Impl {
                          const DynamicMetadata& metadata,
                          std::optional<std::chrono::milliseconds> timeout) {
     const pb::MethodDescriptor& m = FindMethod(method);
-    const std::vector<std::string> requests = BuildRequests(m, json);
+    const std::vector<std::string> requests = BuildRequests(factory, m, json);
     const auto budget = timeout.value_or(options.default_timeout);
     if (budget.count() <= 0) throw InvalidArgument("the call's timeout must be positive");
 

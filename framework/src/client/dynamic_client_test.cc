@@ -4,6 +4,8 @@
 #include "rpcforge/client/dynamic_client.h"
 
 #include <gmock/gmock.h>
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/descriptor.pb.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -12,12 +14,15 @@
 #include <chrono>
 #include <future>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "cli/commands.h"
 #include "rpcforge/app.h"
 #include "rpcforge/errors.h"
 #include "rpcforge/server/middleware.h"
 #include "rpcforge/testing/test_server.h"
+#include "server/testdata/echo.pb.h"
 #include "server/testdata/echo_service.h"
 
 using rpcforge::DynamicCallResult;
@@ -501,4 +506,107 @@ TEST_F(DynamicClientTest, InvokeUsageErrorsExitWithTwo) {
   EXPECT_EQ(Invoke({server_->address()}), 2) << err_.str();
   EXPECT_EQ(Invoke({server_->address(), kEcho, "{}", "extra"}), 2) << err_.str();
   EXPECT_EQ(Invoke({}), 2) << err_.str();
+}
+
+// --- client_internal::BuildRequests: Call's JSON -> request step, without a server
+// (tests/fuzz/invoke_json_fuzzer drives it with arbitrary text).
+
+namespace {
+
+const google::protobuf::MethodDescriptor& EchoMethod(const std::string& name) {
+  return *rpcforge::test::EchoRequest::descriptor()
+              ->file()
+              ->FindServiceByName("EchoService")
+              ->FindMethodByName(name);
+}
+
+std::vector<std::string> Messages(const std::vector<std::string>& requests) {
+  std::vector<std::string> out;
+  for (const auto& bytes : requests) {
+    rpcforge::test::EchoRequest r;
+    EXPECT_TRUE(r.ParseFromString(bytes));
+    out.push_back(r.message());
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST(DynamicClientBuildRequests, UnaryTakesOneObject) {
+  using rpcforge::client_internal::BuildRequests;
+  EXPECT_THAT(Messages(BuildRequests(EchoMethod("Echo"), R"({"message": "hi", "count": 2})")),
+              ElementsAre("hi"));
+  EXPECT_THAT(Messages(BuildRequests(EchoMethod("Expand"), "  ")), ElementsAre(""));
+  try {
+    BuildRequests(EchoMethod("Echo"), R"([{"message": "a"}])");
+    FAIL() << "no error";
+  } catch (const rpcforge::Error& e) {
+    EXPECT_EQ(e.code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(e.what(), HasSubstr("not an array"));
+  }
+  try {
+    BuildRequests(EchoMethod("Echo"), R"({"mesage": "a"})");
+    FAIL() << "no error";
+  } catch (const rpcforge::Error& e) {
+    EXPECT_EQ(e.code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(e.what(), HasSubstr("did you mean 'message'?"));
+  }
+}
+
+TEST(DynamicClientBuildRequests, StreamingTakesAnArrayOrConcatenatedObjects) {
+  using rpcforge::client_internal::BuildRequests;
+  EXPECT_THAT(Messages(BuildRequests(EchoMethod("Collect"), R"([{"message": "a"}, {}])")),
+              ElementsAre("a", ""));
+  EXPECT_THAT(
+      Messages(BuildRequests(EchoMethod("Chat"), "{\"message\": \"x\"}\n{\"message\": \"y\"}")),
+      ElementsAre("x", "y"));
+  EXPECT_THAT(BuildRequests(EchoMethod("Collect"), ""), IsEmpty());
+  try {
+    BuildRequests(EchoMethod("Collect"), "[{}, {\"count\": \"many\"}]");
+    FAIL() << "no error";
+  } catch (const rpcforge::Error& e) {
+    EXPECT_EQ(e.code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(e.what(), HasSubstr("request #2 at line 1, column 6"));
+  }
+}
+
+// protobuf 3.21's JSON parser threw google::protobuf::FatalException ("CHECK failed:
+// !done_") for an Any of a well-known type with an extra key, which escaped Call and
+// `invoke` as an unexpected exception; found by tests/fuzz/invoke_json_fuzzer
+// (corpus/invoke_json_fuzzer/regress_any_wkt_extra_key.json).
+TEST(DynamicClientBuildRequests, ProtobufParserCheckFailuresAreInvalidArgument) {
+  // A method taking google.protobuf.Any, in a pool of its own as the client builds
+  // from reflection.
+  google::protobuf::DescriptorPool pool(google::protobuf::DescriptorPool::generated_pool());
+  google::protobuf::FileDescriptorProto file;
+  file.set_name("rpcforge_test_any.proto");
+  file.set_package("rpcforge.test.any");
+  file.set_syntax("proto3");
+  file.add_dependency("google/protobuf/any.proto");
+  auto* service = file.add_service();
+  service->set_name("AnyService");
+  auto* m = service->add_method();
+  m->set_name("Take");
+  m->set_input_type(".google.protobuf.Any");
+  m->set_output_type(".google.protobuf.Any");
+  ASSERT_NE(pool.BuildFile(file), nullptr);
+  const google::protobuf::MethodDescriptor& take =
+      *pool.FindServiceByName("rpcforge.test.any.AnyService")->FindMethodByName("Take");
+
+  EXPECT_THAT(
+      rpcforge::client_internal::BuildRequests(
+          take, R"({"@type": "type.googleapis.com/google.protobuf.Duration", "value": "2s"})"),
+      testing::SizeIs(1));
+  for (
+      const char* json :
+      {R"({"@type": "type.googleapis.com/google.protobuf.Duration", "value": "2s", "x": 1})",
+       R"({"@type": "type.googleapis.com/google.protobuf.Timestamp", "a": {}, "value": "2024-01-01T00:00:00Z"})"}) {
+    try {
+      rpcforge::client_internal::BuildRequests(take, json);
+      ADD_FAILURE() << "no error for " << json;
+    } catch (const rpcforge::Error& e) {
+      EXPECT_EQ(e.code(), grpc::StatusCode::INVALID_ARGUMENT) << json;
+      EXPECT_THAT(e.what(), HasSubstr("invalid JSON for google.protobuf.Any: ")) << json;
+    }
+  }
 }

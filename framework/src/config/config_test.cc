@@ -342,6 +342,19 @@ TEST(ConfigLoader, MoreThanOneDocumentIsAnError) {
   EXPECT_THAT(e.message, HasSubstr("one YAML document"));
 }
 
+// yaml-cpp 0.7's LoadAll never returned (and grew without bound) on a document that
+// starts with a token its parser does not consume (jbeder/yaml-cpp#1040); found by
+// tests/fuzz/config_fuzzer (corpus/config_fuzzer/regress_lone_comma_hang.yaml).
+TEST(ConfigLoader, LoneCommaIsASyntaxErrorNotAHang) {
+  cfg::ConfigError e = OneError(",\n  a: 1\n");
+  EXPECT_EQ(e.line, 1);
+  EXPECT_EQ(e.column, 1);
+  EXPECT_THAT(e.message, HasSubstr("YAML syntax error: unexpected \",\""));
+  e = OneError("server: {}\n---\n, x\n");
+  EXPECT_EQ(e.line, 3);
+  EXPECT_THAT(e.message, HasSubstr("one YAML document"));
+}
+
 TEST(ConfigLoader, ErrorsInListsAndMapsNameTheElement) {
   cfg::LoadResult r = cfg::LoadString(R"(rate_limits:
   - methods: [a.B/C]

@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 // YAML -> v1::Config. Walks the yaml-cpp node tree alongside the message descriptor
 // rather than converting through JSON, so that every error keeps its line and column.
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "config/internal.h"
 #include "rpcforge/config/config.h"
@@ -41,6 +45,44 @@ std::string Describe(const YAML::Node& n) {
 
 // A quoted scalar carries the non-specific tag "!"; a plain one "?".
 bool IsQuoted(const YAML::Node& n) { return n.Tag() == "!"; }
+
+// DocumentMarks records, for each document of a stream, where it starts and where its
+// root node is (what an error about the document points at), and nothing else.
+class DocumentMarks : public YAML::EventHandler {
+ public:
+  struct Document {
+    YAML::Mark start;
+    YAML::Mark root;
+    bool has_root = false;
+  };
+  std::vector<Document> documents;
+
+  void OnDocumentStart(const YAML::Mark& mark) override { documents.push_back({mark, mark}); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { Root(mark); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { Root(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    Root(mark);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    Root(mark);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    Root(mark);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void Root(const YAML::Mark& mark) {
+    if (documents.empty() || documents.back().has_root) return;
+    documents.back().root = mark;
+    documents.back().has_root = true;
+  }
+};
 
 class Reader {
  public:
@@ -233,9 +275,40 @@ class Reader {
 LoadResult LoadString(std::string_view yaml, std::string source_name) {
   LoadResult result;
   Reader reader(source_name, &result);
-  std::vector<YAML::Node> documents;
+  const std::string text(yaml);
+  YAML::Node root;
   try {
-    documents = YAML::LoadAll(std::string(yaml));
+    // Not YAML::LoadAll: yaml-cpp 0.7's never returns, allocating a null document per
+    // turn, when a document starts with a token its parser does not consume, e.g. a
+    // lone ',' (jbeder/yaml-cpp#1040, fixed in 0.8 by #1319). So count the documents
+    // first, stopping at one that starts where the previous one did, then load the
+    // only one.
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    DocumentMarks scan;
+    std::optional<YAML::Mark> stuck;
+    while (parser.HandleNextDocument(scan)) {
+      const auto& d = scan.documents;
+      if (d.size() >= 2 && d[d.size() - 1].start.pos == d[d.size() - 2].start.pos) {
+        stuck = d.back().start;
+        scan.documents.pop_back();
+        break;
+      }
+    }
+    if (scan.documents.size() > 1) {
+      reader.Error(scan.documents[1].root, "",
+                   "expected one YAML document, found " + std::to_string(scan.documents.size()));
+      return result;
+    }
+    if (stuck) {
+      const size_t at = static_cast<size_t>(stuck->pos);
+      reader.Error(*stuck, "",
+                   "YAML syntax error: unexpected " +
+                       (at < text.size() ? Quote(std::string(1, text[at])) : "end of input"));
+      return result;
+    }
+    if (scan.documents.empty()) return result;  // empty file, or only comments
+    root = YAML::Load(text);
   } catch (const YAML::ParserException& e) {
     reader.Error(e.mark, "", "YAML syntax error: " + e.msg);
     return result;
@@ -243,13 +316,6 @@ LoadResult LoadString(std::string_view yaml, std::string source_name) {
     reader.Error(e.mark, "", std::string("cannot parse YAML: ") + e.what());
     return result;
   }
-  if (documents.empty()) return result;  // empty file, or only comments
-  if (documents.size() > 1) {
-    reader.Error(documents[1].Mark(), "",
-                 "expected one YAML document, found " + std::to_string(documents.size()));
-    return result;
-  }
-  const YAML::Node& root = documents[0];
   if (root.IsNull()) return result;
   if (!root.IsMap()) {
     reader.Error(root.Mark(), "", "expected a mapping, got " + Describe(root));

@@ -106,8 +106,16 @@ bool ParseTimestamp(const std::string& text, Clock::TimePoint* out) {
   }
   const int64_t days = DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
   const int64_t secs = days * 86400 + h * 3600 + mi * 60 + s - offset_secs;
-  *out = Clock::TimePoint(std::chrono::duration_cast<Clock::TimePoint::duration>(
-      std::chrono::microseconds(secs * 1000000 + micros)));
+  // A four-digit year fits in microseconds, but TimePoint may count nanoseconds in 64
+  // bits (libstdc++: 1677-09-21 to 2262-04-11); outside that the cast overflows.
+  const int64_t us = secs * 1000000 + micros;
+  using std::chrono::duration_cast;
+  using std::chrono::microseconds;
+  if (us < duration_cast<microseconds>(Clock::TimePoint::duration::min()).count() ||
+      us > duration_cast<microseconds>(Clock::TimePoint::duration::max()).count()) {
+    return false;
+  }
+  *out = Clock::TimePoint(duration_cast<Clock::TimePoint::duration>(microseconds(us)));
   return true;
 }
 

@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <string>
+#include <type_traits>
+
 using rpcforge::Clock;
 
 TEST(Clock, RealClockMovesForward) {
@@ -46,4 +50,36 @@ TEST(Timestamp, ParseRejectsGarbage) {
   EXPECT_FALSE(rpcforge::ParseTimestamp("2023-11-14T22:13:20.Z", &t));
   EXPECT_FALSE(rpcforge::ParseTimestamp("2023-11-14T22:13:20+2", &t));
   EXPECT_EQ(t, before);
+}
+
+// Years past 2262 overflowed the nanosecond cast (UBSan: signed integer overflow);
+// found by tests/fuzz/filter_fuzzer and fixture_fuzzer (datetime values in filters and
+// fixtures, corpus regress_datetime_*).
+TEST(Timestamp, ParseRejectsTimesTimePointCannotHold) {
+  Clock::TimePoint t{std::chrono::seconds(7)};
+  const Clock::TimePoint before = t;
+  for (const char* text :
+       {"9999-12-31T23:59:59Z", "4048-01-01T00:00:00Z", "0001-01-01T00:00:00Z"}) {
+    if (std::is_same_v<Clock::TimePoint::duration, std::chrono::nanoseconds>) {
+      EXPECT_FALSE(rpcforge::ParseTimestamp(text, &t)) << text;
+      EXPECT_EQ(t, before) << text;
+    } else if (rpcforge::ParseTimestamp(text, &t)) {
+      EXPECT_EQ(rpcforge::FormatTimestamp(t).substr(0, 19), std::string(text).substr(0, 19));
+    }
+  }
+  // The first and last microsecond of the range parse and round-trip.
+  const Clock::TimePoint lo{
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::TimePoint::duration::min())};
+  const Clock::TimePoint hi{
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::TimePoint::duration::max())};
+  for (const Clock::TimePoint edge : {lo, hi}) {
+    const std::string text = rpcforge::FormatTimestamp(edge);
+    ASSERT_TRUE(rpcforge::ParseTimestamp(text, &t)) << text;
+    EXPECT_EQ(t, edge) << text;
+  }
+  if (std::is_same_v<Clock::TimePoint::duration, std::chrono::nanoseconds>) {
+    EXPECT_EQ(rpcforge::FormatTimestamp(hi), "2262-04-11T23:47:16.854775Z");
+    EXPECT_FALSE(rpcforge::ParseTimestamp("2262-04-11T23:47:16.854776Z", &t));
+    EXPECT_FALSE(rpcforge::ParseTimestamp("1677-09-21T00:12:43.145224Z", &t));
+  }
 }

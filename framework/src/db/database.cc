@@ -93,6 +93,9 @@ class Connection {
 
   int next_savepoint = 0;
   std::vector<std::shared_ptr<Scope>> scopes;
+  // rolled_back_by is the error after which SQLite rolled back the transaction of
+  // the open `scopes` itself (see CheckNotRolledBack); empty otherwise.
+  std::string rolled_back_by;
 
  private:
   SQLite::Database db_;
@@ -420,6 +423,19 @@ CallInterrupt::Suspended::~Suspended() { t_interrupt = saved_; }
 
 namespace {
 
+// CheckNotRolledBack throws when SQLite has rolled back the transaction of the
+// connection's open Atomic() scopes on its own, as it does after some errors
+// (SQLITE_FULL: e.g. an AUTOINCREMENT table past the largest rowid; SQLITE_IOERR,
+// SQLITE_NOMEM). A write or a nested scope would otherwise wait for the writer lock
+// that this thread's own scope holds (lease_timeout, then Unavailable) or, on a pinned
+// connection, commit outside the scope. Only ending the scopes makes it usable again.
+void CheckNotRolledBack(Connection& conn) {
+  if (conn.scopes.empty() || !conn.autocommit()) return;
+  throw FailedPrecondition("database: SQLite rolled the transaction back after an earlier error" +
+                           (conn.rolled_back_by.empty() ? "" : " (" + conn.rolled_back_by + ")") +
+                           "; end the Atomic() scope");
+}
+
 // Run executes one statement on this thread's connection (leasing one if needed).
 ExecResult Run(State& s, std::string_view sql, const std::vector<Value>& params,
                const std::function<void(const Row&)>* on_row, bool control = false) {
@@ -437,6 +453,7 @@ ExecResult Run(State& s, std::string_view sql, const std::vector<Value>& params,
   try {
     stmt = conn.Take(sql);
     Bind(stmt, conn.handle(), params);
+    if (!control && !sqlite3_stmt_readonly(stmt)) CheckNotRolledBack(conn);
     if (!control && !lease.tl.pinned && conn.autocommit() && !sqlite3_stmt_readonly(stmt)) {
       if (!s.writer.Acquire(s.options.lease_timeout)) {
         throw Unavailable("database: timed out waiting for the writer lock");
@@ -482,6 +499,9 @@ ExecResult Run(State& s, std::string_view sql, const std::vector<Value>& params,
     }
     ok = true;
   } catch (...) {
+    if (!conn.scopes.empty() && conn.autocommit() && conn.rolled_back_by.empty()) {
+      conn.rolled_back_by = sqlite3_errmsg(conn.handle());
+    }
     if (wrapped && !conn.autocommit()) {
       if (stmt != nullptr) sqlite3_reset(stmt);
       sqlite3_exec(conn.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
@@ -558,6 +578,7 @@ void EndScope(State& s, const std::shared_ptr<Scope>& scope, bool commit) {
   }
   scope->active = false;
   conn.scopes.pop_back();
+  if (conn.scopes.empty()) conn.rolled_back_by.clear();
   std::vector<std::function<void()>> to_run;
   if (commit) {
     if (scope->is_transaction) {
@@ -668,6 +689,7 @@ Transaction Database::Atomic() {
   auto scope = std::make_shared<Scope>();
   scope->conn = &conn;
   try {
+    CheckNotRolledBack(conn);
     if (conn.autocommit()) {
       if (!tl.pinned) {
         if (!s.writer.Acquire(s.options.lease_timeout)) {

@@ -169,6 +169,42 @@ TEST(Atomic, RollbackToSavepointLeavesOuterTransactionUsable) {
   EXPECT_EQ(db->Query("PRAGMA foreign_keys")[0].at(0).AsInt(), 1);
 }
 
+// SQLite rolls the whole transaction back itself after SQLITE_FULL (here: an
+// AUTOINCREMENT table past the largest rowid). The next write in the scope waited for
+// the writer lock its own scope held, then failed with UNAVAILABLE after
+// lease_timeout; found by tests/fuzz/fixture_fuzzer (a fixture with pk
+// 9223372036854775807 and then an object without pk;
+// corpus/fixture_fuzzer/regress_autoincrement_full_deadlock.json).
+TEST(Atomic, WritesAfterSQLiteRolledTheTransactionBackFailAtOnce) {
+  DatabaseOptions options;
+  options.lease_timeout = std::chrono::seconds(2);
+  Database db(options);
+  db.Execute("CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, v TEXT)");
+  const auto start = std::chrono::steady_clock::now();
+  {
+    Transaction tx = db.Atomic();
+    db.Execute("INSERT INTO t (id, v) VALUES (9223372036854775807, 'max')");
+    EXPECT_THROW(db.Execute("INSERT INTO t (v) VALUES ('next')"), SQLite::Exception);
+    try {
+      db.Execute("INSERT INTO t (v) VALUES ('more')");
+      FAIL() << "no error";
+    } catch (const rpcforge::FailedPrecondition& e) {
+      EXPECT_THAT(e.what(), HasSubstr("SQLite rolled the transaction back after an earlier "
+                                      "error (database or disk is full)"));
+    }
+    EXPECT_THROW(db.Atomic(), rpcforge::FailedPrecondition);
+    EXPECT_EQ(db.Query("SELECT COUNT(*) FROM t")[0].at(0).AsInt(), 0);  // reads still work
+    tx.Rollback();  // ends the scope without an error
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+  // The connection is usable again, and the writer lock was released.
+  db.Execute("INSERT INTO t (id, v) VALUES (1, 'after')");
+  Transaction tx = db.Atomic();
+  db.Execute("INSERT INTO t (v) VALUES ('in a scope')");
+  tx.Commit();
+  EXPECT_EQ(db.Query("SELECT COUNT(*) FROM t")[0].at(0).AsInt(), 2);
+}
+
 TEST(Atomic, NestedCommitThenOuterRollbackUndoesBoth) {
   TempDir dir;
   auto db = OpenWithTable(dir);

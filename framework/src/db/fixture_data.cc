@@ -133,6 +133,9 @@ Json ToJson(const Field& field, const Value& v) {
     case FieldType::kBinary:
       return Base64Encode(v.AsBlob());
     case FieldType::kJson:
+      // Tables made before JSON columns were TEXT hold JSON numbers as numbers.
+      if (v.type() == Value::Type::kInt) return v.AsInt();
+      if (v.type() == Value::Type::kDouble) return v.AsDouble();
       return Json::parse(v.AsText(), nullptr, /*allow_exceptions=*/false);
     case FieldType::kDateTime:
       return v.type() == Value::Type::kTime ? FormatTimestamp(v.AsTime()) : v.AsText();

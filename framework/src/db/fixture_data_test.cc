@@ -150,3 +150,45 @@ TEST_F(FixtureDataTest, DumpRoundTrips) {
   EXPECT_THROW(Dump({"blog.nope"}), rpcforge::InvalidArgument);
   EXPECT_THROW(Dump({"nope"}), rpcforge::InvalidArgument);
 }
+
+// A JSON column declared JSON had NUMERIC affinity: a JSON number came back as an
+// INTEGER (dumpdata then threw "expected a text value") or as a 15-digit REAL. Found by
+// tests/fuzz/fixture_fuzzer's dump/reload check (corpus regress_json_number_affinity).
+TEST_F(FixtureDataTest, JsonNumbersStayJsonText) {
+  Load("n.json", R"([
+        {"model": "blog.post", "pk": 1, "fields": {"title": "int", "meta": 2}},
+        {"model": "blog.post", "pk": 2, "fields": {"title": "real", "meta": 0.12345678901234568}},
+        {"model": "blog.post", "pk": 3, "fields": {"title": "big", "meta": 12345678901234567890}}
+      ])");
+  const auto meta = [&](int64_t pk) { return tm::Post().Objects(db_).Get("pk", pk)["meta"]; };
+  EXPECT_EQ(meta(1).type(), db::Value::Type::kText);
+  EXPECT_EQ(meta(1).AsText(), "2");
+  EXPECT_EQ(meta(2).AsText(), "0.12345678901234568");
+  EXPECT_EQ(meta(3).AsText(), "12345678901234567890");
+  const std::string dumped = Dump({"blog.post"});
+  EXPECT_THAT(dumped, HasSubstr(R"("meta":2,)"));
+  EXPECT_THAT(dumped, HasSubstr(R"("meta":0.12345678901234568,)"));
+  EXPECT_THAT(dumped, HasSubstr(R"("meta":12345678901234567890,)"));
+  db::Flush(db_);
+  Load("dumped.json", dumped);
+  EXPECT_EQ(Dump({"blog.post"}), dumped);
+}
+
+TEST(FixtureData, DumpReadsJsonNumbersOfTablesDeclaredBeforeTheFix) {
+  db::Database database{db::DatabaseOptions{}};
+  db::Registry registry;
+  tm::AddBlogApp(registry);
+  std::string create = tm::Post().CreateSql()[0];
+  const std::string text_meta = "\"meta\" TEXT";
+  ASSERT_NE(create.find(text_meta), std::string::npos) << create;
+  create.replace(create.find(text_meta), text_meta.size(), "\"meta\" JSON");
+  database.Execute(tm::Author().CreateSql()[0]);
+  database.Execute(create);
+  database.Execute(
+      "INSERT INTO blog_post (id, title, body, views, published, status, created_at, "
+      "updated_at, meta) VALUES (1, 't', '', 0, 0, 'draft', '2024-01-01T00:00:00.000000Z', "
+      "'2024-01-01T00:00:00.000000Z', '2')");
+  std::ostringstream out;
+  db::DumpData(database, registry, {"blog.post"}, out, -1);
+  EXPECT_THAT(out.str(), HasSubstr(R"("meta":2,)"));
+}

@@ -378,7 +378,10 @@ std::vector<std::string> Model::CreateSql() const {
         sql += "BLOB";
         break;
       case FieldType::kJson:
-        sql += "JSON";
+        // TEXT, not JSON: SQLite gives a column declared JSON NUMERIC affinity, which
+        // stores a JSON number ("2", "0.1234567890123456789") as an INTEGER or a REAL
+        // of 15 digits instead of the text that was written.
+        sql += "TEXT";
         break;
     }
     sql += f.null() ? " NULL" : " NOT NULL";

@@ -73,6 +73,9 @@ TEST(Model, CreateSqlDeclaresConstraints) {
   EXPECT_THAT(sql[0], HasSubstr("\"author_id\" INTEGER NULL REFERENCES \"blog_author\" (\"id\") "
                                 "ON DELETE CASCADE"));
   EXPECT_THAT(sql[0], HasSubstr("json_valid(\"meta\")"));
+  // TEXT affinity, so JSON numbers are stored as the text written (not NUMERIC's 2 or
+  // 15-digit REAL); see FixtureDataTest.JsonNumbersStayJsonText.
+  EXPECT_THAT(sql[0], HasSubstr("\"meta\" TEXT NULL"));
   EXPECT_THAT(sql, testing::Contains(HasSubstr("CREATE INDEX \"blog_post_author_id_idx\"")));
   EXPECT_THAT(sql,
               testing::Contains("CREATE INDEX \"blog_post_status_created_at_idx\" ON \"blog_post\" "

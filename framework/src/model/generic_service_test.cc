@@ -331,6 +331,21 @@ TEST_F(GenericServiceTest, BadFiltersAreInvalidArgument) {
   }
 }
 
+// A datetime past 2262 overflowed while parsing (UBSan) instead of being a bad value;
+// found by tests/fuzz/filter_fuzzer (corpus/filter_fuzzer/regress_datetime_year_4048).
+TEST_F(GenericServiceTest, FilterDatetimesOutOfRangeAreInvalidArgument) {
+  for (const char* filter :
+       {"created > \"4048-01-01T00:00:00Z\"", "created < 0001-01-01T00:00:00Z"}) {
+    grpc::Status status;
+    modeltest::GadgetListRequest request;
+    request.set_filter(filter);
+    List(request, &status);
+    EXPECT_THAT(status, StatusIs(grpc::StatusCode::INVALID_ARGUMENT,
+                                 HasSubstr("expected an RFC 3339 timestamp for field 'created'")))
+        << filter;
+  }
+}
+
 TEST_F(GenericServiceTest, UnaryListPaginates) {
   for (int i = 0; i < 5; ++i) Insert("g" + std::to_string(i), i);
   auto catalog = server_->Stub<modeltest::GadgetCatalog>();

@@ -4,6 +4,7 @@
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <limits>
@@ -99,6 +100,37 @@ using model_internal::Slot;
 
 constexpr int64_t kMinTimestampSeconds = -62135596800;  // 0001-01-01T00:00:00Z
 constexpr int64_t kMaxTimestampSeconds = 253402300799;  // 9999-12-31T23:59:59Z
+
+// TimestampSeconds is the range of Timestamp.seconds that converts: protobuf's
+// (0001-01-01 to 9999-12-31) narrowed to whole seconds Clock::TimePoint represents
+// (libstdc++ counts 64-bit nanoseconds: 1677-09-21 to 2262-04-11), so that adding the
+// nanos cannot overflow either; `message` names the range in violations.
+struct TimestampSeconds {
+  int64_t min;
+  int64_t max;
+  std::string message;
+};
+
+const TimestampSeconds& TimestampRange() {
+  static const TimestampSeconds* range = [] {
+    using std::chrono::duration_cast;
+    using std::chrono::seconds;
+    const int64_t min =
+        std::max(kMinTimestampSeconds,
+                 duration_cast<seconds>(Clock::TimePoint::duration::min()).count() + 1);
+    const int64_t max =
+        std::min(kMaxTimestampSeconds,
+                 duration_cast<seconds>(Clock::TimePoint::duration::max()).count() - 1);
+    auto day = [](int64_t s) {
+      return FormatTimestamp(
+                 Clock::TimePoint(duration_cast<Clock::TimePoint::duration>(seconds(s))))
+          .substr(0, 10);
+    };
+    return new TimestampSeconds{min, max,
+                                "Timestamp out of range (" + day(min) + " to " + day(max) + ")."};
+  }();
+  return *range;
+}
 
 bool IsTextColumn(const db::Field* column) {
   return column != nullptr &&
@@ -363,9 +395,9 @@ std::optional<db::Value> ProtoSerializer::ValueFromField(const Message& message,
       if (model_internal::IsTimestamp(type)) {
         const int64_t seconds = sr->GetInt64(sub, type->FindFieldByNumber(1));
         const int32_t nanos = sr->GetInt32(sub, type->FindFieldByNumber(2));
-        if (seconds < kMinTimestampSeconds || seconds > kMaxTimestampSeconds || nanos < 0 ||
-            nanos > 999999999) {
-          errors.Add(name, "Timestamp out of range (0001-01-01 to 9999-12-31).");
+        const TimestampSeconds& range = TimestampRange();
+        if (seconds < range.min || seconds > range.max || nanos < 0 || nanos > 999999999) {
+          errors.Add(name, range.message);
           return std::nullopt;
         }
         const auto t = Clock::TimePoint(std::chrono::duration_cast<Clock::TimePoint::duration>(

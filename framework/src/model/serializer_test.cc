@@ -7,6 +7,7 @@
 #include <cctype>
 #include <chrono>
 #include <sstream>
+#include <type_traits>
 
 #include "model/testdata/gadget_models.h"
 #include "model/testdata/model_test.pb.h"
@@ -229,6 +230,49 @@ TEST(ModelProtoSerializer, ConversionErrorsAreFieldViolations) {
     FAIL() << "no error";
   } catch (const ValidationError& e) {
     EXPECT_THAT(ViolatedFields(e), UnorderedElementsAre("color", "released"));
+  }
+}
+
+// Timestamps inside protobuf's range (0001-9999) but outside what Clock::TimePoint
+// holds overflowed the nanosecond conversion (UBSan); found by
+// tests/fuzz/serializer_fuzzer (corpus/serializer_fuzzer/regress_timestamp_year_0001).
+TEST(ModelProtoSerializer, TimestampsTimePointCannotHoldAreFieldViolations) {
+  ModelProtoSerializer s(GadgetModel());
+  const int64_t max_seconds =
+      std::chrono::duration_cast<std::chrono::seconds>(rpcforge::Clock::TimePoint::duration::max())
+          .count();
+  for (const int64_t seconds : {int64_t{-62135596800}, int64_t{253402300799}, max_seconds}) {
+    Gadget g;
+    g.set_name("x");
+    g.mutable_released()->set_seconds(seconds);
+    g.mutable_released()->set_nanos(999999999);
+    try {
+      s.ToValues(g, WriteMode::kCreate);
+      if (std::is_same_v<rpcforge::Clock::TimePoint::duration, std::chrono::nanoseconds>) {
+        ADD_FAILURE() << "no error for " << seconds;
+      }
+    } catch (const ValidationError& e) {
+      ASSERT_THAT(e.violations(), testing::SizeIs(1));
+      EXPECT_EQ(e.violations()[0].field, "released");
+      EXPECT_THAT(e.violations()[0].description, testing::StartsWith("Timestamp out of range ("));
+    }
+  }
+  if (std::is_same_v<rpcforge::Clock::TimePoint::duration, std::chrono::nanoseconds>) {
+    Gadget g;
+    g.mutable_released()->set_seconds(max_seconds);
+    g.mutable_released()->set_nanos(999999999);
+    try {
+      s.ToValues(g, WriteMode::kCreate);
+      FAIL() << "no error";
+    } catch (const ValidationError& e) {
+      EXPECT_EQ(e.violations()[0].description,
+                "Timestamp out of range (1677-09-21 to 2262-04-11).");
+    }
+    g.mutable_released()->set_seconds(max_seconds - 1);  // the last whole second that fits
+    const Values values = s.ToValues(g, WriteMode::kCreate);
+    ASSERT_NE(Find(values, "released"), nullptr);
+    EXPECT_EQ(rpcforge::FormatTimestamp(Find(values, "released")->AsTime()),
+              "2262-04-11T23:47:15.999999Z");
   }
 }
 

@@ -307,7 +307,11 @@ int IntegrationRunner::Run(std::ostream& out) {
   step("clients", [&](StepResult& r) {
     if (!st.keys_ok) throw FailedPrecondition("skipped: no keys");
     const std::string bad_key(64, '0');
-    for (const auto& [method, client_streaming] : st.methods) {
+    for (const auto& entry : st.methods) {
+      // Not a structured binding: the `expect` lambda captures `method`, which C++17
+      // does not allow for a binding (clang rejects it; gcc accepts it).
+      const std::string& method = entry.first;
+      const bool client_streaming = entry.second;
       const std::string service = method.substr(0, method.find('/'));
       const std::string name = method.substr(method.find('/') + 1);
       const std::string full = "/" + method;

@@ -24,6 +24,10 @@
 
 #include "rpcforge/export.h"
 
+namespace google::protobuf {
+class MethodDescriptor;
+}  // namespace google::protobuf
+
 namespace grpc {
 class Channel;
 }  // namespace grpc
@@ -175,6 +179,22 @@ class RPCFORGE_EXPORT DynamicClient {
 // Throws rpcforge::InvalidArgument for anything else or a value <= 0.
 RPCFORGE_EXPORT std::chrono::milliseconds ParseTimeout(const std::string& text);
 
+namespace client_internal {
+
+// BuildRequests is the first step of `DynamicClient::Call` without the network: it
+// turns `json_request` (as Call documents it: one JSON object for a method that is not
+// client streaming, "" meaning {}; an array of objects or objects one after another
+// for a client- or bidi-streaming one, "" meaning none) into the serialized request
+// messages of `method`'s input type, in order. Throws rpcforge::InvalidArgument for
+// JSON that does not parse (naming the line and column), is nested more than 100
+// levels deep, or does not fit the request type (naming the field); nothing else for
+// bad input. `method` may come from any descriptor pool and must outlive the call.
+// Exposed for tests and tests/fuzz/invoke_json_fuzzer.cc; not a stable API.
+// Thread-safe.
+RPCFORGE_EXPORT std::vector<std::string> BuildRequests(
+    const google::protobuf::MethodDescriptor& method, const std::string& json_request);
+
+}  // namespace client_internal
 }  // namespace rpcforge
 
 #endif  // RPCFORGE_CLIENT_DYNAMIC_CLIENT_H_
