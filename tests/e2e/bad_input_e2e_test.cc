@@ -56,7 +56,8 @@ class BlogProcess : public ::testing::Test {
     channel_.reset();
     if (server_) {
       EXPECT_TRUE(server_->running()) << "the server died";
-      EXPECT_TRUE(server_->Terminate(SIGTERM, 20s).success());
+      const auto status = server_->Terminate(SIGTERM, 20s);
+      EXPECT_TRUE(status.success()) << status.ToString();
     }
     std::filesystem::remove_all(dir_);
   }

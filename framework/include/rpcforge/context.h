@@ -16,8 +16,8 @@
 
 #include <grpcpp/support/status.h>
 
-#include <cstddef>
 #include <chrono>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>

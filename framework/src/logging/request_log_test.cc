@@ -442,7 +442,8 @@ TEST_F(RequestLogTest, AStreamEndedByItsDeadlineIsLoggedAsTimeoutThoughTheHandle
   ASSERT_TRUE(h.server->WaitIdle(seconds(10)));
   EXPECT_GE(LogRows(db()).size(), 10u);
   for (const Row& row : LogRows(db())) {
-    EXPECT_EQ(row["code"].AsText(), "DEADLINE_EXCEEDED") << row["full_method"].AsText() << ": " << row["error_message"].AsText();
+    EXPECT_EQ(row["code"].AsText(), "DEADLINE_EXCEEDED")
+        << row["full_method"].AsText() << ": " << row["error_message"].AsText();
     EXPECT_EQ(row["status"].AsText(), "timeout");
   }
 }
