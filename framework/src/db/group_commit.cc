@@ -45,8 +45,14 @@ void GroupCommit::AddSink(Sink* sink) {
 
 void GroupCommit::RemoveSink(Sink* sink) {
   Flush();
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   sinks_.erase(std::remove(sinks_.begin(), sinks_.end(), sink), sinks_.end());
+  // A batch taken before the erase holds its own copy of the sinks: wait for it, or
+  // it would call a sink its owner is about to destroy. Later batches do not see it.
+  if (writing_) {
+    const uint64_t current = batches_;
+    done_cv_.wait(lock, [&] { return batches_ != current; });
+  }
 }
 
 uint64_t GroupCommit::Submit(Sink& sink, const std::function<void()>& add) {

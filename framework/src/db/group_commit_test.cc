@@ -215,4 +215,65 @@ TEST_F(GroupCommitTest, DestructionWritesEverythingSubmitted) {
   EXPECT_EQ(CommittedRows(), 9);
 }
 
+// A sink that counts every call made to it after its owner was told it is removed.
+// Its memory stays valid (the test owns it to the end), so a late call is counted
+// rather than undefined.
+class RemovableSink : public GroupCommit::Sink {
+ public:
+  void TakePending() override {
+    Check();
+    taken.swap(pending);
+    pending.clear();
+  }
+  void WriteTaken(Database& db) override {
+    Check();
+    for (int x : taken) db.Execute("INSERT INTO t (x) VALUES (?)", {x});
+  }
+  void BatchFailed(Database&, const std::exception&) noexcept override { Check(); }
+  void BatchCommitted() noexcept override {
+    Check();
+    taken.clear();
+  }
+  void Check() {
+    if (removed.load()) late_calls.fetch_add(1);
+  }
+
+  std::vector<int> pending;
+  std::vector<int> taken;
+  std::atomic<bool> removed{false};
+  static std::atomic<int> late_calls;
+};
+std::atomic<int> RemovableSink::late_calls{0};
+
+// The request log and the API-key counter destroy their sink right after RemoveSink.
+// A batch the writer started between RemoveSink's flush and its erase still held the
+// sink and called it after it was gone: the blog server crashed at SIGTERM, one stop
+// in a few hundred, in GroupCommit::WriteBatch.
+TEST_F(GroupCommitTest, NoBatchTouchesASinkAfterRemoveSinkReturns) {
+  RemovableSink::late_calls = 0;
+  GroupCommit commit(*db_, WriteBehind(milliseconds(0)));
+  IntSink busy;
+  commit.AddSink(&busy);
+  std::atomic<bool> stop{false};
+  std::thread producer([&] {
+    for (int i = 0; i < 200000 && !stop; ++i) {
+      commit.Submit(busy, [&] { busy.pending.push_back(i); });
+    }
+  });
+  std::vector<std::unique_ptr<RemovableSink>> sinks;  // alive to the end of the test
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  for (int i = 0; i < 400 && std::chrono::steady_clock::now() < until; ++i) {
+    auto& sink = *sinks.emplace_back(std::make_unique<RemovableSink>());
+    commit.AddSink(&sink);
+    commit.Submit(sink, [&] { sink.pending.push_back(-i); });
+    commit.RemoveSink(&sink);
+    sink.removed = true;
+  }
+  stop = true;
+  producer.join();
+  commit.RemoveSink(&busy);
+  EXPECT_EQ(RemovableSink::late_calls.load(), 0);
+  EXPECT_GE(sinks.size(), 20u);
+}
+
 }  // namespace

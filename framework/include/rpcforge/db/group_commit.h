@@ -87,7 +87,8 @@ class RPCFORGE_EXPORT GroupCommit {
   GroupCommit(const GroupCommit&) = delete;
   GroupCommit& operator=(const GroupCommit&) = delete;
 
-  // AddSink / RemoveSink register a sink (before its first Submit; removal flushes).
+  // AddSink / RemoveSink register a sink (before its first Submit). RemoveSink flushes and
+  // waits for a batch in progress, so the sink may be destroyed once it returns.
   void AddSink(Sink* sink);
   void RemoveSink(Sink* sink);
 
