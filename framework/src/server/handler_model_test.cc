@@ -229,7 +229,10 @@ grpc::Status RawCall(std::shared_ptr<grpc::Channel> channel, const std::string& 
 
 TEST_P(HandlerModel, AMessageThatDoesNotParseIsInvalidArgumentNamingItsType) {
   auto channel = GetParam() ? server_->TcpChannel() : server_->channel();
-  const std::string bad("\x0a\x05ab", 4);  // message: length 5, 2 bytes follow
+  const std::string bad(
+      "\x0a\x05"
+      "ab",
+      4);  // message: length 5, 2 bytes follow
   EXPECT_THAT(RawCall(channel, "/rpcforge.test.EchoService/Echo", {bad}),
               StatusIs(grpc::StatusCode::INVALID_ARGUMENT,
                        HasSubstr("The request is not a valid rpcforge.test.EchoRequest")));
