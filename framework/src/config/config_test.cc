@@ -708,6 +708,11 @@ TEST(ConfigValidate, RequestLog) {
               ElementsAre("request_log.batch_size"));
   EXPECT_THAT(ValidatePaths("request_log: {batch_size: 0}\n"),
               ElementsAre("request_log.batch_size"));
+  // The default batch size (1000) never exceeds a smaller queue: it follows it.
+  EXPECT_THAT(ValidatePaths("request_log: {queue_size: 10}\n"), IsEmpty());
+  rpcforge::config::v1::Config small;
+  small.mutable_request_log()->set_queue_size(10);
+  EXPECT_EQ(cfg::RequestLogBatchSize(small), 10);
 }
 
 TEST(ConfigValidate, RateLimitRules) {
@@ -782,7 +787,7 @@ TEST(ConfigAccessors, DefaultsOfAnEmptyConfig) {
   EXPECT_EQ(cfg::BruteForceBlockDuration(c), milliseconds(300000));
   EXPECT_TRUE(cfg::RequestLogEnabled(c));
   EXPECT_EQ(cfg::RequestLogQueueSize(c), 10000);
-  EXPECT_EQ(cfg::RequestLogBatchSize(c), 100);
+  EXPECT_EQ(cfg::RequestLogBatchSize(c), 1000);
   EXPECT_EQ(cfg::RequestLogRetention(c), milliseconds(30LL * 24 * 3600 * 1000));
   EXPECT_EQ(cfg::HeartbeatInterval(c), milliseconds(30000));
 }

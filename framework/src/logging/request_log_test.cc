@@ -794,7 +794,7 @@ TEST(RequestLog, OptionsComeFromTheConfig) {
   EXPECT_EQ(o.retention, std::chrono::hours(48));
   auto d = RequestLogOptions::FromConfig(nullptr);
   EXPECT_EQ(d.queue_size, 10000u);
-  EXPECT_EQ(d.batch_size, 100u);
+  EXPECT_EQ(d.batch_size, 1000u);
   EXPECT_EQ(d.retention, std::chrono::hours(24 * 30));
 }
 
@@ -816,7 +816,7 @@ TEST(RequestLog, DocumentedConfigAndCommandsAreValid) {
   EXPECT_TRUE(errors.empty());
   EXPECT_TRUE(rpcforge::config::RequestLogEnabled(loaded.config));
   EXPECT_EQ(rpcforge::config::RequestLogQueueSize(loaded.config), 10000);
-  EXPECT_EQ(rpcforge::config::RequestLogBatchSize(loaded.config), 100);
+  EXPECT_EQ(rpcforge::config::RequestLogBatchSize(loaded.config), 1000);
   EXPECT_EQ(rpcforge::config::RequestLogRetention(loaded.config), std::chrono::hours(24 * 7));
   EXPECT_EQ(rpcforge::config::HeartbeatInterval(loaded.config), seconds(15));
   EXPECT_THAT(section, HasSubstr("app logs stats --hours 24"));

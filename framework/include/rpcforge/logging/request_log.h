@@ -99,7 +99,7 @@ struct RequestLogOptions {
   // written after the answer, in batches that linger up to 20 ms to fill.
   db::GroupCommitMode mode = db::GroupCommitMode::kDurable;
   size_t queue_size = 10000;  // rows waiting; a full queue makes producers wait
-  size_t batch_size = 100;    // write-behind: a batch is written once this many wait
+  size_t batch_size = 1000;   // the writer writes a batch once this many wait
   // Rows older than this are deleted; zero keeps them forever.
   std::chrono::milliseconds retention = std::chrono::hours(24 * 30);
   // How often the writer thread purges expired rows (first soon after it starts).
