@@ -2,15 +2,23 @@
 //
 // File format: a sequence of records, each a 21-byte header (payload length u32,
 // kind u8, sequence u64, FNV-1a-64 checksum of kind, sequence and payload u64; all
-// little-endian) followed by the payload. A process appends with O_APPEND, one
-// write(2) per record under a mutex, and holds an exclusive flock on its file while it
-// lives; the lock is what tells a replaying process that the owner is gone. A record
-// torn by a crash in the middle of its write fails its checksum, and reading stops
-// there: only that record's call can be affected, and it was never answered.
+// little-endian) followed by the payload, then an all-zero header that marks the end.
+// A process copies its records into a shared mapping of its file under a mutex (perf
+// of the durable blog: one write(2) per call was 5 % of the server's CPU) and holds an
+// exclusive flock on the file while it lives; the lock is what tells a replaying
+// process that the owner is gone. The file is two 1 MiB regions; records go into one
+// until it is full, then into the other once every record there is applied, and a
+// region whose records are all applied starts over at its beginning. So older
+// records may follow an end mark; their sequence numbers are lower, and reading a
+// region stops at the first record that does not go up. Replay reads both regions
+// and orders their records by sequence. A record torn by
+// a crash in the middle of its copy fails its checksum, and reading stops there: only
+// that record's call can be affected, and it was never answered.
 #include "rpcforge/db/journal.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,7 +37,11 @@ namespace rpcforge::db {
 namespace {
 
 constexpr size_t kHeaderSize = 4 + 1 + 8 + 8;
-constexpr uint64_t kTruncateAt = 4u << 20;
+// A mapped file is two regions written in turn: a full region hands over to the other
+// once everything in that one is applied, so the file never grows.
+constexpr uint64_t kRegion = 1u << 20;
+constexpr uint64_t kRewindAt = 256u << 10;   // everything applied and this far: start over
+constexpr uint64_t kTruncateAt = 4u << 20;   // the same for a file written with pwrite
 constexpr uint32_t kMaxPayload = 16u << 20;  // a record larger than this is corrupt
 constexpr size_t kReplayChunk = 1000;
 constexpr const char* kExtension = ".journal";
@@ -64,27 +76,49 @@ void WriteMark(Database& db, const std::string& name, uint64_t seq) {
       {name, static_cast<int64_t>(seq)});
 }
 
-// ReadRecords reads the records of `path` with a sequence above `after`.
-std::vector<JournalRecord> ReadRecords(const std::string& path, uint64_t after) {
-  std::vector<JournalRecord> records;
-  std::ifstream in(path, std::ios::binary);
-  std::array<unsigned char, kHeaderSize> header{};
-  uint64_t good = 0;
-  while (in.read(reinterpret_cast<char*>(header.data()), header.size())) {
-    const auto size = static_cast<uint32_t>(GetLe(header.data(), 4));
+// ParseRecords appends the records of `data` from `at` on, up to the end mark or the
+// first record whose sequence does not go up (left from before the region started
+// over). Returns false when it stopped at a damaged record.
+bool ParseRecords(std::string_view data, size_t at, std::vector<JournalRecord>* out) {
+  uint64_t last = 0;
+  while (data.size() - at >= kHeaderSize) {
+    const auto* header = reinterpret_cast<const unsigned char*>(data.data() + at);
+    const auto size = static_cast<uint32_t>(GetLe(header, 4));
     JournalRecord r;
     r.kind = header[4];
-    r.seq = GetLe(header.data() + 5, 8);
-    const uint64_t check = GetLe(header.data() + 13, 8);
-    if (size > kMaxPayload) break;
-    r.payload.resize(size);
-    if (!in.read(r.payload.data(), size)) break;
-    if (Checksum(r.kind, r.seq, r.payload) != check) break;
-    ++good;
-    if (r.seq > after) records.push_back(std::move(r));
+    r.seq = GetLe(header + 5, 8);
+    const uint64_t check = GetLe(header + 13, 8);
+    if (size == 0 && r.kind == 0 && r.seq == 0 && check == 0) return true;  // the end mark
+    if (size > kMaxPayload || size > data.size() - at - kHeaderSize) return false;
+    r.payload.assign(data.data() + at + kHeaderSize, size);
+    if (Checksum(r.kind, r.seq, r.payload) != check) return false;
+    if (r.seq <= last) return true;  // an older record, from before the region started over
+    last = r.seq;
+    at += kHeaderSize + size;
+    out->push_back(std::move(r));
   }
-  if (!in.eof()) {
-    RPCFORGE_LOG_WARN("journal", "{}: stopped at a damaged record after {} good ones", path, good);
+  return at == data.size();
+}
+
+// ReadRecords reads the records of `path` with a sequence above `after`, in order. A
+// file of two regions is read region by region; a file written with pwrite is one.
+std::vector<JournalRecord> ReadRecords(const std::string& path, uint64_t after) {
+  std::ifstream in(path, std::ios::binary);
+  const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<JournalRecord> all;
+  bool clean = ParseRecords(data, 0, &all);
+  if (data.size() == 2 * kRegion) clean = ParseRecords(data, kRegion, &all) && clean;
+  if (!clean) {
+    RPCFORGE_LOG_WARN("journal", "{}: stopped at a damaged record after {} good ones", path,
+                      all.size());
+  }
+  std::sort(all.begin(), all.end(),
+            [](const JournalRecord& a, const JournalRecord& b) { return a.seq < b.seq; });
+  std::vector<JournalRecord> records;
+  for (auto& r : all) {
+    if (r.seq > after && (records.empty() || records.back().seq != r.seq)) {
+      records.push_back(std::move(r));
+    }
   }
   return records;
 }
@@ -106,13 +140,68 @@ std::unique_ptr<Journal> Journal::Open(Database& db) {
       std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count()) +
       kExtension;
   const std::string path = dir + "/" + name;
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) throw Unavailable("cannot create the journal " + path + ": " + std::strerror(errno));
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     ::close(fd);
     throw Unavailable("cannot lock the journal " + path + ": " + std::strerror(errno));
   }
-  return std::unique_ptr<Journal>(new Journal(db, path, name, fd));
+  auto journal = std::unique_ptr<Journal>(new Journal(db, path, name, fd));
+  if (!journal->Map()) {
+    RPCFORGE_LOG_WARN("journal", "{}: cannot map 2 MiB ({}); writing it record by record", path,
+                      std::strerror(errno));
+  }
+  return journal;
+}
+
+bool Journal::Map() {
+  // posix_fallocate returns the error instead of setting errno.
+  if (const int error = ::posix_fallocate(fd_, 0, static_cast<off_t>(2 * kRegion)); error != 0) {
+    errno = error;
+    return false;
+  }
+  void* p = ::mmap(nullptr, 2 * kRegion, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
+  if (p == MAP_FAILED) return false;
+  map_ = static_cast<char*>(p);
+  return true;
+}
+
+bool Journal::Write(const char* header, std::string_view payload) {
+  const uint64_t n = kHeaderSize + payload.size();
+  if (map_ == nullptr) {
+    const std::string record = std::string(header, kHeaderSize) + std::string(payload);
+    size_t written = 0;
+    while (written < record.size()) {
+      const ssize_t w = ::pwrite(fd_, record.data() + written, record.size() - written,
+                                 static_cast<off_t>(size_ + written));
+      if (w > 0) {
+        written += static_cast<size_t>(w);
+      } else if (w < 0 && errno == EINTR) {
+        continue;
+      } else {
+        return false;
+      }
+    }
+    size_ += n;
+    return true;
+  }
+  if (size_ + n + kHeaderSize > kRegion) {
+    // This region is full: go on in the other one once all of its records are applied.
+    // Until then (the database is behind by a whole region) the caller waits for its
+    // commit instead.
+    if (region_last_seq_[1 - region_] > applied_seq_ || n + kHeaderSize > kRegion) {
+      errno = EAGAIN;
+      return false;
+    }
+    region_ = 1 - region_;
+    size_ = 0;
+  }
+  char* at = map_ + region_ * kRegion + size_;
+  std::memcpy(at, header, kHeaderSize);
+  std::memcpy(at + kHeaderSize, payload.data(), payload.size());
+  std::memset(at + n, 0, kHeaderSize);  // the end mark
+  size_ += n;
+  return true;
 }
 
 Journal::Journal(Database& db, std::string path, std::string name, int fd)
@@ -133,16 +222,15 @@ Journal::~Journal() {
                       "{} keeps {} record(s) not yet applied; the next process replays them", path_,
                       last_seq_ - applied_seq_);
   }
+  if (map_ != nullptr) ::munmap(map_, 2 * kRegion);
   ::close(fd_);
 }
 
 uint64_t Journal::Append(uint8_t kind, std::string_view payload,
                          const std::function<void(uint64_t seq)>& then) {
-  std::string record(kHeaderSize + payload.size(), '\0');
-  auto* header = reinterpret_cast<unsigned char*>(record.data());
+  unsigned char header[kHeaderSize];
   PutLe(header, payload.size(), 4);
   header[4] = kind;
-  std::memcpy(record.data() + kHeaderSize, payload.data(), payload.size());
   std::lock_guard<std::mutex> lock(mu_);
   if (failed_) {
     if (then) then(0);
@@ -151,24 +239,20 @@ uint64_t Journal::Append(uint8_t kind, std::string_view payload,
   const uint64_t seq = last_seq_ + 1;
   PutLe(header + 5, seq, 8);
   PutLe(header + 13, Checksum(kind, seq, payload), 8);
-  size_t written = 0;
-  while (written < record.size()) {
-    const ssize_t n = ::write(fd_, record.data() + written, record.size() - written);
-    if (n > 0) {
-      written += static_cast<size_t>(n);
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else {
-      failed_ = true;
-      RPCFORGE_LOG_ERROR("journal",
-                         "cannot append to {}: {}; calls now wait for their rows to commit", path_,
-                         std::strerror(errno));
+  if (!Write(reinterpret_cast<const char*>(header), payload)) {
+    if (errno == EAGAIN) {  // no room until the database catches up; not a failure
       if (then) then(0);
       return 0;
     }
+    failed_ = true;
+    RPCFORGE_LOG_ERROR("journal",
+                       "cannot append to {}: {}; calls now wait for their rows to commit", path_,
+                       std::strerror(errno));
+    if (then) then(0);
+    return 0;
   }
   last_seq_ = seq;
-  size_ += record.size();
+  if (map_ != nullptr) region_last_seq_[region_] = seq;
   if (then) then(seq);
   return seq;
 }
@@ -178,9 +262,13 @@ void Journal::RecordApplied(Database& db, uint64_t seq) const { WriteMark(db, na
 void Journal::Applied(uint64_t seq) {
   std::lock_guard<std::mutex> lock(mu_);
   applied_seq_ = std::max(applied_seq_, seq);
-  if (applied_seq_ >= last_seq_ && size_ >= kTruncateAt && !failed_) {
-    // Every record is in the database and no append can run meanwhile (mu_).
-    if (::ftruncate(fd_, 0) == 0) size_ = 0;
+  if (applied_seq_ < last_seq_ || failed_) return;
+  // Every record is in the database and no append can run meanwhile (mu_).
+  if (map_ != nullptr && size_ >= kRewindAt) {
+    std::memset(map_ + region_ * kRegion, 0, kHeaderSize);  // the end mark, at the start
+    size_ = 0;
+  } else if (map_ == nullptr && size_ >= kTruncateAt && ::ftruncate(fd_, 0) == 0) {
+    size_ = 0;
   }
 }
 

@@ -105,10 +105,66 @@ TEST_F(JournalTest, ATornRecordEndsTheReplay) {
     journal->Append(1, "second");
     path = journal->path();
   }
-  // A crash in the middle of the third record's write.
-  std::ofstream(path, std::ios::app | std::ios::binary)
+  // A crash in the middle of the third record's copy: its header and part of its
+  // payload are where the end mark was (two 21-byte headers plus 11 payload bytes in).
+  std::fstream(path, std::ios::in | std::ios::out | std::ios::binary).seekp(2 * 21 + 11)
       << std::string("\x20\x00\x00\x00\x01garb", 9);
   EXPECT_THAT(Replay(), ElementsAre("first", "second"));
+}
+
+// Apply every record appended so far, as a batch's commit does.
+void ApplyAll(Database& db, Journal& journal, uint64_t last) {
+  auto tx = db.Atomic();
+  journal.RecordApplied(db, last);
+  tx.Commit();
+  journal.Applied(last);
+}
+
+TEST_F(JournalTest, AfterStartingOverOnlyTheNewRecordsAreReplayed) {
+  const std::string big(1000, 'x');
+  {
+    auto journal = Journal::Open(*db_);
+    uint64_t last = 0;
+    for (int i = 0; i < 300; ++i) last = journal->Append(1, big + std::to_string(i));
+    ApplyAll(*db_, *journal, last);  // 300 KiB, all applied: the file starts over
+    journal->Append(1, "new 1");
+    journal->Append(1, "new 2");
+  }
+  // The 300 old records are still in the file after the end mark; none comes back.
+  EXPECT_THAT(Replay(), ElementsAre("new 1", "new 2"));
+}
+
+TEST_F(JournalTest, RecordsInBothRegionsAreReplayedInOrder) {
+  const std::string big(10000, 'y');
+  std::vector<std::string> expected;
+  {
+    auto journal = Journal::Open(*db_);
+    for (int i = 0; i < 150; ++i) {  // 1.5 MB unapplied: the first region and half the second
+      expected.push_back(big + std::to_string(i));
+      ASSERT_GT(journal->Append(1, expected.back()), 0u) << i;
+    }
+  }
+  const std::vector<std::string> replayed = Replay();
+  ASSERT_EQ(replayed.size(), expected.size());
+  EXPECT_TRUE(replayed == expected);
+}
+
+TEST_F(JournalTest, AJournalFullOfUnappliedRecordsRefusesUntilTheyAreApplied) {
+  const std::string big(10000, 'z');
+  auto journal = Journal::Open(*db_);
+  uint64_t last = 0;
+  int appended = 0;
+  for (; appended < 1000; ++appended) {
+    const uint64_t seq = journal->Append(1, big);
+    if (seq == 0) break;
+    last = seq;
+  }
+  // Both regions (2 MiB) are full of records the database does not have yet.
+  EXPECT_GT(appended, 150);
+  EXPECT_LT(appended, 220);
+  EXPECT_EQ(journal->Append(1, big), 0u);
+  ApplyAll(*db_, *journal, last);
+  EXPECT_EQ(journal->Append(1, big), last + 1);  // not a lasting failure
 }
 
 TEST_F(JournalTest, ReplayedRecordsAndTheMarkCommitTogether) {
