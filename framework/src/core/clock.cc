@@ -61,12 +61,28 @@ std::string FormatTimestamp(Clock::TimePoint t) {
   int64_t y;
   unsigned m, d;
   CivilFromDays(days, &y, &m, &d);
-  char buf[48];
-  std::snprintf(buf, sizeof(buf), "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%06lldZ",
-                static_cast<long long>(y), m, d, static_cast<long long>(rem / 3600),
-                static_cast<long long>((rem % 3600) / 60), static_cast<long long>(rem % 60),
-                static_cast<long long>(frac));
-  return buf;
+  if (y < 0 || y > 9999) {
+    char buf[48];
+    std::snprintf(buf, sizeof(buf), "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%06lldZ",
+                  static_cast<long long>(y), m, d, static_cast<long long>(rem / 3600),
+                  static_cast<long long>((rem % 3600) / 60), static_cast<long long>(rem % 60),
+                  static_cast<long long>(frac));
+    return buf;
+  }
+  // The request log formats two per call: digits by hand, not snprintf (perf: 0.6 % of
+  // the durable blog server's CPU).
+  std::string out = "0000-00-00T00:00:00.000000Z";
+  auto put = [&out](size_t at, int64_t v, int width) {
+    for (int i = width - 1; i >= 0; --i, v /= 10) out[at + i] = static_cast<char>('0' + v % 10);
+  };
+  put(0, y, 4);
+  put(5, m, 2);
+  put(8, d, 2);
+  put(11, rem / 3600, 2);
+  put(14, (rem % 3600) / 60, 2);
+  put(17, rem % 60, 2);
+  put(20, frac, 6);
+  return out;
 }
 
 bool ParseTimestamp(const std::string& text, Clock::TimePoint* out) {
