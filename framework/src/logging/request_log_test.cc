@@ -233,6 +233,30 @@ TEST(RequestLog, RequestIdsAreTimeOrderedVersion7Uuids) {
 
 // ---------------------------------------------------------------- one row per call
 
+// Every batch size is cut into INSERTs of 64, 8 and 1 rows: a connection never holds
+// more than three prepared shapes of this large statement, and no row is lost.
+TEST_F(RequestLogTest, BatchesOfAnySizeUseThreeInsertShapes) {
+  std::mutex mu;
+  std::set<std::string> shapes;
+  const int observer = db().AddQueryObserver([&](const rpcforge::db::QueryEvent& e) {
+    if (e.sql.find("INSERT INTO \"rpcforge_requestlog\"") == 0) {
+      std::lock_guard<std::mutex> lock(mu);
+      shapes.emplace(e.sql);
+    }
+  });
+  const auto now = rpcforge::Clock::Real().Now();
+  int64_t rows = 0;
+  for (int n : {1, 7, 8, 9, 63, 64, 65, 127, 200}) {
+    std::vector<rpcforge::logging::RequestLogEntry> entries;
+    for (int i = 0; i < n; ++i) entries.push_back(Entry("/a.S/Get", "success", 1, now));
+    rpcforge::logging::WriteRequestLogs(db(), entries);
+    rows += n;
+  }
+  db().RemoveQueryObserver(observer);
+  EXPECT_EQ(shapes.size(), 3u);
+  EXPECT_EQ(db().Query("SELECT COUNT(*) FROM rpcforge_requestlog")[0].at(0).AsInt(), rows);
+}
+
 TEST_F(RequestLogTest, UnaryCallWritesOneCompleteRowVisibleAtOnce) {
   FakeClock clock;
   const auto start = clock.Now();
