@@ -112,6 +112,24 @@ TEST(Database, QueryEachStreamsRowsAndAllowsNestedQueries) {
   EXPECT_EQ(seen, 5);
 }
 
+// The statement cache keeps a statement while it runs: the same SQL run again inside
+// it gets a statement of its own, and both give the right rows, here and afterwards.
+TEST(Database, TheSameStatementNestedInItselfGetsItsOwn) {
+  Database db(DatabaseOptions{});  // one connection, so both runs share its cache
+  db.Execute("CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT)");
+  for (int i = 0; i < 3; ++i) db.Execute("INSERT INTO item (name) VALUES (?)", {"n"});
+  const std::string sql = "SELECT id FROM item WHERE id >= ? ORDER BY id";
+  std::vector<int64_t> outer;
+  std::vector<size_t> inner;
+  db.QueryEach(sql, {int64_t{1}}, [&](const Row& row) {
+    outer.push_back(row.at(0).AsInt());
+    inner.push_back(db.Query(sql, {row.at(0).AsInt()}).size());
+  });
+  EXPECT_EQ(outer, (std::vector<int64_t>{1, 2, 3}));
+  EXPECT_EQ(inner, (std::vector<size_t>{3, 2, 1}));
+  for (int round = 0; round < 3; ++round) EXPECT_EQ(db.Query(sql, {int64_t{2}}).size(), 2u);
+}
+
 TEST(Atomic, CommitPersists) {
   TempDir dir;
   auto db = OpenWithTable(dir);

@@ -193,6 +193,9 @@ bool Journal::Write(const char* header, std::string_view payload) {
       errno = EAGAIN;
       return false;
     }
+    // The full region's pages stay in the page cache (its records are safe there);
+    // dropping them from this process keeps 1 MiB, not 2, resident.
+    ::madvise(map_ + region_ * kRegion, kRegion, MADV_DONTNEED);
     region_ = 1 - region_;
     size_ = 0;
   }
