@@ -170,6 +170,9 @@ CreatedApiKey CreateApiKey(db::Database& db, const User& user, std::string name,
   if (expires_in && expires_in->count() <= 0) {
     throw InvalidArgument("expires_in must be positive");
   }
+  if (expires_in && *expires_in > kMaxApiKeyExpiry) {
+    throw InvalidArgument("expires_in must be at most 100 years");
+  }
   if (!FindUserById(db, user.id)) {
     throw NotFound("User " + std::to_string(user.id) + " ('" + user.username + "') not found");
   }

@@ -166,6 +166,10 @@ TEST_F(ApiKeysTest, NonPositiveExpiryAndUnknownUserAreRefused) {
   User ada = Ada();
   EXPECT_THROW(CreateApiKey(db(), ada, "x", std::chrono::seconds(0), clock_),
                rpcforge::InvalidArgument);
+  // An expiry past what Clock::TimePoint holds overflowed instead of being refused.
+  EXPECT_THROW(CreateApiKey(db(), ada, "x", std::chrono::hours(24 * 365 * 300), clock_),
+               rpcforge::InvalidArgument);
+  EXPECT_NO_THROW(CreateApiKey(db(), ada, "x", std::chrono::hours(24 * 365 * 99), clock_));
   User ghost;
   ghost.id = 999999;
   EXPECT_THROW(CreateApiKey(db(), ghost, "x", std::nullopt, clock_), rpcforge::NotFound);

@@ -146,6 +146,12 @@ TEST_F(AuthCommands, KeysCreateForUnknownUserOrBadExpiryFails) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("--expires-in"));
   EXPECT_EQ(KeyIn(r.out), "");
+  // 300 years parses as a duration but ends after any time the server can hold: it
+  // overflowed the expiry (UBSan) instead of being refused.
+  r = Run({"keys", "create", "--name", "ci", "--user", "ada", "--expires-in", "109500d"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--expires-in: at most 100 years"));
+  EXPECT_EQ(KeyIn(r.out), "");
 }
 
 TEST_F(AuthCommands, KeysRevokeByIdAndByUser) {

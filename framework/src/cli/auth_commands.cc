@@ -138,6 +138,11 @@ void RegisterAuthCommands() {
                           << " (examples: 30d, 12h, 90m)\n";
                  return 2;
                }
+               if (std::chrono::seconds(d.seconds()) > auth::kMaxApiKeyExpiry) {
+                 *env.err << "error: --expires-in: at most 100 years, got " << o->expires_in
+                          << " (examples: 30d, 12h, 90m)\n";
+                 return 2;
+               }
                expires = std::chrono::seconds(d.seconds());
              }
              auth::User user = RequireUserNamed(*database, o->user);

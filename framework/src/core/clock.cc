@@ -93,7 +93,10 @@ bool ParseTimestamp(const std::string& text, Clock::TimePoint* out) {
       consumed != 19) {
     return false;
   }
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return false;
+  if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 60) return false;
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (d > kDays[mo - 1] + (mo == 2 && leap ? 1 : 0)) return false;  // 2023-02-30 is no date
   size_t pos = 19;
   int64_t micros = 0;
   if (pos < text.size() && text[pos] == '.') {

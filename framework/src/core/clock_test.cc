@@ -52,6 +52,20 @@ TEST(Timestamp, ParseRejectsGarbage) {
   EXPECT_EQ(t, before);
 }
 
+// A day the month does not have is no date: 2023-02-30 read as 2 March.
+TEST(Timestamp, ParseRejectsDaysTheMonthDoesNotHave) {
+  Clock::TimePoint t{};
+  for (const char* text : {"2023-02-29T00:00:00Z", "2023-02-30T00:00:00Z", "2023-04-31T00:00:00Z",
+                           "2100-02-29T00:00:00Z"}) {
+    EXPECT_FALSE(rpcforge::ParseTimestamp(text, &t)) << text;
+  }
+  for (const char* text : {"2024-02-29T00:00:00Z", "2000-02-29T00:00:00Z", "2023-12-31T00:00:00Z",
+                           "2023-04-30T00:00:00Z"}) {
+    ASSERT_TRUE(rpcforge::ParseTimestamp(text, &t)) << text;
+    EXPECT_EQ(rpcforge::FormatTimestamp(t).substr(0, 10), std::string(text).substr(0, 10));
+  }
+}
+
 // Years past 2262 overflowed the nanosecond cast (UBSan: signed integer overflow);
 // found by tests/fuzz/filter_fuzzer and fixture_fuzzer (datetime values in filters and
 // fixtures, corpus regress_datetime_*).

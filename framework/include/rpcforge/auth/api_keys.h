@@ -95,9 +95,14 @@ struct CreatedApiKey {
   std::string key;
 };
 
+// kMaxApiKeyExpiry is the longest `expires_in` a key may have: 100 years (times end in
+// 2262, where Clock::TimePoint does).
+inline constexpr std::chrono::hours kMaxApiKeyExpiry{24 * (365 * 100 + 25)};
+
 // CreateApiKey creates a key named `name` for `user`, expiring `expires_in` after
 // clock.Now() (nullopt: never). Throws rpcforge::NotFound when the user does not
-// exist, rpcforge::InvalidArgument for a non-positive `expires_in`, and
+// exist, rpcforge::InvalidArgument for a non-positive `expires_in` or one beyond
+// kMaxApiKeyExpiry, and
 // rpcforge::ValidationError for a bad name (blank or over 100 characters).
 RPCFORGE_EXPORT CreatedApiKey CreateApiKey(db::Database& db, const User& user, std::string name,
                                            std::optional<std::chrono::seconds> expires_in,
