@@ -167,6 +167,38 @@ TEST_F(JournalTest, AJournalFullOfUnappliedRecordsRefusesUntilTheyAreApplied) {
   EXPECT_EQ(journal->Append(1, big), last + 1);  // not a lasting failure
 }
 
+// Where the file cannot be reserved or mapped, records are written with pwrite(2): the
+// same replay from the mark, the same torn-record end, the same clean stop.
+// Opens in its scope use the pwrite(2) fallback.
+struct WithoutMapping {
+  WithoutMapping() { Journal::TEST_SetMapping(false); }
+  ~WithoutMapping() { Journal::TEST_SetMapping(true); }
+};
+
+TEST_F(JournalTest, WithoutAMappingRecordsAreWrittenAndReplayedTheSame) {
+  std::string path;
+  {
+    WithoutMapping fallback;
+    auto journal = Journal::Open(*db_);
+    for (const char* p : {"a", "b", "c", "d"}) EXPECT_GT(journal->Append(1, p), 0u);
+    ApplyAll(*db_, *journal, 2);
+    path = journal->path();
+  }
+  EXPECT_EQ(std::filesystem::file_size(path), 4u * (21 + 1));  // no reserved space
+  // A crash in the middle of a fifth record's write.
+  std::ofstream(path, std::ios::app | std::ios::binary)
+      << std::string("\x20\x00\x00\x00\x01garb", 9);
+  EXPECT_THAT(Replay(), ElementsAre("c", "d"));
+  EXPECT_EQ(Files(), 0u);
+  {
+    WithoutMapping fallback;
+    auto journal = Journal::Open(*db_);
+    ApplyAll(*db_, *journal, journal->Append(1, "x"));
+  }
+  EXPECT_EQ(Files(), 0u);  // a clean stop removes it
+  EXPECT_EQ(Marks(), 0);
+}
+
 TEST_F(JournalTest, ReplayedRecordsAndTheMarkCommitTogether) {
   {
     auto journal = Journal::Open(*db_);

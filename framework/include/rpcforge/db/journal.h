@@ -96,6 +96,10 @@ class RPCFORGE_EXPORT Journal {
   using Apply = std::function<void(Database& db, const std::vector<JournalRecord>& records)>;
   static int64_t ReplayJournals(Database& db, const Apply& apply);
 
+  // TEST_SetMapping(false) makes later Opens use the pwrite(2) fallback, as on a file
+  // system that cannot reserve or map the file; true restores the default.
+  static void TEST_SetMapping(bool enabled);
+
  private:
   Journal(Database& db, std::string path, std::string name, int fd);
   bool Map();                                                // in Open
