@@ -18,18 +18,18 @@
 #include <vector>
 
 #include "blog/v1/post.grpc.pb.h"
+#include "e2e_util.h"
 #include "rpcforge/db/database.h"
 #include "rpcforge/testing/fake_time_process.h"
 #include "rpcforge/testing/matchers.h"
 
+using rpcforge::e2e::kListening;
 using rpcforge::testing::FakeTimeProcess;
 using rpcforge::testing::StatusIs;
 using ::testing::HasSubstr;
 using namespace std::chrono_literals;
 
 namespace {
-
-const std::regex kListening("listening on (\\S+)");
 
 class BlogProcess : public ::testing::Test {
  protected:

@@ -18,11 +18,14 @@
 #include <thread>
 #include <vector>
 
+#include "e2e_util.h"
 #include "rpcforge/auth/api_keys.h"
 #include "rpcforge/db/database.h"
 #include "rpcforge/testing/fake_time_process.h"
 #include "server/testdata/echo.grpc.pb.h"
 
+using rpcforge::e2e::Joined;
+using rpcforge::e2e::kListening;
 using rpcforge::test::EchoRequest;
 using rpcforge::test::EchoResponse;
 using rpcforge::test::EchoService;
@@ -31,14 +34,6 @@ using rpcforge::testing::FakeTimeProcess;
 using namespace std::chrono_literals;
 
 namespace {
-
-const std::regex kListening("listening on (\\S+)");
-
-std::string Joined(const std::vector<std::string>& lines) {
-  std::string all;
-  for (const auto& l : lines) all += l + "\n";
-  return all;
-}
 
 // A migrated database in its own directory, with one user and API key.
 class AppDatabase {

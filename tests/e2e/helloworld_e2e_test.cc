@@ -11,9 +11,12 @@
 #include <regex>
 #include <string>
 
+#include "e2e_util.h"
 #include "rpcforge/client/dynamic_client.h"
 #include "rpcforge/testing/fake_time_process.h"
 
+using rpcforge::e2e::Joined;
+using rpcforge::e2e::kListening;
 using rpcforge::testing::FakeTimeProcess;
 using ::testing::Contains;
 using ::testing::HasSubstr;
@@ -21,19 +24,11 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::regex kListening("listening on (\\S+)");
-
 std::string TempFile(const std::string& name, const std::string& content) {
   std::string dir = ::testing::TempDir();
   std::string path = dir + "/rpcforge_e2e_" + std::to_string(getpid()) + "_" + name;
   std::ofstream(path) << content;
   return path;
-}
-
-std::string Joined(const std::vector<std::string>& lines) {
-  std::string all;
-  for (const auto& l : lines) all += l + "\n";
-  return all;
 }
 
 TEST(HelloworldProcess, ServesAPythonClientAndStopsGracefully) {

@@ -14,21 +14,16 @@
 #include <string>
 #include <vector>
 
+#include "e2e_util.h"
 #include "rpcforge/testing/fake_time_process.h"
 
+using rpcforge::e2e::Joined;
+using rpcforge::e2e::kListening;
 using rpcforge::testing::FakeTimeProcess;
 using ::testing::Contains;
 using namespace std::chrono_literals;
 
 namespace {
-
-const std::regex kListening("listening on (\\S+)");
-
-std::string Joined(const std::vector<std::string>& lines) {
-  std::string all;
-  for (const auto& l : lines) all += l + "\n";
-  return all;
-}
 
 class NodeClient : public ::testing::Test {
  protected:
