@@ -47,6 +47,10 @@ RPCFORGE_EXPORT std::string FormatTimestamp(Clock::TimePoint t);
 // before 1677-09-21T00:12:43.145225Z or after 2262-04-11T23:47:16.854775Z).
 RPCFORGE_EXPORT bool ParseTimestamp(const std::string& text, Clock::TimePoint* out);
 
+// IsCalendarDate says whether `day` exists in `month` (1-12) of `year` in the proleptic
+// Gregorian calendar: 2024-02-29 does, 2023-02-29 and 2023-04-31 do not.
+RPCFORGE_EXPORT bool IsCalendarDate(int year, int month, int day);
+
 }  // namespace rpcforge
 
 #endif  // RPCFORGE_CLOCK_H_

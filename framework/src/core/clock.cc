@@ -85,6 +85,13 @@ std::string FormatTimestamp(Clock::TimePoint t) {
   return out;
 }
 
+bool IsCalendarDate(int year, int month, int day) {
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (month < 1 || month > 12 || day < 1) return false;
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  return day <= kDays[month - 1] + (month == 2 && leap ? 1 : 0);
+}
+
 bool ParseTimestamp(const std::string& text, Clock::TimePoint* out) {
   int y, mo, d, h, mi, s;
   int consumed = 0;
@@ -93,10 +100,7 @@ bool ParseTimestamp(const std::string& text, Clock::TimePoint* out) {
       consumed != 19) {
     return false;
   }
-  if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 60) return false;
-  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (d > kDays[mo - 1] + (mo == 2 && leap ? 1 : 0)) return false;  // 2023-02-30 is no date
+  if (!IsCalendarDate(y, mo, d) || h > 23 || mi > 59 || s > 60) return false;
   size_t pos = 19;
   int64_t micros = 0;
   if (pos < text.size() && text[pos] == '.') {

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "db/sql.h"
+#include "rpcforge/clock.h"
 #include "rpcforge/db/query.h"
 #include "rpcforge/errors.h"
 
@@ -48,10 +49,7 @@ bool IsValidDate(const std::string& s) {
   if (s.size() != 10 || std::sscanf(s.c_str(), "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10) {
     return false;
   }
-  static const int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (m < 1 || m > 12 || d < 1 || d > kDays[m - 1]) return false;
-  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  return !(m == 2 && d == 29 && !leap);
+  return IsCalendarDate(y, m, d);
 }
 
 const char* TypeLabel(FieldType t) {
