@@ -28,6 +28,8 @@ rpcforge_framework_module(framework
     src/auth/base_service.cc
     src/cli/auth_commands.cc
     src/logging/request_log.cc
+    src/logging/request_log_journal.cc
+    src/logging/request_log_stats.cc
     src/logging/logs_commands.cc
     src/status/server_status.cc
   PUBLIC_DEPS rpcforge_core rpcforge_config rpcforge_db gRPC::grpc++ protobuf::libprotobuf Threads::Threads
