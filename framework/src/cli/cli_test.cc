@@ -2,9 +2,16 @@
 // The command line every application shares: help, check, config errors and flags.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <malloc.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
+#include <memory>
+#include <thread>
+#include <vector>
 #include <sstream>
 
 #include "cli/commands.h"
@@ -135,3 +142,54 @@ TEST(Cli, CommandHelpIsPrintedOnce) {
   const auto first = r.out.find("--dev");
   EXPECT_EQ(r.out.find("--dev", first + 1), std::string::npos) << r.out;
 }
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define RPCFORGE_OWN_MALLOC 0  // the sanitizer's allocator replaces glibc's
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define RPCFORGE_OWN_MALLOC 0
+#endif
+#endif
+#if !defined(RPCFORGE_OWN_MALLOC) && defined(__GLIBC__)
+#define RPCFORGE_OWN_MALLOC 1
+#endif
+
+#if defined(RPCFORGE_OWN_MALLOC) && RPCFORGE_OWN_MALLOC
+namespace {
+// The arenas glibc's malloc has, from malloc_info(3): one <heap nr="N"> per arena.
+int MallocArenas() {
+  char* text = nullptr;
+  size_t size = 0;
+  FILE* f = open_memstream(&text, &size);
+  malloc_info(0, f);
+  fclose(f);
+  int n = 0;
+  for (const char* at = text; (at = strstr(at, "<heap nr=")) != nullptr; ++at) ++n;
+  free(text);
+  return n;
+}
+}  // namespace
+
+// New threads would each take an arena of their own (up to 8 per core); after
+// LimitMallocArenas they share two.
+TEST(Cli, ServeLimitsMallocToTwoArenas) {
+  unsetenv("MALLOC_ARENA_MAX");
+  const int before = MallocArenas();
+  ASSERT_EQ(rpcforge::cli_internal::LimitMallocArenas(), 2);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([] {
+      std::vector<std::unique_ptr<char[]>> blocks;
+      for (int j = 0; j < 64; ++j) blocks.emplace_back(new char[4096 + j]);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_LE(MallocArenas(), std::max(before, 2));
+}
+
+TEST(Cli, MallocArenaMaxInTheEnvironmentIsLeftToGlibc) {
+  setenv("MALLOC_ARENA_MAX", "4", 1);
+  EXPECT_EQ(rpcforge::cli_internal::LimitMallocArenas(), 0);
+  unsetenv("MALLOC_ARENA_MAX");
+}
+#endif

@@ -57,6 +57,16 @@ std::string SelfPath();
 // ShutdownGraceOf is the configured shutdown grace period.
 std::chrono::milliseconds ShutdownGraceOf(const CommandEnv& env);
 
+// LimitMallocArenas caps glibc's malloc arenas at 2 unless MALLOC_ARENA_MAX is set in
+// the environment (then glibc's own reading of it stands). `serve` calls it first: glibc
+// gives each new thread an arena of its own up to 8 per core, and the server's dozens of
+// threads (one per gRPC connection, pollers, the log writer) each kept freed memory in
+// theirs. Two arenas took 1.7 MiB off the blog sample's peak resident memory under
+// ci/load (33.1 to 31.4 MiB) with no measurable change in CPU per call; threads allocate
+// mostly from their own tcache, so the arenas' locks are rarely contended. Returns the
+// cap set, or 0 when it left malloc alone.
+int LimitMallocArenas();
+
 // Each module's commands; RunMain calls them once before parsing.
 void RegisterServeCommands();
 void RegisterDatabaseCommands();

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // `serve` (and `serve --dev`) and `check`.
 #include <google/protobuf/descriptor.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -74,6 +75,7 @@ int Stop(Server& server, status::ServerStatusReporter& reporter, std::chrono::mi
 }
 
 int Serve(CommandEnv& env) {
+  LimitMallocArenas();
   ServerSettings settings = ServerSettings::FromConfig(env.config);
   // Termination signals are blocked in every thread (gRPC's threads inherit the mask)
   // and taken synchronously here, so shutdown runs on an ordinary thread.
@@ -274,6 +276,16 @@ std::string SelfPath() {
   if (n <= 0) return "";
   buf[n] = '\0';
   return buf;
+}
+
+int LimitMallocArenas() {
+#if defined(__GLIBC__) && defined(M_ARENA_MAX)
+  if (std::getenv("MALLOC_ARENA_MAX") != nullptr) return 0;
+  constexpr int kArenas = 2;
+  return mallopt(M_ARENA_MAX, kArenas) == 1 ? kArenas : 0;
+#else
+  return 0;
+#endif
 }
 
 std::chrono::milliseconds ShutdownGraceOf(const CommandEnv& env) {

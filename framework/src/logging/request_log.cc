@@ -2,7 +2,9 @@
 #include "rpcforge/logging/request_log.h"
 
 #include <google/protobuf/message.h>
+#include <SQLiteCpp/Exception.h>
 #include <openssl/rand.h>
+#include <sqlite3.h>
 
 #include <algorithm>
 #include <atomic>
@@ -32,38 +34,51 @@ std::vector<std::pair<const db::Database*, RequestLogWriter*>>& Registry() {
   return *writers;
 }
 
-// Columns of a row, in order; user_id and api_key_id are subselects (below).
+// Columns of a row, in order.
 const char* const kColumns =
     "INSERT INTO \"rpcforge_requestlog\" (\"request_id\", \"service\", \"method\", "
     "\"full_method\", \"status\", \"code\", \"error_message\", \"duration_ms\", \"user_id\", "
     "\"api_key_id\", \"is_authenticated\", \"peer\", \"peer_host\", \"peer_port\", "
     "\"request_messages\", \"response_messages\", \"request_size\", \"response_size\", "
     "\"created_at\", \"completed_at\") VALUES ";
-// A user or key deleted meanwhile (or the secret-key identity, id 0) is stored as NULL
-// instead of failing the foreign key and with it the whole batch.
-const char* const kRowPlaceholders =
+// The usual form binds user_id and api_key_id as they are; the foreign keys check them.
+const char* const kRowPlaceholders = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+// A user or key deleted while its call ran fails that check and with it the whole
+// statement (SQLite undoes the statement, not the transaction): the rows of that one
+// statement are then written again in this form, which stores such an id as NULL.
+// The subselects are not in the usual form: they cost a second B-tree search per id and
+// make the prepared 64-row statement several times larger.
+const char* const kLinkCheckedRowPlaceholders =
     "(?, ?, ?, ?, ?, ?, ?, ?, (SELECT \"id\" FROM \"rpcforge_user\" WHERE \"id\" = ?), "
     "(SELECT \"id\" FROM \"rpcforge_apikey\" WHERE \"id\" = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 constexpr size_t kParamsPerRow = 20;
 // Rows per INSERT statement: batches are cut into pieces of 64, 8 and 1 rows, so a
-// connection prepares at most three statements whatever the batch sizes (a prepared
-// 64-row INSERT holds hundreds of KiB; seven shapes, 64 to 1, on each of the pool's
-// connections were a fifth of the durable blog's resident memory under load);
-// 64 x 20 parameters stays far below SQLite's limit of 32766.
+// connection prepares at most three statements of the usual form whatever the batch
+// sizes (seven shapes, 64 to 1, on each of the pool's connections were a fifth of the
+// durable blog's resident memory under load); 64 x 20 parameters stays far below
+// SQLite's limit of 32766.
 constexpr size_t kMaxRowsPerInsert = 64;
 constexpr size_t kInsertShapeStep = 8;
 
-const std::string& InsertSql(size_t rows) {
-  static const std::vector<std::string>* statements = [] {
-    auto* all = new std::vector<std::string>(kMaxRowsPerInsert + 1);
-    for (size_t n = 1; n <= kMaxRowsPerInsert; n *= kInsertShapeStep) {
-      std::string sql = kColumns;
-      for (size_t i = 0; i < n; ++i) sql += (i ? ", " : "") + std::string(kRowPlaceholders);
-      (*all)[n] = std::move(sql);
+enum class Links { kChecked, kTrusted };
+
+const std::string& InsertSql(size_t rows, Links links) {
+  using Shapes = std::vector<std::string>;
+  static const Shapes* const* statements = [] {
+    static const Shapes* both[2];
+    for (int form = 0; form < 2; ++form) {
+      auto* all = new Shapes(kMaxRowsPerInsert + 1);
+      const char* row = form == 0 ? kLinkCheckedRowPlaceholders : kRowPlaceholders;
+      for (size_t n = 1; n <= kMaxRowsPerInsert; n *= kInsertShapeStep) {
+        std::string sql = kColumns;
+        for (size_t i = 0; i < n; ++i) sql += (i ? ", " : "") + std::string(row);
+        (*all)[n] = std::move(sql);
+      }
+      both[form] = all;
     }
-    return all;
+    return both;
   }();
-  return (*statements)[rows];
+  return (*statements[links == Links::kChecked ? 0 : 1])[rows];
 }
 
 void AppendParams(const RequestLogEntry& e, std::vector<db::Value>* out) {
@@ -104,7 +119,12 @@ void InsertRows(db::Database& db, const std::vector<RequestLogEntry>& entries) {
     params.clear();
     params.reserve(n * kParamsPerRow);
     for (size_t i = 0; i < n; ++i) AppendParams(entries[at + i], &params);
-    db.Execute(InsertSql(n), params);
+    try {
+      db.Execute(InsertSql(n, Links::kTrusted), params);
+    } catch (const SQLite::Exception& e) {
+      if (e.getExtendedErrorCode() != SQLITE_CONSTRAINT_FOREIGNKEY) throw;
+      db.Execute(InsertSql(n, Links::kChecked), params);
+    }
     at += n;
   }
 }

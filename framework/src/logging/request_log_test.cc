@@ -538,6 +538,46 @@ TEST_F(RequestLogTest, AnIdentityWithoutARowIsAuthenticatedButNotLinked) {
   EXPECT_TRUE(rows[0]["is_authenticated"].AsBool());
 }
 
+// A user deleted while its calls ran fails the foreign key of its rows: that statement is
+// written again with such ids as NULL, and the other rows of the batch keep their links.
+TEST_F(RequestLogTest, ARowWhoseUserIsGoneIsKeptUnlinkedAndTheRestStayLinked) {
+  const int64_t user_id =
+      rpcforge::db::UserModel().Objects(db()).Create({{"username", "alice"}})["id"].AsInt();
+  std::mutex mu;
+  int statements = 0;
+  const int observer = db().AddQueryObserver([&](const rpcforge::db::QueryEvent& e) {
+    if (e.sql.find("INSERT INTO \"rpcforge_requestlog\"") != 0) return;
+    std::lock_guard<std::mutex> lock(mu);
+    ++statements;
+    // The usual statement carries no per-row subselect.
+    if (statements == 1) {
+      EXPECT_EQ(e.sql.find("SELECT"), std::string::npos);
+      EXPECT_FALSE(e.ok);
+    }
+  });
+  const auto now = rpcforge::Clock::Real().Now();
+  std::vector<RequestLogEntry> entries;
+  for (int i = 0; i < 65; ++i) {
+    entries.push_back(Entry("/a.S/Get", "success", 1, now));
+    entries.back().user_id = i == 3 ? user_id + 1000 : user_id;  // row 3: no such user
+    entries.back().is_authenticated = true;
+  }
+  rpcforge::logging::WriteRequestLogs(db(), entries);
+  db().RemoveQueryObserver(observer);
+  // 64 rows (failed, then checked) and 1 row.
+  EXPECT_EQ(statements, 3);
+  auto rows = LogRows(db());
+  ASSERT_EQ(rows.size(), 65u);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(rows[i]["request_id"].AsText(), entries[i].request_id);
+    if (i == 3) {
+      EXPECT_TRUE(rows[i]["user_id"].is_null());
+    } else {
+      EXPECT_EQ(rows[i]["user_id"].AsInt(), user_id) << i;
+    }
+  }
+}
+
 TEST_F(RequestLogTest, TcpPeerIsStoredWithHostAndPort) {
   Harness h(db(), nullptr, "request_logging", {}, /*loopback=*/true);
   auto stub = h.server->TcpStub<EchoService>();
