@@ -10,9 +10,9 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <thread>
 #include <vector>
-#include <sstream>
 
 #include "cli/commands.h"
 #include "rpcforge/app.h"

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "rpcforge/logging/request_log.h"
 
-#include <google/protobuf/message.h>
 #include <SQLiteCpp/Exception.h>
+#include <google/protobuf/message.h>
 #include <openssl/rand.h>
 #include <sqlite3.h>
 
