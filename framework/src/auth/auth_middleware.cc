@@ -22,39 +22,6 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-// The read-only hook is installed once per Database while at least one auth
-// middleware that may need it is alive.
-struct HookUsers {
-  std::mutex mu;
-  std::map<db::Database*, int> count;
-};
-HookUsers& Hooks() {
-  static auto* hooks = new HookUsers();
-  return *hooks;
-}
-
-void AcquireReadOnlyHook(db::Database* database) {
-  HookUsers& h = Hooks();
-  std::lock_guard<std::mutex> lock(h.mu);
-  if (h.count[database]++ > 0) return;
-  database->SetAccessHook([](std::string_view sql) {
-    if (auth_internal::ReadOnlyScope::active() && auth_internal::IsWriteStatement(sql)) {
-      throw PermissionDenied("This service is read-only: database writes are not allowed");
-    }
-  });
-}
-
-void ReleaseReadOnlyHook(db::Database* database) {
-  HookUsers& h = Hooks();
-  std::lock_guard<std::mutex> lock(h.mu);
-  auto it = h.count.find(database);
-  if (it == h.count.end()) return;
-  if (--it->second == 0) {
-    database->SetAccessHook(nullptr);
-    h.count.erase(it);
-  }
-}
-
 }  // namespace
 
 std::optional<std::string> ExtractApiKey(const Context& ctx) {
@@ -218,16 +185,11 @@ AuthMiddleware::AuthMiddleware(const MiddlewareEnv& env, UsageTracker::Options u
   if (database_ != nullptr) {
     usage_ = env.group_commit != nullptr ? std::make_unique<UsageTracker>(*env.group_commit)
                                          : std::make_unique<UsageTracker>(*database_, usage);
-    if (auth_internal::AnyReadOnly()) {
-      AcquireReadOnlyHook(database_);
-      read_only_hook_ = true;
-    }
   }
 }
 
 AuthMiddleware::~AuthMiddleware() {
   usage_.reset();  // flushes
-  if (read_only_hook_) ReleaseReadOnlyHook(database_);
 }
 
 std::shared_ptr<Middleware> AuthMiddleware::FromEnv(const MiddlewareEnv& env) {
@@ -236,22 +198,14 @@ std::shared_ptr<Middleware> AuthMiddleware::FromEnv(const MiddlewareEnv& env) {
 
 grpc::Status AuthMiddleware::Handle(ServerCall& call, Next next) {
   const MethodInfo& method = call.method();
-  const unsigned policy = auth_internal::PolicyOf(&method);
-  const bool read_only = (policy & auth_internal::kReadOnly) != 0;
-  const bool forced = (policy & auth_internal::kAuthRequired) != 0;
+  const bool forced = method.policy.auth_required;
   if (!forced && (IsFrameworkPublicService(method.service) ||
                   config::IsPublicMethod(*config_, method.service, method.method))) {
-    return RunHandler(call, next, read_only);
+    return next();
   }
   const bool required = forced || config::RequireAuth(*config_, method.service, method.method);
   grpc::Status status = Authenticate(call, required);
   if (!status.ok()) return status;
-  return RunHandler(call, next, read_only);
-}
-
-grpc::Status AuthMiddleware::RunHandler(ServerCall&, Next& next, bool read_only) {
-  if (!read_only) return next();
-  auth_internal::ReadOnlyScope scope;
   return next();
 }
 

@@ -168,22 +168,6 @@ TEST(BaseService, RequirePermissionSuperuserAndChecker) {
             grpc::StatusCode::PERMISSION_DENIED);
 }
 
-TEST(BaseService, IsWriteStatement) {
-  using rpcforge::auth::auth_internal::IsWriteStatement;
-  for (const char* read : {"SELECT 1", "  select * from t", "BEGIN IMMEDIATE", "SAVEPOINT sp1",
-                           "RELEASE sp1", "ROLLBACK TO sp1", "COMMIT", "-- c\nSELECT 1",
-                           "/* x */ SELECT 1", "WITH a AS (SELECT 1) SELECT * FROM a",
-                           "WITH a AS (SELECT updated_at FROM t) SELECT * FROM a"}) {
-    EXPECT_FALSE(IsWriteStatement(read)) << read;
-  }
-  for (const char* write :
-       {"INSERT INTO t VALUES (1)", "update t set a=1", "DELETE FROM t",
-        "REPLACE INTO t VALUES (1)", "CREATE TABLE x (a)", "DROP TABLE t", "ALTER TABLE t ADD b",
-        "WITH a AS (SELECT 1) DELETE FROM t", "PRAGMA foreign_keys=OFF"}) {
-    EXPECT_TRUE(IsWriteStatement(write)) << write;
-  }
-}
-
 TEST_F(MixinTest, AuthRequiredServiceNeedsAKeyWhateverTheConfigSays) {
   const std::string key = Key();
   auto server = Start<AuthRequiredWriter>(
@@ -233,12 +217,27 @@ TEST(BaseServiceMixins, MethodsAreTheSameApartFromTheirPolicy) {
   ASSERT_EQ(ro.methods().size(), plain.methods().size());
   for (size_t i = 0; i < ro.methods().size(); ++i) {
     EXPECT_EQ(ro.methods()[i].full_name, plain.methods()[i].full_name);
-    EXPECT_EQ(rpcforge::auth::auth_internal::PolicyOf(&ro.methods()[i]),
-              rpcforge::auth::auth_internal::kReadOnly);
-    EXPECT_EQ(rpcforge::auth::auth_internal::PolicyOf(&plain.methods()[i]), 0u);
+    EXPECT_TRUE(ro.methods()[i].policy.read_only);
+    EXPECT_FALSE(ro.methods()[i].policy.auth_required);
+    EXPECT_FALSE(plain.methods()[i].policy.read_only);
+    EXPECT_FALSE(plain.methods()[i].policy.auth_required);
   }
   Both both;
-  EXPECT_EQ(
-      rpcforge::auth::auth_internal::PolicyOf(&both.methods()[0]),
-      rpcforge::auth::auth_internal::kReadOnly | rpcforge::auth::auth_internal::kAuthRequired);
+  EXPECT_TRUE(both.methods()[0].policy.read_only);
+  EXPECT_TRUE(both.methods()[0].policy.auth_required);
+}
+
+// Read-only is the pipeline's, not the auth middleware's: a chain without it still
+// runs a ReadOnlyService's handlers in a read-only scope.
+TEST_F(MixinTest, ReadOnlyHoldsWithoutTheAuthMiddleware) {
+  app_.AddService<ReadOnlyWriter>();
+  TestServerOptions options;
+  options.app = &app_;
+  options.database = &db();
+  options.config = {{"middlewares", "signals"}};
+  TestServer server(options);
+  EXPECT_THAT(Call(server, "write"),
+              StatusIs(grpc::StatusCode::PERMISSION_DENIED, HasSubstr("read-only")));
+  EXPECT_THAT(Call(server, "read"), IsOk());
+  EXPECT_FALSE(rpcforge::auth::FindUser(db(), "written"));
 }

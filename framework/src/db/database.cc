@@ -190,6 +190,7 @@ using db_internal::ThreadLease;
 std::atomic<uint64_t> g_next_db_id{1};
 thread_local std::unordered_map<uint64_t, ThreadLease> t_leases;
 thread_local CallInterrupt* t_interrupt = nullptr;
+thread_local int t_read_only_depth = 0;
 
 constexpr std::chrono::milliseconds kCancelPollInterval{10};
 
@@ -443,6 +444,14 @@ std::optional<CallInterrupt::SteadyTime> CallInterrupt::CurrentDeadline() {
 CallInterrupt::Suspended::Suspended() : saved_(t_interrupt) { t_interrupt = nullptr; }
 CallInterrupt::Suspended::~Suspended() { t_interrupt = saved_; }
 
+// --- ReadOnlyScope -------------------------------------------------------------------
+
+ReadOnlyScope::ReadOnlyScope() { ++t_read_only_depth; }
+ReadOnlyScope::~ReadOnlyScope() { --t_read_only_depth; }
+bool ReadOnlyScope::active() { return t_read_only_depth > 0; }
+ReadOnlyScope::Suspended::Suspended() : saved_(t_read_only_depth) { t_read_only_depth = 0; }
+ReadOnlyScope::Suspended::~Suspended() { t_read_only_depth = saved_; }
+
 namespace {
 
 // CheckNotRolledBack throws when SQLite has rolled back the transaction of the
@@ -474,6 +483,9 @@ ExecResult Run(State& s, std::string_view sql, const std::vector<Value>& params,
   ExecResult result;
   try {
     stmt = conn.Take(sql);
+    if (!control && t_read_only_depth > 0 && !sqlite3_stmt_readonly(stmt)) {
+      throw PermissionDenied("This service is read-only: database writes are not allowed");
+    }
     Bind(stmt, conn.handle(), params);
     if (!control && !sqlite3_stmt_readonly(stmt)) CheckNotRolledBack(conn);
     if (!control && !lease.tl.pinned && conn.autocommit() && !sqlite3_stmt_readonly(stmt)) {

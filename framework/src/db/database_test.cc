@@ -388,6 +388,46 @@ TEST(Database, AccessHookCanForbidQueries) {
   EXPECT_EQ(db.Query("SELECT 42")[0].at(0).AsInt(), 42);
 }
 
+// A read-only scope asks SQLite whether each statement writes: no SQL lexer to fool.
+TEST(Database, ReadOnlyScopeRejectsWhatSQLiteSaysWrites) {
+  Database db(DatabaseOptions{});
+  db.Execute("CREATE TABLE t (a, updated_at)");
+  db.Execute("INSERT INTO t VALUES (1, 2)");
+  rpcforge::db::ReadOnlyScope read_only;
+  EXPECT_TRUE(rpcforge::db::ReadOnlyScope::active());
+  for (const char* read : {"SELECT 1", "  select * from t", "-- c\nSELECT 1", "/* x */ SELECT 1",
+                           "WITH a AS (SELECT 1) SELECT * FROM a",
+                           "WITH a AS (SELECT updated_at FROM t) SELECT * FROM a",
+                           "SELECT 'INSERT INTO t VALUES (1)'", "PRAGMA foreign_keys"}) {
+    EXPECT_NO_THROW(db.Query(read)) << read;
+  }
+  for (const char* write :
+       {"INSERT INTO t VALUES (1, 1)", "update t set a=1", "DELETE FROM t",
+        "REPLACE INTO t VALUES (1, 1)", "CREATE TABLE x (a)", "DROP TABLE t", "ALTER TABLE t ADD b",
+        "WITH a AS (SELECT 1) DELETE FROM t", "PRAGMA user_version = 3"}) {
+    try {
+      db.Execute(write);
+      ADD_FAILURE() << "ran in a read-only scope: " << write;
+    } catch (const rpcforge::PermissionDenied& e) {
+      EXPECT_THAT(e.what(), HasSubstr("read-only")) << write;
+    }
+  }
+  {
+    Transaction tx = db.Atomic();  // transactions are not writes
+    EXPECT_EQ(db.Query("SELECT COUNT(*) FROM t")[0].at(0).AsInt(), 1);
+    tx.Commit();
+  }
+  {
+    rpcforge::db::ReadOnlyScope::Suspended for_others;
+    EXPECT_FALSE(rpcforge::db::ReadOnlyScope::active());
+    db.Execute("INSERT INTO t VALUES (2, 2)");
+  }
+  EXPECT_TRUE(rpcforge::db::ReadOnlyScope::active());
+  // Another thread is not in this thread's scope.
+  std::thread([&] { db.Execute("INSERT INTO t VALUES (3, 3)"); }).join();
+  EXPECT_EQ(db.Query("SELECT COUNT(*) FROM t")[0].at(0).AsInt(), 3);
+}
+
 TEST(Pin, EveryThreadUsesThePinnedConnectionAndItsTransaction) {
   TempDir dir;
   auto db = OpenWithTable(dir);

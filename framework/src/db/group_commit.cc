@@ -210,6 +210,7 @@ void GroupCommit::WriteNext(std::unique_lock<std::mutex>& lock) {
 void GroupCommit::WriteBatch(const std::vector<Sink*>& sinks, uint64_t journal_seq) {
   // The batch holds other calls' rows: the leading call's deadline must not cut it.
   CallInterrupt::Suspended whole_batch;
+  ReadOnlyScope::Suspended writes_for_others;  // a read-only call may lead the batch
   Journal* journal = journal_seq != 0 ? options_.journal : nullptr;
   try {
     Transaction tx = db_.Atomic();

@@ -10,7 +10,7 @@ namespace rpcforge {
 namespace {
 const MethodInfo& UnknownMethod() {
   static const MethodInfo* info =
-      new MethodInfo{"/unknown/unknown", "unknown", "unknown", RpcKind::kUnary, nullptr};
+      new MethodInfo{"/unknown/unknown", "unknown", "unknown", RpcKind::kUnary, nullptr, {}};
   return *info;
 }
 }  // namespace

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/logging.h"
+#include "rpcforge/db/database.h"
 #include "rpcforge/db/group_commit.h"
 #include "rpcforge/errors.h"
 
@@ -75,7 +76,12 @@ grpc::Status Pipeline::Invoke(size_t index, ServerCall& call, const HandlerRef& 
     if (index < middlewares_.size()) {
       return middlewares_[index]->Handle(call, Next(this, index + 1, &call, &handler));
     }
-    handler(call);
+    if (call.method().policy.read_only) {
+      db::ReadOnlyScope read_only;  // the handler's statements, not the middlewares'
+      handler(call);
+    } else {
+      handler(call);
+    }
   } catch (...) {
     std::exception_ptr e = std::current_exception();
     call.SetException(e);

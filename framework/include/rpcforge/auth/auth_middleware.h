@@ -110,7 +110,6 @@ class RPCFORGE_EXPORT AuthMiddleware final : public Middleware {
  private:
   class KeyCache;
   grpc::Status Authenticate(ServerCall& call, bool required);
-  grpc::Status RunHandler(ServerCall& call, Next& next, bool read_only);
   std::optional<VerifiedKey> Verify(const std::string& key);
 
   std::shared_ptr<const config::v1::Config> config_;
@@ -119,7 +118,6 @@ class RPCFORGE_EXPORT AuthMiddleware final : public Middleware {
   std::unique_ptr<UsageTracker> usage_;
   BruteForceGuard guard_;
   std::unique_ptr<KeyCache> cache_;  // null when auth.key_cache_ttl is 0
-  bool read_only_hook_ = false;
   std::once_flag no_database_logged_;
 };
 

@@ -55,28 +55,11 @@ using PermissionChecker =
 RPCFORGE_EXPORT void SetPermissionChecker(PermissionChecker checker);
 
 namespace auth_internal {
-// Method policies, keyed by the address of each MethodInfo the mixins publish.
 enum PolicyBits : unsigned { kAuthRequired = 1u, kReadOnly = 2u };
-// MarkMethods copies `methods` into a new vector that lives forever, registers every
-// entry with `bits` (plus whatever bits the source entries had) and returns it.
+// MarkMethods copies `methods` into a new vector that lives forever, with `bits` added
+// to each entry's MethodPolicy (which keeps what the source entries had), and returns it.
 RPCFORGE_EXPORT const std::vector<MethodInfo>* MarkMethods(const std::vector<MethodInfo>& methods,
                                                            unsigned bits);
-// PolicyOf returns the bits registered for `method` (0 when none). Thread-safe.
-RPCFORGE_EXPORT unsigned PolicyOf(const MethodInfo* method);
-// AnyReadOnly is true once some ReadOnlyService has published its methods.
-RPCFORGE_EXPORT bool AnyReadOnly();
-// ReadOnlyScope forbids database writes on this thread for its lifetime (nests).
-class RPCFORGE_EXPORT ReadOnlyScope {
- public:
-  ReadOnlyScope();
-  ~ReadOnlyScope();
-  ReadOnlyScope(const ReadOnlyScope&) = delete;
-  ReadOnlyScope& operator=(const ReadOnlyScope&) = delete;
-  static bool active();
-};
-// IsWriteStatement is true for SQL that may change the database (anything but
-// SELECT/VALUES/EXPLAIN, transaction control, and WITH ... SELECT).
-RPCFORGE_EXPORT bool IsWriteStatement(std::string_view sql);
 
 // MarkedService is `Base` whose methods are published with the policy `kBits`: the
 // common body of AuthRequiredService and ReadOnlyService.
@@ -105,8 +88,8 @@ using AuthRequiredService = auth_internal::MarkedService<Base, auth_internal::kA
 // ReadOnlyService<Base> is `Base` whose handlers cannot write to the application's
 // database: any INSERT/UPDATE/DELETE/DDL they run throws rpcforge::PermissionDenied
 // "This service is read-only" (PERMISSION_DENIED to the client). Reads and
-// transactions (Atomic) work. Enforced with the database's access hook, on the
-// handler's thread only.
+// transactions (Atomic) work. The pipeline runs its handlers in a db::ReadOnlyScope,
+// which checks each statement's own read-only flag; on the handler's thread only.
 template <class Base>
 using ReadOnlyService = auth_internal::MarkedService<Base, auth_internal::kReadOnly>;
 

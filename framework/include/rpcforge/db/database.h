@@ -121,6 +121,37 @@ class RPCFORGE_EXPORT CallInterrupt {
   CallInterrupt* outer_;
 };
 
+// ReadOnlyScope forbids database writes on this thread for its lifetime: a statement
+// that SQLite says would write (sqlite3_stmt_readonly is false: INSERT, UPDATE, DELETE,
+// DDL, most PRAGMAs, a WITH ... INSERT) throws rpcforge::PermissionDenied "This service
+// is read-only: database writes are not allowed" before it runs, on any Database.
+// Reads, BEGIN/SAVEPOINT/COMMIT (so Atomic() scopes) run. The pipeline opens one around
+// the handler of a method whose MethodPolicy says read_only. Scopes nest; destroy it
+// on the thread that created it.
+class RPCFORGE_EXPORT ReadOnlyScope {
+ public:
+  ReadOnlyScope();
+  ~ReadOnlyScope();
+  ReadOnlyScope(const ReadOnlyScope&) = delete;
+  ReadOnlyScope& operator=(const ReadOnlyScope&) = delete;
+
+  // active is true while this thread has a scope that is not suspended.
+  static bool active();
+
+  // Suspended lifts this thread's scopes for its own lifetime, for work the thread
+  // does on behalf of other calls (a group commit's batch). Not movable.
+  class RPCFORGE_EXPORT Suspended {
+   public:
+    Suspended();
+    ~Suspended();
+    Suspended(const Suspended&) = delete;
+    Suspended& operator=(const Suspended&) = delete;
+
+   private:
+    int saved_;
+  };
+};
+
 // Transaction is the scope `Database::Atomic()` returns: a transaction (BEGIN
 // IMMEDIATE) when the connection has none open, otherwise a SAVEPOINT inside it.
 // `Commit()` and `Rollback()` end it (COMMIT/RELEASE, ROLLBACK/ROLLBACK TO + RELEASE);

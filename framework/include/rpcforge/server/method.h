@@ -20,6 +20,14 @@ enum class RpcKind { kUnary, kServerStreaming, kClientStreaming, kBidiStreaming 
 // "bidi_streaming".
 const char* RpcKindName(RpcKind kind);
 
+// MethodPolicy is what the framework enforces for a method whatever the config says. The
+// generated code leaves it empty; the mixins AuthRequiredService and ReadOnlyService
+// (rpcforge/auth/base_service.h) publish copies of their base's MethodInfo with it set.
+struct MethodPolicy {
+  bool auth_required = false;  // a valid API key, whatever require_auth and overrides say
+  bool read_only = false;      // the handler runs in a db::ReadOnlyScope
+};
+
 // MethodInfo is immutable after construction and lives as long as the service that
 // declared it; safe to share between threads.
 struct MethodInfo {
@@ -28,6 +36,7 @@ struct MethodInfo {
   std::string method;     // "SayHello"
   RpcKind kind = RpcKind::kUnary;
   const google::protobuf::MethodDescriptor* descriptor = nullptr;  // may be null in tests
+  MethodPolicy policy;
 };
 
 }  // namespace rpcforge
