@@ -78,7 +78,7 @@ TEST(OfficeHours, WorksOnADirectCallThroughThePipeline) {
   helloworld::v1::HelloRequest request;
   request.set_name("Ada");
   FakeContext ctx;
-  ctx.WithClock(&clock);
+  ctx.SetClock(&clock);
   helloworld::v1::HelloReply reply;
   grpc::Status status = rpcforge::testing::CallThroughPipeline(
       app, ctx, rpcforge::testing::FindMethod(greeter, "SayHello"), &request,

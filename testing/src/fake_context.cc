@@ -5,6 +5,7 @@
 
 #include "rpcforge/errors.h"
 #include "rpcforge/server/service.h"
+#include "server/call_state.h"
 
 namespace rpcforge::testing {
 
@@ -47,7 +48,7 @@ FakeContext& FakeContext::SetDeadline(std::chrono::system_clock::time_point dead
 }
 
 FakeContext& FakeContext::SetTimeout(std::chrono::milliseconds timeout) {
-  deadline_ = std::chrono::system_clock::now() + timeout;
+  deadline_ = clock().Now() + timeout;
   return *this;
 }
 
@@ -56,28 +57,28 @@ FakeContext& FakeContext::Cancel() {
   return *this;
 }
 
-FakeContext& FakeContext::WithUser(auth::User user) {
-  SetUser(std::move(user));
+FakeContext& FakeContext::SetUser(auth::User user) {
+  context_internal::CallState::SetUser(*this, std::move(user));
   return *this;
 }
 
-FakeContext& FakeContext::WithApiKey(auth::ApiKey key) {
-  SetApiKey(std::move(key));
+FakeContext& FakeContext::SetApiKey(auth::ApiKey key) {
+  context_internal::CallState::SetApiKey(*this, std::move(key));
   return *this;
 }
 
-FakeContext& FakeContext::WithDatabase(db::Database* database) {
-  SetDatabase(database);
+FakeContext& FakeContext::SetDatabase(db::Database* database) {
+  context_internal::CallState::SetDatabase(*this, database);
   return *this;
 }
 
-FakeContext& FakeContext::WithClock(const Clock* clock) {
-  SetClock(clock);
+FakeContext& FakeContext::SetClock(const Clock* clock) {
+  context_internal::CallState::SetClock(*this, clock);
   return *this;
 }
 
-FakeContext& FakeContext::WithMethod(const MethodInfo* method) {
-  SetMethod(method);
+FakeContext& FakeContext::SetMethod(const MethodInfo* method) {
+  context_internal::CallState::SetMethod(*this, method);
   return *this;
 }
 
@@ -100,8 +101,10 @@ Metadata FakeContext::InvocationMetadata() const { return invocation_; }
 
 bool FakeContext::IsCancelled() const {
   if (cancelled_) return true;
-  return deadline_ && std::chrono::system_clock::now() >= *deadline_;
+  return deadline_ && clock().Now() >= *deadline_;
 }
+
+std::chrono::system_clock::time_point FakeContext::DeadlineNow() const { return clock().Now(); }
 
 void FakeContext::AddInitialMetadata(std::string_view key, std::string_view value) {
   initial_.emplace(context_internal::ValidateMetadata(key, value, &initial_bytes_),
@@ -142,7 +145,7 @@ grpc::Status CallThroughPipeline(App& app, FakeContext& ctx, const MethodInfo& m
   if (env.database == nullptr) env.database = ctx.database();
   auto pipeline =
       app.BuildPipeline(middlewares.empty() ? app.DefaultMiddlewares() : middlewares, env);
-  ctx.SetMethod(&method);
+  ctx.SetMethod(&method);  // FakeContext's own
   ServerCall call(ctx, method, request, *env.clock);
   if (request != nullptr) call.RecordReceived(*request);
   return pipeline->Run(call, [&](ServerCall& c) { handler(c.context()); });

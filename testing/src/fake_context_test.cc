@@ -6,8 +6,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <stdexcept>
 #include <string>
+
+#include "rpcforge/testing/fake_clock.h"
 
 namespace {
 
@@ -54,6 +57,34 @@ TEST(FakeContextMetadata, OneValueBiggerThanTheBudgetIsRefused) {
   EXPECT_THROW(ctx.AddTrailingMetadata("x-huge", std::string(kMaxResponseMetadataBytes, 'a')),
                std::invalid_argument);
   EXPECT_TRUE(ctx.trailing_metadata().empty());
+}
+
+}  // namespace
+
+namespace {
+
+// The deadline is the context's clock's: a FakeClock ends the call, no sleeping.
+TEST(FakeContextDeadline, AFakeClockDrivesTheDeadline) {
+  rpcforge::testing::FakeClock clock;
+  FakeContext ctx;
+  ctx.SetClock(&clock).SetTimeout(std::chrono::seconds(5));
+  EXPECT_FALSE(ctx.IsCancelled());
+  EXPECT_EQ(ctx.TimeRemaining(), std::chrono::milliseconds(5000));
+  clock.Advance(std::chrono::seconds(2));
+  EXPECT_EQ(ctx.TimeRemaining(), std::chrono::milliseconds(3000));
+  EXPECT_FALSE(ctx.IsCancelled());
+  clock.Advance(std::chrono::seconds(3));
+  EXPECT_TRUE(ctx.IsCancelled());
+  EXPECT_EQ(ctx.TimeRemaining(), std::chrono::milliseconds(0));
+}
+
+TEST(FakeContextDeadline, WithoutAFakeClockTheDeadlineIsReal) {
+  FakeContext ctx;
+  ctx.SetTimeout(std::chrono::hours(1));
+  EXPECT_FALSE(ctx.IsCancelled());
+  EXPECT_GT(*ctx.TimeRemaining(), std::chrono::minutes(59));
+  ctx.SetDeadline(std::chrono::system_clock::now() - std::chrono::seconds(1));
+  EXPECT_TRUE(ctx.IsCancelled());
 }
 
 }  // namespace

@@ -34,6 +34,9 @@ namespace rpcforge {
 namespace db {
 class Database;
 }  // namespace db
+namespace context_internal {
+class CallState;  // the framework's writer of call state: framework/src/server/call_state.h
+}  // namespace context_internal
 
 // Metadata is an ordered list of (key, value) pairs. Keys are lower case; values of
 // keys ending in "-bin" are raw bytes (gRPC base64-encodes them on the wire).
@@ -107,12 +110,13 @@ class RPCFORGE_EXPORT Context {
   const std::string& abort_message() const { return abort_message_; }
 
   // --- Identity (set by the auth middleware; absent for anonymous calls) -----------
+  // Identity and environment are read-only here: only the framework sets them (the
+  // dispatcher, the auth middleware; FakeContext in tests), so neither a handler nor a
+  // middleware of the application can make a call look authenticated.
 
   const std::optional<auth::User>& user() const { return user_; }
   const std::optional<auth::ApiKey>& api_key() const { return api_key_; }
   bool is_authenticated() const { return user_.has_value() || api_key_.has_value(); }
-  void SetUser(std::optional<auth::User> user) { user_ = std::move(user); }
-  void SetApiKey(std::optional<auth::ApiKey> key) { api_key_ = std::move(key); }
 
   // --- Environment ----------------------------------------------------------------
 
@@ -120,26 +124,34 @@ class RPCFORGE_EXPORT Context {
   // the application has none. The Database outlives the call.
   db::Database& db() const;
   db::Database* database() const { return database_; }
-  void SetDatabase(db::Database* database) { database_ = database; }
 
   // limits are the bounds on what this call may ask for (the config's `limits`).
   const InputLimits& limits() const { return *limits_; }
-  void SetLimits(const InputLimits* limits) { limits_ = limits ? limits : &InputLimits::Default(); }
 
   // clock is the clock of the application (a FakeClock in tests).
   const Clock& clock() const { return *clock_; }
-  void SetClock(const Clock* clock) { clock_ = clock ? clock : &Clock::Real(); }
 
   // method describes the method being called.
   const MethodInfo& method() const { return *method_; }
-  void SetMethod(const MethodInfo* method);
 
  protected:
   Context();
   // ResetCommonState clears what the base class holds (status, abort, identity).
   void ResetCommonState();
+  // DeadlineNow is the time TimeRemaining measures the deadline from: the system
+  // clock on the server (gRPC's deadlines are real), the context's Clock in FakeContext.
+  virtual std::chrono::system_clock::time_point DeadlineNow() const;
+
+  void SetUser(std::optional<auth::User> user) { user_ = std::move(user); }
+  void SetApiKey(std::optional<auth::ApiKey> key) { api_key_ = std::move(key); }
+  void SetDatabase(db::Database* database) { database_ = database; }
+  void SetLimits(const InputLimits* limits) { limits_ = limits ? limits : &InputLimits::Default(); }
+  void SetClock(const Clock* clock) { clock_ = clock ? clock : &Clock::Real(); }
+  void SetMethod(const MethodInfo* method);
 
  private:
+  friend class context_internal::CallState;
+
   grpc::StatusCode code_ = grpc::StatusCode::OK;
   std::string details_;
   bool aborted_ = false;

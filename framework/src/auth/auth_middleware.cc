@@ -12,6 +12,7 @@
 #include "rpcforge/errors.h"
 #include "rpcforge/server/peer.h"
 #include "rpcforge/server/signature.h"
+#include "server/call_state.h"
 
 namespace rpcforge::auth {
 namespace {
@@ -236,8 +237,8 @@ grpc::Status AuthMiddleware::Authenticate(ServerCall& call, bool required) {
     ApiKey internal;
     internal.name = "secret_key";
     internal.is_secret_key = true;
-    ctx.SetUser(std::nullopt);
-    ctx.SetApiKey(std::move(internal));
+    context_internal::CallState::SetUser(ctx, std::nullopt);
+    context_internal::CallState::SetApiKey(ctx, std::move(internal));
     return grpc::Status::OK;
   }
 
@@ -259,8 +260,8 @@ grpc::Status AuthMiddleware::Authenticate(ServerCall& call, bool required) {
     const uint64_t ticket = usage_->Record(verified->key.id, clock_->Now(), &journaled);
     if (!journaled || database_->pinned()) call.RequireCommitted(usage_->commit(), ticket);
   }
-  ctx.SetUser(std::move(verified->user));
-  ctx.SetApiKey(std::move(verified->key));
+  context_internal::CallState::SetUser(ctx, std::move(verified->user));
+  context_internal::CallState::SetApiKey(ctx, std::move(verified->key));
   return grpc::Status::OK;
 }
 

@@ -110,12 +110,12 @@ TEST(BaseService, RequireUser) {
   FakeContext anonymous;
   EXPECT_EQ(CodeOf([&] { RequireUser(anonymous); }), grpc::StatusCode::UNAUTHENTICATED);
   FakeContext ctx;
-  ctx.WithUser(MakeUser(false, false));
+  ctx.SetUser(MakeUser(false, false));
   EXPECT_EQ(RequireUser(ctx).username, "u");
   FakeContext secret;
   rpcforge::auth::ApiKey k;
   k.is_secret_key = true;
-  secret.WithApiKey(k);
+  secret.SetApiKey(k);
   EXPECT_EQ(CodeOf([&] { RequireUser(secret); }), grpc::StatusCode::UNAUTHENTICATED);
 }
 
@@ -123,18 +123,18 @@ TEST(BaseService, RequireStaff) {
   FakeContext anonymous;
   EXPECT_EQ(CodeOf([&] { RequireStaff(anonymous); }), grpc::StatusCode::UNAUTHENTICATED);
   FakeContext plain;
-  plain.WithUser(MakeUser(false, false));
+  plain.SetUser(MakeUser(false, false));
   EXPECT_EQ(CodeOf([&] { RequireStaff(plain); }), grpc::StatusCode::PERMISSION_DENIED);
   FakeContext staff;
-  staff.WithUser(MakeUser(true, false));
+  staff.SetUser(MakeUser(true, false));
   EXPECT_EQ(CodeOf([&] { RequireStaff(staff); }), grpc::StatusCode::OK);
   FakeContext super;
-  super.WithUser(MakeUser(false, true));
+  super.SetUser(MakeUser(false, true));
   EXPECT_EQ(CodeOf([&] { RequireStaff(super); }), grpc::StatusCode::OK);
   FakeContext secret;
   rpcforge::auth::ApiKey k;
   k.is_secret_key = true;
-  secret.WithApiKey(k);
+  secret.SetApiKey(k);
   EXPECT_EQ(CodeOf([&] { RequireStaff(secret); }), grpc::StatusCode::OK);
 }
 
@@ -143,12 +143,12 @@ TEST(BaseService, RequirePermissionSuperuserAndChecker) {
   EXPECT_EQ(CodeOf([&] { RequirePermission(anonymous, "blog.delete_post"); }),
             grpc::StatusCode::UNAUTHENTICATED);
   FakeContext staff;
-  staff.WithUser(MakeUser(true, false));
+  staff.SetUser(MakeUser(true, false));
   EXPECT_EQ(CodeOf([&] { RequirePermission(staff, "blog.delete_post"); }),
             grpc::StatusCode::PERMISSION_DENIED)
       << "staff has no permission by default";
   FakeContext super;
-  super.WithUser(MakeUser(false, true));
+  super.SetUser(MakeUser(false, true));
   EXPECT_EQ(CodeOf([&] { RequirePermission(super, "blog.delete_post"); }), grpc::StatusCode::OK);
 
   rpcforge::auth::SetPermissionChecker(

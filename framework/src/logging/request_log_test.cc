@@ -28,6 +28,7 @@
 #include "rpcforge/testing/fake_clock.h"
 #include "rpcforge/testing/matchers.h"
 #include "rpcforge/testing/test_server.h"
+#include "server/call_state.h"
 #include "server/testdata/echo.grpc.pb.h"
 #include "server/testdata/echo_service.h"
 
@@ -96,8 +97,8 @@ class IdentityMiddleware : public rpcforge::Middleware {
  public:
   explicit IdentityMiddleware(std::shared_ptr<Identity> id) : id_(std::move(id)) {}
   grpc::Status Handle(rpcforge::ServerCall& call, rpcforge::Next next) override {
-    call.context().SetUser(id_->user);
-    call.context().SetApiKey(id_->key);
+    rpcforge::context_internal::CallState::SetUser(call.context(), id_->user);
+    rpcforge::context_internal::CallState::SetApiKey(call.context(), id_->key);
     return next();
   }
 

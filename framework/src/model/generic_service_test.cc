@@ -378,7 +378,7 @@ TEST_F(GenericServiceTest, UnaryListPaginates) {
 TEST_F(GenericServiceTest, ListStopsWhenTheClientGoesAway) {
   for (int i = 0; i < 5; ++i) Insert("g" + std::to_string(i));
   rpcforge::testing::FakeContext ctx;
-  ctx.WithDatabase(&db());
+  ctx.SetDatabase(&db());
   rpcforge::testing::FakeWriter<Gadget> writer;
   writer.FailAfter(2);
   service_->List(ctx, {}, writer);
@@ -388,7 +388,7 @@ TEST_F(GenericServiceTest, ListStopsWhenTheClientGoesAway) {
 
 TEST_F(GenericServiceTest, DirectCallsWork) {
   rpcforge::testing::FakeContext ctx;
-  ctx.WithDatabase(&db());
+  ctx.SetDatabase(&db());
   Gadget in;
   in.set_name("direct");
   const Gadget out = service_->Create(ctx, in);
@@ -539,7 +539,7 @@ TEST_F(GenericServiceTest, LookupThroughARequestFieldThatIsNotAModelField) {
   const Row row = Insert("lamp");
   GadgetFinder finder;  // used to throw at construction: "code" is not a model field
   rpcforge::testing::FakeContext ctx;
-  ctx.WithDatabase(&db());
+  ctx.SetDatabase(&db());
   modeltest::GadgetByCode by_code;
   by_code.set_code(row["id"].AsInt());
   EXPECT_EQ(finder.Retrieve(ctx, by_code).name(), "lamp");

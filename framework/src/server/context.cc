@@ -43,9 +43,12 @@ Context::~Context() = default;
 std::optional<std::chrono::milliseconds> Context::TimeRemaining() const {
   auto d = deadline();
   if (!d) return std::nullopt;
-  auto left =
-      std::chrono::duration_cast<std::chrono::milliseconds>(*d - std::chrono::system_clock::now());
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*d - DeadlineNow());
   return left.count() < 0 ? std::chrono::milliseconds(0) : left;
+}
+
+std::chrono::system_clock::time_point Context::DeadlineNow() const {
+  return std::chrono::system_clock::now();
 }
 
 void Context::Abort(grpc::StatusCode code, std::string message) {

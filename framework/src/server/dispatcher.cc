@@ -11,6 +11,7 @@
 #include "rpcforge/db/database.h"
 #include "rpcforge/errors.h"
 #include "rpcforge/server/internal/tsan.h"
+#include "server/call_state.h"
 #include "server/server_context.h"
 
 namespace rpcforge {
@@ -86,10 +87,8 @@ grpc::Status Dispatcher::Dispatch(grpc::ServerContextBase* server_context, const
   } on_return{&active_};
   try {
     server_internal::ServerContextImpl ctx(server_context);
-    ctx.SetMethod(&method);
-    ctx.SetClock(options_.clock);
-    ctx.SetDatabase(options_.database);
-    ctx.SetLimits(&options_.limits);
+    context_internal::CallState::SetEnvironment(ctx, &method, options_.clock, options_.database,
+                                                &options_.limits);
     ServerCall call(ctx, method, request, *options_.clock);
     if (request != nullptr) call.RecordReceived(*request);
     grpc::Status status = options_.pipeline->Run(call, [&](ServerCall& c) {

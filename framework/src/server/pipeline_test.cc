@@ -17,6 +17,7 @@
 #include "rpcforge/testing/fake_streams.h"
 #include "rpcforge/testing/signal_recorder.h"
 #include "rpcforge/testing/test_server.h"
+#include "server/call_state.h"
 #include "server/testdata/echo.grpc.pb.h"
 #include "server/testdata/echo_service.h"
 
@@ -70,7 +71,7 @@ class Gate : public rpcforge::Middleware {
     if (auto user = call.context().GetMetadata("x-user")) {
       rpcforge::auth::User u;
       u.username = std::string(*user);
-      call.context().SetUser(u);
+      rpcforge::context_internal::CallState::SetUser(call.context(), u);
     }
     return next();
   }

@@ -23,6 +23,7 @@
 #include "rpcforge/testing/fake_context.h"
 #include "rpcforge/testing/matchers.h"
 #include "rpcforge/testing/test_server.h"
+#include "server/call_state.h"
 #include "server/testdata/echo.grpc.pb.h"
 #include "server/testdata/echo_service.h"
 
@@ -56,7 +57,7 @@ class TestUserMiddleware : public rpcforge::Middleware {
       rpcforge::auth::User user;
       user.id = std::stoll(std::string(*id));
       user.username = "user" + std::string(*id);
-      call.context().SetUser(user);
+      rpcforge::context_internal::CallState::SetUser(call.context(), user);
     }
     return next();
   }
@@ -167,7 +168,7 @@ grpc::Status Direct(rpcforge::App& app, const rpcforge::config::v1::Config* conf
   rpcforge::MiddlewareEnv env;
   env.clock = &clock;
   env.config = config;
-  ctx.WithClock(&clock);
+  ctx.SetClock(&clock);
   return rpcforge::testing::CallThroughPipeline(
       app, ctx, method, request, [](rpcforge::Context&) {}, {"rate_limit"}, env);
 }
@@ -374,7 +375,7 @@ TEST(RateLimit, RejectedCallsNeverReachTheHandler) {
   int ok = 0;
   for (int i = 0; i < 5; ++i) {
     FakeContext ctx;
-    ctx.WithClock(&clock);
+    ctx.SetClock(&clock);
     auto status = rpcforge::testing::CallThroughPipeline(
         app, ctx, method, nullptr, [&](rpcforge::Context&) { ++handled; }, {"rate_limit"}, env);
     ok += status.ok();
@@ -718,12 +719,12 @@ TEST(RateLimit, DocumentedConfigExampleBehavesAsDescribed) {
   // 10 posts per minute per user; anonymous callers share a counter.
   for (int i = 0; i < 10; ++i) {
     FakeContext ctx;
-    ctx.WithUser(User(7));
+    ctx.SetUser(User(7));
     ASSERT_THAT(call("blog.v1.PostService", "CreatePost", ctx), IsOk()) << i;
   }
   FakeContext ann, bob, anonymous;
-  ann.WithUser(User(7));
-  bob.WithUser(User(8));
+  ann.SetUser(User(7));
+  bob.SetUser(User(8));
   EXPECT_THAT(call("blog.v1.PostService", "CreatePost", ann),
               StatusIs(kExhausted,
                        "Reached limit of 10 calls per 60 seconds. Resource will be "

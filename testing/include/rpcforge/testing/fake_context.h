@@ -3,7 +3,7 @@
 // as an ordinary C++ method, with no server in between. No gtest dependency.
 //
 //   rpcforge::testing::FakeContext ctx;
-//   ctx.AddMetadata("x-api-key", "...").SetPeer("ipv4:10.0.0.1:1234");
+//   ctx.AddMetadata("x-api-key", "...").SetPeer("ipv4:10.0.0.1:1234").SetUser(alice);
 //   Greeter greeter;
 //   EXPECT_THROW(greeter.SayHello(ctx, MakeRequest("John")), rpcforge::AbortError);
 //   EXPECT_TRUE(ctx.aborted());
@@ -42,13 +42,18 @@ class FakeContext : public Context {
   FakeContext& AddMetadata(std::string key, std::string value);
   FakeContext& SetPeer(std::string peer);  // default "ipv4:127.0.0.1:50000"
   FakeContext& SetDeadline(std::chrono::system_clock::time_point deadline);
-  FakeContext& SetTimeout(std::chrono::milliseconds timeout);  // deadline = now + timeout
+  // SetTimeout: deadline = clock().Now() + timeout. The deadline is measured on the
+  // context's clock (SetClock): a FakeClock's Advance past it cancels the call and
+  // TimeRemaining follows it.
+  FakeContext& SetTimeout(std::chrono::milliseconds timeout);
   FakeContext& Cancel();
-  FakeContext& WithUser(auth::User user);
-  FakeContext& WithApiKey(auth::ApiKey key);
-  FakeContext& WithDatabase(db::Database* database);
-  FakeContext& WithClock(const Clock* clock);
-  FakeContext& WithMethod(const MethodInfo* method);
+  // What the framework sets on a served call: the identity the auth middleware found
+  // (a user, an API key), the application's database, clock and the method.
+  FakeContext& SetUser(auth::User user);
+  FakeContext& SetApiKey(auth::ApiKey key);
+  FakeContext& SetDatabase(db::Database* database);
+  FakeContext& SetClock(const Clock* clock);
+  FakeContext& SetMethod(const MethodInfo* method);
 
   // --- Context --------------------------------------------------------------------
   std::optional<std::string_view> GetMetadata(std::string_view key) const override;
@@ -75,6 +80,9 @@ class FakeContext : public Context {
   // Reset clears everything (metadata both ways, peer, deadline, cancellation, status,
   // abort, identity; database, clock and method stay) for reuse in another call.
   void Reset();
+
+ protected:
+  std::chrono::system_clock::time_point DeadlineNow() const override;
 
  private:
   std::vector<std::pair<std::string, std::string>> invocation_;
