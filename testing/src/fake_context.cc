@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "core/strings.h"
 #include "rpcforge/errors.h"
 #include "rpcforge/server/service.h"
 #include "server/call_state.h"
@@ -14,12 +15,7 @@ using context_internal::EqualsIgnoreCase;
 namespace {
 constexpr const char* kDefaultPeer = "ipv4:127.0.0.1:50000";
 
-std::string Lower(std::string s) {
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return s;
-}
+using strings::Lower;
 
 std::optional<std::string> First(const std::multimap<std::string, std::string>& m,
                                  std::string_view key) {

@@ -69,7 +69,6 @@ class RPCFORGE_EXPORT App {
   // later registration of the same name replaces the earlier one).
   void RegisterMiddleware(std::string name, MiddlewareFactory factory);
   bool HasMiddleware(const std::string& name) const;
-  std::vector<std::string> MiddlewareNames() const;
 
   // DefaultMiddlewares is the chain used when the config names none: the built-in
   // order (max_concurrency, signals, request_logging, auth, rate_limit, signature) of

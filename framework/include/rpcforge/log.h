@@ -25,9 +25,6 @@ enum class Format { kText, kJson };
 RPCFORGE_EXPORT void SetLevel(Level level);
 RPCFORGE_EXPORT Level GetLevel();
 
-// ParseLevel accepts "trace", "debug", "info", "warn"/"warning", "error", "off"
-// (case-insensitive). Returns false for anything else.
-RPCFORGE_EXPORT bool ParseLevel(std::string_view text, Level* level);
 RPCFORGE_EXPORT const char* LevelName(Level level);
 
 // SetFormat switches stderr output between text and one JSON object per line.

@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "core/logging.h"
+#include "core/strings.h"
 #include "rpcforge/auth/base_service.h"
 #include "rpcforge/config/config.h"
 #include "rpcforge/db/database.h"
@@ -15,15 +16,8 @@
 #include "server/call_state.h"
 
 namespace rpcforge::auth {
-namespace {
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-}  // namespace
+using strings::Trim;
 
 std::optional<std::string> ExtractApiKey(const Context& ctx) {
   if (auto key = ctx.GetMetadata("x-api-key")) return std::string(Trim(*key));

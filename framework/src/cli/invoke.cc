@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "core/strings.h"
 #include "rpcforge/client/dynamic_client.h"
 #include "rpcforge/errors.h"
 
@@ -103,11 +104,11 @@ std::string RequestText(const std::string& arg) {
     return s.str();
   }
   if (!arg.empty() && arg[0] == '@') {
-    std::ifstream in(arg.substr(1), std::ios::binary);
-    if (!in) throw UsageError("cannot read the request file '" + arg.substr(1) + "'");
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
+    std::string text;
+    if (!strings::ReadFile(arg.substr(1), &text)) {
+      throw UsageError("cannot read the request file '" + arg.substr(1) + "'");
+    }
+    return text;
   }
   return arg;
 }

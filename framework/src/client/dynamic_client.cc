@@ -27,6 +27,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/strings.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "rpcforge/errors.h"
@@ -43,53 +44,21 @@ using Clock = std::chrono::system_clock;
 // --- small helpers -----------------------------------------------------------------
 
 std::string ReadPemFile(const std::string& path, const char* what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  std::string text;
+  if (!strings::ReadFile(path, &text)) {
     throw InvalidArgument(std::string("cannot read the ") + what + " file '" + path +
                           "': " + std::strerror(errno));
   }
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-size_t EditDistance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      const bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
-                        std::tolower(static_cast<unsigned char>(b[j - 1]));
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (same ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
+  return text;
 }
 
 // Suggest returns "; did you mean 'x'?" for the closest candidate, if close enough.
 std::string Suggest(const std::string& wanted, const std::vector<std::string>& candidates) {
-  const std::string* best = nullptr;
-  size_t best_distance = 0;
-  for (const auto& c : candidates) {
-    size_t d = EditDistance(wanted, c);
-    if (best == nullptr || d < best_distance) {
-      best = &c;
-      best_distance = d;
-    }
-  }
-  if (best == nullptr || best_distance > std::max<size_t>(2, wanted.size() / 3)) return "";
-  return "; did you mean '" + *best + "'?";
+  const std::string best = strings::ClosestMatch(wanted, candidates);
+  return best.empty() ? "" : "; did you mean '" + best + "'?";
 }
 
-std::string Join(const std::vector<std::string>& items, const char* sep = ", ") {
-  std::string out;
-  for (const auto& i : items) out += (out.empty() ? "" : sep) + i;
-  return out;
-}
+using strings::Join;
 
 bool IsBinaryKey(const std::string& key) {
   return key.size() > 4 && key.compare(key.size() - 4, 4, "-bin") == 0;

@@ -8,17 +8,14 @@
 #include <limits>
 
 #include "config/internal.h"
+#include "core/strings.h"
 
 namespace rpcforge::config_internal {
 namespace {
 
 using google::protobuf::Reflection;
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
+using strings::Lower;
 
 // UpperSnake("LogLevel") == "LOG_LEVEL".
 std::string UpperSnake(std::string_view camel) {
@@ -133,12 +130,6 @@ std::string MapEntryPath(const std::string& path, std::string_view key) {
 
 std::string FieldPath(const std::string& parent, std::string_view name) {
   return parent.empty() ? std::string(name) : parent + "." + std::string(name);
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
 }
 
 std::string EnumValueNames(const EnumDescriptor* e) {
@@ -270,36 +261,6 @@ std::string SetScalar(Message* msg, const FieldDescriptor* f, std::string_view t
   return "unsupported field type";
 }
 
-namespace {
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-}  // namespace
-
-std::string ClosestMatch(std::string_view word, const std::vector<std::string>& candidates) {
-  std::string lower = Lower(word);
-  std::string best;
-  size_t best_distance = std::max<size_t>(2, word.size() / 3) + 1;
-  for (const auto& c : candidates) {
-    size_t d = EditDistance(lower, Lower(c));
-    if (d < best_distance) {
-      best_distance = d;
-      best = c;
-    }
-  }
-  return best;
-}
-
 std::string UnknownFieldMessage(const Descriptor* d, std::string_view key) {
   std::string message = "unknown key " + Quote(key);
   std::vector<std::string> names;
@@ -310,11 +271,9 @@ std::string UnknownFieldMessage(const Descriptor* d, std::string_view key) {
     }
     names.push_back(d->field(i)->name());
   }
-  std::string best = ClosestMatch(key, names);
+  std::string best = strings::ClosestMatch(key, names);
   if (!best.empty()) return message + "; did you mean " + Quote(best) + "?";
-  std::string all;
-  for (const auto& n : names) all += (all.empty() ? "" : ", ") + n;
-  return message + "; valid keys: " + all;
+  return message + "; valid keys: " + strings::Join(names);
 }
 
 }  // namespace rpcforge::config_internal

@@ -48,15 +48,8 @@ std::string ElementPath(const std::string& path, int index);
 std::string MapEntryPath(const std::string& path, std::string_view key);
 std::string FieldPath(const std::string& parent, std::string_view name);
 
-// ClosestMatch returns the candidate nearest to `word` (edit distance, ignoring case),
-// or "" when none is close enough to be a likely typo.
-std::string ClosestMatch(std::string_view word, const std::vector<std::string>& candidates);
-
 // UnknownFieldMessage: `unknown key "x"; did you mean "y"?` or `...; valid keys: ...`.
 std::string UnknownFieldMessage(const Descriptor* d, std::string_view key);
-
-// Trim removes ASCII whitespace at both ends.
-std::string_view Trim(std::string_view s);
 
 }  // namespace rpcforge::config_internal
 

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "config/internal.h"
+#include "core/strings.h"
 #include "rpcforge/config/config.h"
 
 extern char** environ;  // NOLINT: POSIX
@@ -15,10 +16,10 @@ using config_internal::FieldPath;
 using config_internal::IsSection;
 using config_internal::IsSettable;
 using config_internal::Quote;
-using config_internal::Trim;
 using google::protobuf::Descriptor;
 using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
+using strings::Trim;
 
 void CollectSettable(const Descriptor* d, const std::string& prefix,
                      std::vector<std::string>* out) {
@@ -185,7 +186,7 @@ std::vector<ConfigError> ApplyEnvironment(v1::Config* config,
     for (const auto& p : prefixes) in_section = in_section || name.rfind(p, 0) == 0;
     if (!in_section) continue;
     std::string message = "unknown configuration variable";
-    std::string best = config_internal::ClosestMatch(name, known);
+    std::string best = strings::ClosestMatch(name, known);
     if (!best.empty()) message += "; did you mean " + best + "?";
     errors.push_back(ConfigError{"", 0, 0, "env " + name, message});
   }

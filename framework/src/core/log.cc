@@ -98,23 +98,6 @@ std::string JsonEscape(std::string_view s) {
 void SetLevel(Level level) { GetState().level.store(level); }
 Level GetLevel() { return GetState().level.load(); }
 
-bool ParseLevel(std::string_view text, Level* level) {
-  std::string t(text);
-  std::transform(t.begin(), t.end(), t.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  static const std::pair<const char*, Level> kNames[] = {
-      {"trace", Level::kTrace}, {"debug", Level::kDebug},  {"info", Level::kInfo},
-      {"warn", Level::kWarn},   {"warning", Level::kWarn}, {"error", Level::kError},
-      {"off", Level::kOff}};
-  for (const auto& [name, value] : kNames) {
-    if (t == name) {
-      *level = value;
-      return true;
-    }
-  }
-  return false;
-}
-
 const char* LevelName(Level level) {
   switch (level) {
     case Level::kTrace:

@@ -4,6 +4,7 @@ rpcforge_framework_module(core
     src/core/clock.cc
     src/core/errors.cc
     src/core/log.cc
+    src/core/strings.cc
   PUBLIC_DEPS rpcforge_protos gRPC::grpc++ protobuf::libprotobuf Threads::Threads
   PRIVATE_DEPS SQLiteCpp spdlog::spdlog)
 # Consumers of an installed sanitizer build are instrumented and link the same

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "db/test_models.h"
 #include "rpcforge/errors.h"
 
 namespace {
@@ -26,19 +27,7 @@ using ::rpcforge::db::Transaction;
 using ::rpcforge::db::Value;
 using ::testing::HasSubstr;
 
-// A fresh database file in its own temporary directory, removed afterwards.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "rpcforge_db_XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string File(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using ::rpcforge::db::testmodels::TempDir;  // a database file in a fresh directory
 
 std::unique_ptr<Database> OpenWithTable(const TempDir& dir, int busy_timeout_ms = 5000) {
   DatabaseOptions options;

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <utility>
 
+#include "core/strings.h"
 #include "db/sql.h"
 #include "rpcforge/db/model.h"
 #include "rpcforge/db/query.h"
@@ -168,14 +169,12 @@ int LoadData(Database& db, const Registry& registry, const std::vector<std::stri
   std::vector<FixtureSource> sources;
   ValidationError error;
   for (const auto& path : files) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
+    std::string text;
+    if (!strings::ReadFile(path, &text)) {
       error.Add(path, "Cannot read the fixture file.");
       continue;
     }
-    std::ostringstream text;
-    text << in.rdbuf();
-    sources.push_back({path, text.str()});
+    sources.push_back({path, std::move(text)});
   }
   error.ThrowIfAny();
   return LoadFixtures(db, registry, sources, out);

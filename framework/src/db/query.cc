@@ -239,14 +239,6 @@ std::string QuerySet::SelectSql(std::vector<Value>* params, const std::string& c
   return sql;
 }
 
-std::string QuerySet::ToSql() const {
-  std::vector<Value> params;
-  std::string cols;
-  for (const Field* f : SelectedFields())
-    cols += (cols.empty() ? "" : ", ") + sql::Quote(f->column());
-  return SelectSql(&params, cols, true);
-}
-
 std::string QuerySet::Describe() const {
   std::string out;
   for (const Condition* c : Conditions()) {

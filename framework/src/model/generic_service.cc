@@ -11,6 +11,7 @@
 #include <map>
 #include <utility>
 
+#include "core/strings.h"
 #include "model/proto_util.h"
 #include "rpcforge/db/database.h"
 #include "rpcforge/errors.h"
@@ -519,10 +520,7 @@ bool IsAllowed(const std::vector<std::string>& allowed, const std::string& name)
   return std::find(allowed.begin(), allowed.end(), name) != allowed.end();
 }
 
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
+using strings::Lower;
 
 }  // namespace
 

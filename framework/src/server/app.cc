@@ -65,12 +65,6 @@ bool App::HasMiddleware(const std::string& name) const {
                      [&](const auto& m) { return m.first == name; });
 }
 
-std::vector<std::string> App::MiddlewareNames() const {
-  std::vector<std::string> names;
-  for (const auto& m : middlewares_) names.push_back(m.first);
-  return names;
-}
-
 std::vector<std::string> App::DefaultMiddlewares() const {
   std::vector<std::string> names;
   for (const char* builtin : kBuiltinOrder) {

@@ -25,6 +25,7 @@
 #include <sstream>
 
 #include "core/logging.h"
+#include "core/strings.h"
 #include "rpcforge/app.h"
 #include "rpcforge/config/config.h"
 #include "rpcforge/db/database.h"
@@ -108,11 +109,11 @@ class UnknownMethods final : public grpc::CallbackGenericService {
 };
 
 std::string ReadFile(const std::string& path, const char* what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InvalidArgument(std::string("Cannot read ") + what + " file '" + path + "'");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  std::string text;
+  if (!strings::ReadFile(path, &text)) {
+    throw InvalidArgument(std::string("Cannot read ") + what + " file '" + path + "'");
+  }
+  return text;
 }
 
 std::shared_ptr<grpc::ServerCredentials> MakeCredentials(const TlsSettings& tls) {

@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "core/strings.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "rpcforge/app.h"
 #include "rpcforge/auth/api_keys.h"
@@ -43,11 +44,7 @@ bool IsAuthCode(grpc::StatusCode code) {
   return code == grpc::StatusCode::UNAUTHENTICATED || code == grpc::StatusCode::PERMISSION_DENIED;
 }
 
-std::string Join(const std::vector<std::string>& items, const std::string& sep) {
-  std::string out;
-  for (const auto& s : items) out += (out.empty() ? "" : sep) + s;
-  return out;
-}
+using strings::Join;
 
 std::string XmlEscape(const std::string& s) {
   std::string out;

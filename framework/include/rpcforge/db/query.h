@@ -95,9 +95,6 @@ class RPCFORGE_EXPORT QuerySet {
   // declared; protect throws rpcforge::FailedPrecondition). Returns how many.
   int64_t Delete() const;
 
-  // ToSql renders the SELECT this QuerySet runs, with `?` placeholders (for logs).
-  std::string ToSql() const;
-
   const Model& model() const noexcept { return *model_; }
 
  private:
