@@ -387,6 +387,78 @@ std::shared_ptr<Middleware> RequestLoggingMiddleware::FromEnv(const MiddlewareEn
   return std::make_shared<RequestLoggingMiddleware>(std::move(writer), clock);
 }
 
+namespace {
+
+// SetOutcome sets the code and message a call's row records: the handler's status, unless
+// the deadline passed or the client went away first (then what the client saw).
+void SetOutcome(const ServerCall& call, const grpc::Status& status, RequestLogEntry* e) {
+  const Context& ctx = call.context();
+  const MethodInfo& m = call.method();
+  grpc::StatusCode code = status.error_code();
+  e->error_message = status.error_message();
+  const auto deadline_at = ctx.deadline();
+  const bool expired = deadline_at && std::chrono::system_clock::now() >= *deadline_at;
+  if (expired) {
+    // The deadline passed before the answer (which goes out after this row): the
+    // client sees DEADLINE_EXCEEDED whatever the handler returned, for instance a
+    // stream handler whose reads simply ended. Deadlines are the transport's, in
+    // real time.
+    code = grpc::StatusCode::DEADLINE_EXCEEDED;
+    if (e->error_message.empty() || status.ok()) e->error_message = "Deadline exceeded";
+  } else if ((!status.ok() || m.kind == RpcKind::kClientStreaming ||
+              m.kind == RpcKind::kBidiStreaming ||
+              call.elapsed() >= std::chrono::milliseconds(1)) &&
+             ctx.IsCancelled()) {
+    // The client went away. grpc's sync IsCancelled() polls the completion queue
+    // (tens of microseconds), so it is asked only when the answer can matter: a
+    // unary or server-streaming call completed in under a millisecond that the
+    // client cancelled meanwhile is logged with the handler's status. A stream the
+    // client sends on may have ended only because the client went away.
+    // The server's deadline is the client's plus the request's transit, so a client
+    // giving up at its deadline cancels before the server's passes: a cancellation
+    // within kDeadlineSlack of the deadline is the deadline.
+    const bool near_deadline =
+        deadline_at && std::chrono::system_clock::now() + kDeadlineSlack >= *deadline_at;
+    if (near_deadline || code == grpc::StatusCode::DEADLINE_EXCEEDED) {
+      code = grpc::StatusCode::DEADLINE_EXCEEDED;
+      if (e->error_message.empty() || status.ok()) e->error_message = "Deadline exceeded";
+    } else {
+      code = grpc::StatusCode::CANCELLED;
+      if (e->error_message.empty() || status.ok()) e->error_message = "Cancelled by the client";
+    }
+  }
+  switch (code) {
+    case grpc::StatusCode::OK:
+      e->status = "success";
+      break;
+    case grpc::StatusCode::CANCELLED:
+      e->status = "cancelled";
+      break;
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      e->status = "timeout";
+      break;
+    default:
+      e->status = "error";
+  }
+  e->code = StatusCodeName(code);
+}
+
+// SetWho records the identity (read after the rest of the chain, auth included, ran)
+// and the peer.
+void SetWho(const Context& ctx, RequestLogEntry* e) {
+  if (ctx.user() && ctx.user()->id > 0) e->user_id = ctx.user()->id;
+  if (ctx.api_key() && !ctx.api_key()->is_secret_key && ctx.api_key()->id > 0) {
+    e->api_key_id = ctx.api_key()->id;
+  }
+  e->is_authenticated = ctx.is_authenticated();
+  e->peer = ctx.peer();
+  rpcforge::PeerAddress peer = rpcforge::ParsePeer(e->peer);
+  e->peer_host = std::move(peer.host);
+  e->peer_port = peer.port;
+}
+
+}  // namespace
+
 grpc::Status RequestLoggingMiddleware::Handle(ServerCall& call, Next next) {
   call.stats().measure_sizes = true;
   // The dispatcher counted the request of unary and server-streaming calls before the
@@ -396,70 +468,14 @@ grpc::Status RequestLoggingMiddleware::Handle(ServerCall& call, Next next) {
 
   RequestLogEntry e;
   try {
-    const Context& ctx = call.context();
     const MethodInfo& m = call.method();
     e.request_id = NewRequestId();
     e.service = m.service;
     e.method = m.method;
     e.full_method = m.full_name;
-    grpc::StatusCode code = status.error_code();
-    e.error_message = status.error_message();
-    const auto deadline_at = ctx.deadline();
-    const bool expired = deadline_at && std::chrono::system_clock::now() >= *deadline_at;
-    if (expired) {
-      // The deadline passed before the answer (which goes out after this row): the
-      // client sees DEADLINE_EXCEEDED whatever the handler returned, for instance a
-      // stream handler whose reads simply ended. Deadlines are the transport's, in
-      // real time.
-      code = grpc::StatusCode::DEADLINE_EXCEEDED;
-      if (e.error_message.empty() || status.ok()) e.error_message = "Deadline exceeded";
-    } else if ((!status.ok() || m.kind == RpcKind::kClientStreaming ||
-                m.kind == RpcKind::kBidiStreaming ||
-                call.elapsed() >= std::chrono::milliseconds(1)) &&
-               ctx.IsCancelled()) {
-      // The client went away. grpc's sync IsCancelled() polls the completion queue
-      // (tens of microseconds), so it is asked only when the answer can matter: a
-      // unary or server-streaming call completed in under a millisecond that the
-      // client cancelled meanwhile is logged with the handler's status. A stream the
-      // client sends on may have ended only because the client went away.
-      // The server's deadline is the client's plus the request's transit, so a client
-      // giving up at its deadline cancels before the server's passes: a cancellation
-      // within kDeadlineSlack of the deadline is the deadline.
-      const bool near_deadline =
-          deadline_at && std::chrono::system_clock::now() + kDeadlineSlack >= *deadline_at;
-      if (near_deadline || code == grpc::StatusCode::DEADLINE_EXCEEDED) {
-        code = grpc::StatusCode::DEADLINE_EXCEEDED;
-        if (e.error_message.empty() || status.ok()) e.error_message = "Deadline exceeded";
-      } else {
-        code = grpc::StatusCode::CANCELLED;
-        if (e.error_message.empty() || status.ok()) e.error_message = "Cancelled by the client";
-      }
-    }
-    switch (code) {
-      case grpc::StatusCode::OK:
-        e.status = "success";
-        break;
-      case grpc::StatusCode::CANCELLED:
-        e.status = "cancelled";
-        break;
-      case grpc::StatusCode::DEADLINE_EXCEEDED:
-        e.status = "timeout";
-        break;
-      default:
-        e.status = "error";
-    }
-    e.code = StatusCodeName(code);
+    SetOutcome(call, status, &e);
     e.duration_ms = ToMs(call.elapsed());
-    // Identity is read now, after the rest of the chain (auth included) ran.
-    if (ctx.user() && ctx.user()->id > 0) e.user_id = ctx.user()->id;
-    if (ctx.api_key() && !ctx.api_key()->is_secret_key && ctx.api_key()->id > 0) {
-      e.api_key_id = ctx.api_key()->id;
-    }
-    e.is_authenticated = ctx.is_authenticated();
-    e.peer = ctx.peer();
-    rpcforge::PeerAddress peer = rpcforge::ParsePeer(e.peer);
-    e.peer_host = std::move(peer.host);
-    e.peer_port = peer.port;
+    SetWho(call.context(), &e);
     const CallStats& stats = call.stats();
     e.request_messages = stats.messages_received;
     e.response_messages = stats.messages_sent;
