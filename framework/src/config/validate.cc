@@ -277,75 +277,83 @@ bool ParseRateLimitKey(std::string_view text, RateLimitKey* key) {
   return true;
 }
 
-std::vector<ConfigError> Validate(const v1::Config& config, const SourceMap& locations) {
-  Checker c(locations);
-  CheckServer(config.server(), &c);
+namespace {
 
+// CheckLoggingAndLists: logging, database.busy_timeout, middlewares, enabled_services.
+void CheckLoggingAndLists(const v1::Config& config, Checker* c) {
   if (!v1::LogLevel_IsValid(config.logging().level())) {
-    c.Error("logging.level", "unknown level " + std::to_string(config.logging().level()));
+    c->Error("logging.level", "unknown level " + std::to_string(config.logging().level()));
   }
   if (!v1::LogFormat_IsValid(config.logging().format())) {
-    c.Error("logging.format", "unknown format " + std::to_string(config.logging().format()));
+    c->Error("logging.format", "unknown format " + std::to_string(config.logging().format()));
   }
-  c.NotNegative(config.database().busy_timeout(), "database.busy_timeout");
+  c->NotNegative(config.database().busy_timeout(), "database.busy_timeout");
 
-  c.NameList(
+  c->NameList(
       config.middlewares(), "middlewares", [](const std::string&) { return true; }, "");
-  c.NameList(config.enabled_services(), "enabled_services", IsDottedName,
-             "a full service name like \"pkg.v1.Service\"");
+  c->NameList(config.enabled_services(), "enabled_services", IsDottedName,
+              "a full service name like \"pkg.v1.Service\"");
+}
 
+// CheckAuth: the auth section and secret_key.
+void CheckAuth(const v1::Config& config, Checker* c) {
   const auto& auth = config.auth();
   if (auth.accept_secret_key()) {
     if (config.secret_key().empty()) {
-      c.Error("secret_key", "is required when auth.accept_secret_key is true");
+      c->Error("secret_key", "is required when auth.accept_secret_key is true");
     } else if (config.secret_key().size() < 32) {
-      c.Error("secret_key", "must be at least 32 characters when auth.accept_secret_key is true");
+      c->Error("secret_key", "must be at least 32 characters when auth.accept_secret_key is true");
     }
   }
   std::set<std::string> override_keys;  // sorted: map order is unspecified
   for (const auto& [k, v] : auth.require_auth_overrides()) override_keys.insert(k);
   for (const auto& k : override_keys) {
     if (!IsMethodSpec(k)) {
-      c.Error(MapEntryPath("auth.require_auth_overrides", k),
-              "expected \"pkg.Service/Method\" or \"pkg.Service\"");
+      c->Error(MapEntryPath("auth.require_auth_overrides", k),
+               "expected \"pkg.Service/Method\" or \"pkg.Service\"");
     }
   }
-  c.NameList(auth.public_methods(), "auth.public_methods", IsMethodSpec,
-             "\"pkg.Service/Method\" or \"pkg.Service\"");
+  c->NameList(auth.public_methods(), "auth.public_methods", IsMethodSpec,
+              "\"pkg.Service/Method\" or \"pkg.Service\"");
   const auto& guard = auth.brute_force_guard();
-  c.PositiveIfSet(guard.has_window(), guard.window(), "auth.brute_force_guard.window");
-  c.PositiveIfSet(guard.has_block_duration(), guard.block_duration(),
-                  "auth.brute_force_guard.block_duration");
-  c.NotNegative(auth.key_cache_ttl(), "auth.key_cache_ttl");
+  c->PositiveIfSet(guard.has_window(), guard.window(), "auth.brute_force_guard.window");
+  c->PositiveIfSet(guard.has_block_duration(), guard.block_duration(),
+                   "auth.brute_force_guard.block_duration");
+  c->NotNegative(auth.key_cache_ttl(), "auth.key_cache_ttl");
+}
 
+// CheckStorage: database, request_log and server_status.
+void CheckStorage(const v1::Config& config, Checker* c) {
   const auto& database = config.database();
   if (database.has_max_connections() && database.max_connections() < 1) {
-    c.Error("database.max_connections", "must be >= 1");
+    c->Error("database.max_connections", "must be >= 1");
   }
   if (database.has_cache_size_kib() && database.cache_size_kib() < 16) {
-    c.Error("database.cache_size_kib", "must be >= 16");
+    c->Error("database.cache_size_kib", "must be >= 16");
   }
 
   const auto& rl = config.request_log();
-  if (rl.has_queue_size() && rl.queue_size() < 1) c.Error("request_log.queue_size", "must be >= 1");
+  if (rl.has_queue_size() && rl.queue_size() < 1)
+    c->Error("request_log.queue_size", "must be >= 1");
   if (rl.has_batch_size() && rl.batch_size() < 1) {
-    c.Error("request_log.batch_size", "must be >= 1");
+    c->Error("request_log.batch_size", "must be >= 1");
   } else if (RequestLogQueueSize(config) >= 1 &&
              RequestLogBatchSize(config) > RequestLogQueueSize(config)) {
-    c.Error("request_log.batch_size", "must be <= request_log.queue_size (" +
-                                          std::to_string(RequestLogQueueSize(config)) + ")");
+    c->Error("request_log.batch_size", "must be <= request_log.queue_size (" +
+                                           std::to_string(RequestLogQueueSize(config)) + ")");
   }
-  c.NotNegative(rl.retention(), "request_log.retention");
+  c->NotNegative(rl.retention(), "request_log.retention");
 
-  c.PositiveIfSet(config.server_status().has_heartbeat_interval(),
-                  config.server_status().heartbeat_interval(), "server_status.heartbeat_interval");
+  c->PositiveIfSet(config.server_status().has_heartbeat_interval(),
+                   config.server_status().heartbeat_interval(), "server_status.heartbeat_interval");
+}
 
-  CheckRateLimits(config, &c);
-
+// CheckLimits: the caps of `limits`.
+void CheckLimits(const v1::Config& config, Checker* c) {
   const auto& limits = config.limits();
-  auto in_range = [&c](bool has, uint32_t value, const char* path, uint32_t max) {
+  auto in_range = [c](bool has, uint32_t value, const char* path, uint32_t max) {
     if (has && (value < 1 || value > max)) {
-      c.Error(path, "must be between 1 and " + std::to_string(max));
+      c->Error(path, "must be between 1 and " + std::to_string(max));
     }
   };
   in_range(limits.has_max_filter_length(), limits.max_filter_length(), "limits.max_filter_length",
@@ -358,24 +366,40 @@ std::vector<ConfigError> Validate(const v1::Config& config, const SourceMap& loc
            "limits.max_page_token_length", 4096);
   in_range(limits.has_max_update_mask_paths(), limits.max_update_mask_paths(),
            "limits.max_update_mask_paths", 1024);
+}
 
+// CheckSignature: signature_check and its place in the chain.
+void CheckSignature(const v1::Config& config, Checker* c) {
   const auto& sig = config.signature_check().metadata();
   if (!sig.empty()) {
     auto chain = Middlewares(config);
     if (std::find(chain.begin(), chain.end(), "signature_check") == chain.end()) {
-      c.Error("middlewares",
-              "signature_check.metadata is set but \"signature_check\" is not in middlewares");
+      c->Error("middlewares",
+               "signature_check.metadata is set but \"signature_check\" is not in middlewares");
     }
     std::map<std::string, std::string> sorted(sig.begin(), sig.end());
     for (const auto& [k, v] : sorted) {
       const std::string path = MapEntryPath("signature_check.metadata", k);
       if (!IsMetadataName(k)) {
-        c.Error(path, "metadata names are lower case letters, digits, '-', '_' and '.'");
+        c->Error(path, "metadata names are lower case letters, digits, '-', '_' and '.'");
       } else if (v.empty()) {
-        c.Error(path, "the required value cannot be empty");
+        c->Error(path, "the required value cannot be empty");
       }
     }
   }
+}
+
+}  // namespace
+
+std::vector<ConfigError> Validate(const v1::Config& config, const SourceMap& locations) {
+  Checker c(locations);
+  CheckServer(config.server(), &c);
+  CheckLoggingAndLists(config, &c);
+  CheckAuth(config, &c);
+  CheckStorage(config, &c);
+  CheckRateLimits(config, &c);
+  CheckLimits(config, &c);
+  CheckSignature(config, &c);
   return c.Take();
 }
 
