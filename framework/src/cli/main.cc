@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "core/logging.h"
+#include "core/strings.h"
 #include "rpcforge/app.h"
 #include "rpcforge/errors.h"
 
@@ -32,7 +33,49 @@ void RegisterCommand(Command command) {
 
 const std::vector<Command>& Commands() { return Registry(); }
 
-int RunMain(App& app, int argc, char** argv, std::ostream& out, std::ostream& err) {
+namespace {
+
+// UnknownCommand returns the first non-flag argument when it names no command ("" when
+// it does or there is none): CLI11 would only say that a command is required.
+std::string UnknownCommand(int argc, char** argv, const std::map<std::string, CLI::App*>& subs) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "-c" || arg == "--config" || arg == "--database" || arg == "--log-level") {
+      ++i;  // the option's value
+      continue;
+    }
+    if (arg.empty() || arg[0] == '-') continue;
+    return subs.count(arg) == 0 ? arg : "";
+  }
+  return "";
+}
+
+// GlobalFlags are the options every command takes.
+struct GlobalFlags {
+  std::string config_file;
+  std::string database;
+  std::string log_level;
+};
+
+// ConfigSources: the file, then the flags that map to config keys (the global ones and
+// the command's own "--address").
+config::Sources ConfigSources(const GlobalFlags& flags, CLI::App* command) {
+  config::Sources sources;
+  sources.file = flags.config_file;
+  if (!flags.database.empty()) {
+    sources.overrides.push_back({"database.path", flags.database, "flag --database"});
+  }
+  if (!flags.log_level.empty()) {
+    sources.overrides.push_back({"logging.level", flags.log_level, "flag --log-level"});
+  }
+  if (auto* opt = command ? command->get_option_no_throw("--address") : nullptr;
+      opt && opt->count() > 0) {
+    sources.overrides.push_back({"server.address", opt->as<std::string>(), "flag --address"});
+  }
+  return sources;
+}
+
+void RegisterBuiltinCommands() {
   static std::once_flag registered;
   std::call_once(registered, [] {
     RegisterServeCommands();
@@ -43,15 +86,19 @@ int RunMain(App& app, int argc, char** argv, std::ostream& out, std::ostream& er
     RegisterAuthCommands();
     RegisterModelCommands();
   });
+}
+
+}  // namespace
+
+int RunMain(App& app, int argc, char** argv, std::ostream& out, std::ostream& err) {
+  RegisterBuiltinCommands();
   CLI::App cli(app.name() + ": an rpcforge application", app.name());
   cli.require_subcommand(1);
   cli.fallthrough();
-  std::string config_file;
-  std::string database;
-  std::string log_level;
-  cli.add_option("-c,--config", config_file, "YAML config file (see docs/configuration.md)");
-  cli.add_option("--database", database, "SQLite database path (database.path)");
-  cli.add_option("--log-level", log_level, "trace, debug, info, warn, error or off");
+  GlobalFlags flags;
+  cli.add_option("-c,--config", flags.config_file, "YAML config file (see docs/configuration.md)");
+  cli.add_option("--database", flags.database, "SQLite database path (database.path)");
+  cli.add_option("--log-level", flags.log_level, "trace, debug, info, warn, error or off");
 
   std::map<std::string, std::function<int(CommandEnv&)>> runners;
   std::map<std::string, CLI::App*> subs;
@@ -60,22 +107,12 @@ int RunMain(App& app, int argc, char** argv, std::ostream& out, std::ostream& er
     runners[command.name] = command.setup(*sub);
     subs[command.name] = sub;
   }
-
-  // Name an unknown command plainly (CLI11 would only say one is required).
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "-c" || arg == "--config" || arg == "--database" || arg == "--log-level") {
-      ++i;  // the option's value
-      continue;
-    }
-    if (arg.empty() || arg[0] == '-') continue;
-    if (subs.count(arg) == 0) {
-      std::string known;
-      for (const auto& [name, sub] : subs) known += (known.empty() ? "" : ", ") + name;
-      err << "error: unknown command '" << arg << "' (commands: " << known << ")\n";
-      return 2;
-    }
-    break;
+  if (const std::string unknown = UnknownCommand(argc, argv, subs); !unknown.empty()) {
+    std::vector<std::string> known;
+    for (const auto& [name, sub] : subs) known.push_back(name);
+    err << "error: unknown command '" << unknown << "' (commands: " << strings::Join(known)
+        << ")\n";
+    return 2;
   }
   try {
     cli.parse(argc, argv);
@@ -88,42 +125,25 @@ int RunMain(App& app, int argc, char** argv, std::ostream& out, std::ostream& er
     err << "Run with --help for usage.\n";
     return 2;
   }
-
-  CommandEnv env;
-  env.app = &app;
-  env.config_file = config_file;
-  env.out = &out;
-  env.err = &err;
-  for (int i = 0; i < argc; ++i) env.argv.emplace_back(argv[i]);
-
-  config::Sources sources;
-  sources.file = config_file;
-  if (!database.empty())
-    sources.overrides.push_back({"database.path", database, "flag --database"});
-  if (!log_level.empty()) {
-    sources.overrides.push_back({"logging.level", log_level, "flag --log-level"});
-  }
   std::string command_name;
   for (auto& [name, sub] : subs) {
     if (sub->parsed()) command_name = name;
   }
-  // Command-specific flags that map to config keys ("serve --address").
-  for (const Command& command : Commands()) {
-    if (command.name != command_name) continue;
-    CLI::App* sub = subs[command.name];
-    if (auto* opt = sub->get_option_no_throw("--address"); opt && opt->count() > 0) {
-      sources.overrides.push_back({"server.address", opt->as<std::string>(), "flag --address"});
-    }
-  }
-  config::LoadResult loaded = config::Load(sources);
+
+  config::LoadResult loaded = config::Load(ConfigSources(flags, subs[command_name]));
   if (!loaded.ok()) {
     err << "config error" << (loaded.errors.size() > 1 ? "s" : "") << ":\n" << loaded.ErrorText();
     return 2;
   }
+  CommandEnv env;
+  env.app = &app;
+  env.config_file = flags.config_file;
+  env.out = &out;
+  env.err = &err;
+  for (int i = 0; i < argc; ++i) env.argv.emplace_back(argv[i]);
   env.config = std::move(loaded.config);
   log::SetLevel(config::LoggingLevel(env.config));
   log::SetFormat(config::LoggingFormat(env.config));
-
   try {
     return runners[command_name](env);
   } catch (const Error& e) {
