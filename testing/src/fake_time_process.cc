@@ -185,15 +185,13 @@ void FakeTimeProcess::SetStartAt(std::chrono::system_clock::time_point t) {
   offset_ = std::chrono::seconds(0);
 }
 
-void FakeTimeProcess::Start() {
-  if (pid_ > 0) throw std::logic_error("FakeTimeProcess: Start called twice");
-  std::string lib = options_.libfaketime.empty() ? FindLibfaketime() : options_.libfaketime;
-  if (::access(lib.c_str(), R_OK) != 0) {
-    throw std::runtime_error("FakeTimeProcess: libfaketime not readable at " + lib);
-  }
+namespace {
 
-  // Environment: the parent's minus any FAKETIME* settings, plus the caller's, plus
-  // the settings this class depends on (those win).
+// ChildEnvironment: the parent's environment minus any FAKETIME* settings, plus
+// `extra`, plus the settings FakeTimeProcess depends on (those win).
+std::map<std::string, std::string> ChildEnvironment(const std::map<std::string, std::string>& extra,
+                                                    const std::string& lib,
+                                                    const std::string& timestamp_file) {
   std::map<std::string, std::string> env;
   for (char** e = environ; e && *e; ++e) {
     std::string kv = *e;
@@ -203,7 +201,7 @@ void FakeTimeProcess::Start() {
     if (StartsWith(key, "FAKETIME")) continue;
     env[key] = kv.substr(eq + 1);
   }
-  for (const auto& [k, v] : options_.env) env[k] = v;
+  for (const auto& [k, v] : extra) env[k] = v;
   std::string preload = lib;
   if (auto it = env.find("LD_PRELOAD"); it != env.end() && !it->second.empty()) {
     preload += ":" + it->second;
@@ -213,9 +211,60 @@ void FakeTimeProcess::Start() {
   // preloaded ahead of its runtime; libfaketime must be, so let it.
   std::string& asan = env["ASAN_OPTIONS"];
   asan += (asan.empty() ? "" : ":") + std::string("verify_asan_link_order=0");
-  env["FAKETIME_TIMESTAMP_FILE"] = timestamp_file_;
+  env["FAKETIME_TIMESTAMP_FILE"] = timestamp_file;
   env["FAKETIME_NO_CACHE"] = "1";
   env["FAKETIME_DONT_FAKE_MONOTONIC"] = "1";
+  return env;
+}
+
+// SpawnSetup: the child's stdin/stdout(/stderr) and no other inherited fd; its own
+// process group, an empty signal mask and default dispositions.
+struct SpawnSetup {
+  SpawnSetup(int stdin_fd, int stdout_fd, bool capture_stderr) {
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, stdin_fd, 0);
+    posix_spawn_file_actions_adddup2(&actions, stdout_fd, 1);
+    if (capture_stderr) posix_spawn_file_actions_adddup2(&actions, stdout_fd, 2);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+    // Fds opened by other code without O_CLOEXEC must not leak into the child either.
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+#endif
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setflags(
+        &attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setpgroup(&attr, 0);
+    sigset_t mask;
+    sigemptyset(&mask);
+    posix_spawnattr_setsigmask(&attr, &mask);
+    sigset_t defaults;
+    sigemptyset(&defaults);
+    for (int sig :
+         {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2, SIGALRM}) {
+      sigaddset(&defaults, sig);
+    }
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+  }
+  ~SpawnSetup() {
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+  }
+  SpawnSetup(const SpawnSetup&) = delete;
+  SpawnSetup& operator=(const SpawnSetup&) = delete;
+
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+};
+
+}  // namespace
+
+void FakeTimeProcess::Start() {
+  if (pid_ > 0) throw std::logic_error("FakeTimeProcess: Start called twice");
+  std::string lib = options_.libfaketime.empty() ? FindLibfaketime() : options_.libfaketime;
+  if (::access(lib.c_str(), R_OK) != 0) {
+    throw std::runtime_error("FakeTimeProcess: libfaketime not readable at " + lib);
+  }
+
+  std::map<std::string, std::string> env = ChildEnvironment(options_.env, lib, timestamp_file_);
   std::vector<std::string> env_strings;
   for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
   std::vector<char*> envp;
@@ -246,34 +295,12 @@ void FakeTimeProcess::Start() {
     throw SysError("pipe2", err);
   }
 
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, in_fds[0], 0);
-  posix_spawn_file_actions_adddup2(&actions, out_fds[1], 1);
-  if (options_.capture_stderr) posix_spawn_file_actions_adddup2(&actions, out_fds[1], 2);
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
-  // Fds opened by other code without O_CLOEXEC must not leak into the child either.
-  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-#endif
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  posix_spawnattr_setflags(&attr,
-                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  posix_spawnattr_setpgroup(&attr, 0);
-  sigset_t mask;
-  sigemptyset(&mask);
-  posix_spawnattr_setsigmask(&attr, &mask);
-  sigset_t defaults;
-  sigemptyset(&defaults);
-  for (int sig : {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2, SIGALRM}) {
-    sigaddset(&defaults, sig);
-  }
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-
   pid_t pid = -1;
-  int rc = ::posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
+  int rc;
+  {
+    SpawnSetup setup(in_fds[0], out_fds[1], options_.capture_stderr);
+    rc = ::posix_spawnp(&pid, argv[0], &setup.actions, &setup.attr, argv.data(), envp.data());
+  }
   ::close(in_fds[0]);
   ::close(out_fds[1]);
   if (rc != 0) {
