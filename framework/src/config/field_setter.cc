@@ -167,96 +167,128 @@ std::string ExpectedKind(const FieldDescriptor* f) {
   return "a value";
 }
 
-std::string SetScalar(Message* msg, const FieldDescriptor* f, std::string_view text, bool quoted) {
+namespace {
+
+// The Set* helpers store `text` into field `f` of `msg` (appending when repeated) and
+// return "" or what is wrong with it.
+std::string SetInteger(Message* msg, const FieldDescriptor* f, std::string_view text) {
   const Reflection* r = msg->GetReflection();
   const bool rep = f->is_repeated();
-  const std::string quoted_error =
-      "expected " + ExpectedKind(f) + ", got the string " + Quote(text);
   int64_t s = 0;
   uint64_t u = 0;
   std::string err;
   switch (f->cpp_type()) {
     case FieldDescriptor::CPPTYPE_INT32:
-      if (quoted) return quoted_error;
       err = IntegerInRange(text, std::numeric_limits<int32_t>::min(),
                            std::numeric_limits<int32_t>::max(), &s, &u);
-      if (!err.empty()) return err;
-      rep ? r->AddInt32(msg, f, static_cast<int32_t>(s))
-          : r->SetInt32(msg, f, static_cast<int32_t>(s));
-      return "";
+      if (err.empty()) {
+        rep ? r->AddInt32(msg, f, static_cast<int32_t>(s))
+            : r->SetInt32(msg, f, static_cast<int32_t>(s));
+      }
+      return err;
     case FieldDescriptor::CPPTYPE_INT64:
-      if (quoted) return quoted_error;
       err = IntegerInRange(text, std::numeric_limits<int64_t>::min(),
                            std::numeric_limits<int64_t>::max(), &s, &u);
-      if (!err.empty()) return err;
-      rep ? r->AddInt64(msg, f, s) : r->SetInt64(msg, f, s);
-      return "";
+      if (err.empty()) rep ? r->AddInt64(msg, f, s) : r->SetInt64(msg, f, s);
+      return err;
     case FieldDescriptor::CPPTYPE_UINT32:
-      if (quoted) return quoted_error;
       err = IntegerInRange(text, 0, std::numeric_limits<uint32_t>::max(), &s, &u);
-      if (!err.empty()) return err;
-      rep ? r->AddUInt32(msg, f, static_cast<uint32_t>(u))
-          : r->SetUInt32(msg, f, static_cast<uint32_t>(u));
-      return "";
-    case FieldDescriptor::CPPTYPE_UINT64:
-      if (quoted) return quoted_error;
+      if (err.empty()) {
+        rep ? r->AddUInt32(msg, f, static_cast<uint32_t>(u))
+            : r->SetUInt32(msg, f, static_cast<uint32_t>(u));
+      }
+      return err;
+    default:  // CPPTYPE_UINT64
       err = IntegerInRange(text, 0, std::numeric_limits<uint64_t>::max(), &s, &u);
-      if (!err.empty()) return err;
-      rep ? r->AddUInt64(msg, f, u) : r->SetUInt64(msg, f, u);
+      if (err.empty()) rep ? r->AddUInt64(msg, f, u) : r->SetUInt64(msg, f, u);
+      return err;
+  }
+}
+
+std::string SetFloating(Message* msg, const FieldDescriptor* f, std::string_view text) {
+  const Reflection* r = msg->GetReflection();
+  const bool rep = f->is_repeated();
+  std::string copy(text);
+  char* end = nullptr;
+  errno = 0;
+  double d = std::strtod(copy.c_str(), &end);
+  if (copy.empty() || end != copy.c_str() + copy.size() || !std::isfinite(d) || errno == ERANGE) {
+    return "expected a number, got " + Quote(text);
+  }
+  if (f->cpp_type() == FieldDescriptor::CPPTYPE_FLOAT) {
+    rep ? r->AddFloat(msg, f, static_cast<float>(d)) : r->SetFloat(msg, f, static_cast<float>(d));
+  } else {
+    rep ? r->AddDouble(msg, f, d) : r->SetDouble(msg, f, d);
+  }
+  return "";
+}
+
+std::string SetBool(Message* msg, const FieldDescriptor* f, std::string_view text) {
+  const Reflection* r = msg->GetReflection();
+  // YAML 1.2 core schema: true/True/TRUE and the same for false.
+  const bool ok = text == "true" || text == "True" || text == "TRUE" || text == "false" ||
+                  text == "False" || text == "FALSE";
+  if (!ok) return "expected true or false, got " + Quote(text);
+  const bool value = Lower(text) == "true";
+  f->is_repeated() ? r->AddBool(msg, f, value) : r->SetBool(msg, f, value);
+  return "";
+}
+
+std::string SetEnum(Message* msg, const FieldDescriptor* f, std::string_view text) {
+  const Reflection* r = msg->GetReflection();
+  const EnumDescriptor* e = f->enum_type();
+  std::string lower = Lower(text);
+  for (int i = 0; i < e->value_count(); ++i) {
+    const auto* v = e->value(i);
+    if (v->number() != 0 && ShortEnumName(v) == lower) {
+      f->is_repeated() ? r->AddEnum(msg, f, v) : r->SetEnum(msg, f, v);
       return "";
+    }
+  }
+  return "unknown value " + Quote(text) + "; valid values: " + EnumValueNames(e);
+}
+
+std::string SetDuration(Message* msg, const FieldDescriptor* f, std::string_view text) {
+  const Reflection* r = msg->GetReflection();
+  if (!IsDuration(f)) return "expected a mapping, got " + Quote(text);
+  google::protobuf::Duration d;
+  std::string error;
+  if (!config::ParseDuration(text, &d, &error)) return error;
+  Message* target = f->is_repeated() ? r->AddMessage(msg, f) : r->MutableMessage(msg, f);
+  target->CopyFrom(d);
+  return "";
+}
+
+}  // namespace
+
+std::string SetScalar(Message* msg, const FieldDescriptor* f, std::string_view text, bool quoted) {
+  // A quoted YAML scalar is a string: only string fields take one.
+  if (quoted && f->cpp_type() != FieldDescriptor::CPPTYPE_STRING &&
+      f->cpp_type() != FieldDescriptor::CPPTYPE_ENUM &&
+      f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) {
+    return "expected " + ExpectedKind(f) + ", got the string " + Quote(text);
+  }
+  switch (f->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_INT32:
+    case FieldDescriptor::CPPTYPE_INT64:
+    case FieldDescriptor::CPPTYPE_UINT32:
+    case FieldDescriptor::CPPTYPE_UINT64:
+      return SetInteger(msg, f, text);
     case FieldDescriptor::CPPTYPE_DOUBLE:
-    case FieldDescriptor::CPPTYPE_FLOAT: {
-      if (quoted) return quoted_error;
-      std::string copy(text);
-      char* end = nullptr;
-      errno = 0;
-      double d = std::strtod(copy.c_str(), &end);
-      if (copy.empty() || end != copy.c_str() + copy.size() || !std::isfinite(d) ||
-          errno == ERANGE) {
-        return "expected a number, got " + Quote(text);
-      }
-      if (f->cpp_type() == FieldDescriptor::CPPTYPE_FLOAT) {
-        rep ? r->AddFloat(msg, f, static_cast<float>(d))
-            : r->SetFloat(msg, f, static_cast<float>(d));
-      } else {
-        rep ? r->AddDouble(msg, f, d) : r->SetDouble(msg, f, d);
-      }
+    case FieldDescriptor::CPPTYPE_FLOAT:
+      return SetFloating(msg, f, text);
+    case FieldDescriptor::CPPTYPE_BOOL:
+      return SetBool(msg, f, text);
+    case FieldDescriptor::CPPTYPE_ENUM:
+      return SetEnum(msg, f, text);
+    case FieldDescriptor::CPPTYPE_STRING: {
+      const Reflection* r = msg->GetReflection();
+      f->is_repeated() ? r->AddString(msg, f, std::string(text))
+                       : r->SetString(msg, f, std::string(text));
       return "";
     }
-    case FieldDescriptor::CPPTYPE_BOOL: {
-      if (quoted) return quoted_error;
-      std::string lower = Lower(text);
-      // YAML 1.2 core schema: true/True/TRUE and the same for false.
-      bool ok = text == "true" || text == "True" || text == "TRUE" || text == "false" ||
-                text == "False" || text == "FALSE";
-      if (!ok) return "expected true or false, got " + Quote(text);
-      rep ? r->AddBool(msg, f, lower == "true") : r->SetBool(msg, f, lower == "true");
-      return "";
-    }
-    case FieldDescriptor::CPPTYPE_ENUM: {
-      const EnumDescriptor* e = f->enum_type();
-      std::string lower = Lower(text);
-      for (int i = 0; i < e->value_count(); ++i) {
-        const auto* v = e->value(i);
-        if (v->number() != 0 && ShortEnumName(v) == lower) {
-          rep ? r->AddEnum(msg, f, v) : r->SetEnum(msg, f, v);
-          return "";
-        }
-      }
-      return "unknown value " + Quote(text) + "; valid values: " + EnumValueNames(e);
-    }
-    case FieldDescriptor::CPPTYPE_STRING:
-      rep ? r->AddString(msg, f, std::string(text)) : r->SetString(msg, f, std::string(text));
-      return "";
-    case FieldDescriptor::CPPTYPE_MESSAGE: {
-      if (!IsDuration(f)) return "expected a mapping, got " + Quote(text);
-      google::protobuf::Duration d;
-      std::string error;
-      if (!config::ParseDuration(text, &d, &error)) return error;
-      Message* target = rep ? r->AddMessage(msg, f) : r->MutableMessage(msg, f);
-      target->CopyFrom(d);
-      return "";
-    }
+    case FieldDescriptor::CPPTYPE_MESSAGE:
+      return SetDuration(msg, f, text);
   }
   return "unsupported field type";
 }
