@@ -339,64 +339,70 @@ const Field& Model::GetField(std::string_view name) const {
   return *f;
 }
 
+namespace {
+
+// ColumnSql is one column of a CREATE TABLE: name, type and constraints.
+std::string ColumnSql(const Field& f) {
+  std::string sql = sql::Quote(f.column()) + " ";
+  switch (f.type()) {
+    case FieldType::kAutoId:
+      sql += "INTEGER PRIMARY KEY AUTOINCREMENT";
+      return sql;
+    case FieldType::kInteger:
+    case FieldType::kBigInteger:
+    case FieldType::kForeignKey:
+      sql += "INTEGER";
+      break;
+    case FieldType::kBool:
+      sql += "BOOL";
+      break;
+    case FieldType::kFloat:
+      sql += "REAL";
+      break;
+    case FieldType::kChar:
+      sql += "VARCHAR(" + std::to_string(f.max_length()) + ")";
+      break;
+    case FieldType::kText:
+      sql += "TEXT";
+      break;
+    case FieldType::kDateTime:
+      sql += "DATETIME";
+      break;
+    case FieldType::kDate:
+      sql += "DATE";
+      break;
+    case FieldType::kBinary:
+      sql += "BLOB";
+      break;
+    case FieldType::kJson:
+      // TEXT, not JSON: SQLite gives a column declared JSON NUMERIC affinity, which
+      // stores a JSON number ("2", "0.1234567890123456789") as an INTEGER or a REAL
+      // of 15 digits instead of the text that was written.
+      sql += "TEXT";
+      break;
+  }
+  sql += f.null() ? " NULL" : " NOT NULL";
+  if (f.unique()) sql += " UNIQUE";
+  if (f.type() == FieldType::kBool) sql += " CHECK (" + sql::Quote(f.column()) + " IN (0, 1))";
+  if (f.type() == FieldType::kJson) {
+    sql += " CHECK (" + sql::Quote(f.column()) + " IS NULL OR json_valid(" +
+           sql::Quote(f.column()) + "))";
+  }
+  if (f.type() == FieldType::kForeignKey) {
+    sql += " REFERENCES " + sql::Quote(sql::TableForLabel(f.target())) + " (\"id\")";
+    if (f.on_delete() == OnDelete::kCascade) sql += " ON DELETE CASCADE";
+    if (f.on_delete() == OnDelete::kSetNull) sql += " ON DELETE SET NULL";
+    // kProtect: NO ACTION, so a delete fails while references exist (and tools that
+    // defer foreign keys, like loaddata and flush, still work).
+  }
+  return sql;
+}
+
+}  // namespace
+
 std::vector<std::string> Model::CreateSql() const {
   std::string sql = "CREATE TABLE " + sql::Quote(table_) + " (";
-  for (size_t i = 0; i < fields_.size(); ++i) {
-    const Field& f = fields_[i];
-    if (i > 0) sql += ", ";
-    sql += sql::Quote(f.column()) + " ";
-    switch (f.type()) {
-      case FieldType::kAutoId:
-        sql += "INTEGER PRIMARY KEY AUTOINCREMENT";
-        continue;
-      case FieldType::kInteger:
-      case FieldType::kBigInteger:
-      case FieldType::kForeignKey:
-        sql += "INTEGER";
-        break;
-      case FieldType::kBool:
-        sql += "BOOL";
-        break;
-      case FieldType::kFloat:
-        sql += "REAL";
-        break;
-      case FieldType::kChar:
-        sql += "VARCHAR(" + std::to_string(f.max_length()) + ")";
-        break;
-      case FieldType::kText:
-        sql += "TEXT";
-        break;
-      case FieldType::kDateTime:
-        sql += "DATETIME";
-        break;
-      case FieldType::kDate:
-        sql += "DATE";
-        break;
-      case FieldType::kBinary:
-        sql += "BLOB";
-        break;
-      case FieldType::kJson:
-        // TEXT, not JSON: SQLite gives a column declared JSON NUMERIC affinity, which
-        // stores a JSON number ("2", "0.1234567890123456789") as an INTEGER or a REAL
-        // of 15 digits instead of the text that was written.
-        sql += "TEXT";
-        break;
-    }
-    sql += f.null() ? " NULL" : " NOT NULL";
-    if (f.unique()) sql += " UNIQUE";
-    if (f.type() == FieldType::kBool) sql += " CHECK (" + sql::Quote(f.column()) + " IN (0, 1))";
-    if (f.type() == FieldType::kJson) {
-      sql += " CHECK (" + sql::Quote(f.column()) + " IS NULL OR json_valid(" +
-             sql::Quote(f.column()) + "))";
-    }
-    if (f.type() == FieldType::kForeignKey) {
-      sql += " REFERENCES " + sql::Quote(sql::TableForLabel(f.target())) + " (\"id\")";
-      if (f.on_delete() == OnDelete::kCascade) sql += " ON DELETE CASCADE";
-      if (f.on_delete() == OnDelete::kSetNull) sql += " ON DELETE SET NULL";
-      // kProtect: NO ACTION, so a delete fails while references exist (and tools that
-      // defer foreign keys, like loaddata and flush, still work).
-    }
-  }
+  for (size_t i = 0; i < fields_.size(); ++i) sql += (i > 0 ? ", " : "") + ColumnSql(fields_[i]);
   sql += ")";
   std::vector<std::string> out{sql};
   for (const auto& f : fields_) {
