@@ -3,7 +3,7 @@
 rpcforge_add_test(NAME rpcforge_request_log_test
   SRCS
     src/logging/request_log_test.cc
-    src/logging/logs_commands_test.cc
+    src/cli/observability_commands_test.cc
   DEPS rpcforge_fixtures rpcforge_testing rpcforge_echo_proto rpcforge_grpc_protos)
 target_include_directories(rpcforge_request_log_test PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src)
 target_compile_definitions(rpcforge_request_log_test PRIVATE

@@ -30,7 +30,7 @@ rpcforge_framework_module(framework
     src/logging/request_log.cc
     src/logging/request_log_journal.cc
     src/logging/request_log_stats.cc
-    src/logging/logs_commands.cc
+    src/cli/observability_commands.cc
     src/status/server_status.cc
   PUBLIC_DEPS rpcforge_core rpcforge_config rpcforge_db gRPC::grpc++ protobuf::libprotobuf Threads::Threads
   PRIVATE_DEPS gRPC::grpc++_reflection rpcforge_grpc_protos spdlog::spdlog CLI11::CLI11)
