@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The rpcforge error hierarchy. Handlers fail by throwing; the generated adapter turns
-// the exception into a gRPC status at exactly one boundary (`StatusFromException`).
+// the exception into a gRPC status with `StatusFromException`: the adapter for the
+// handler, and each pipeline layer for what it throws (Pipeline::Invoke), so a
+// middleware only ever sees statuses from the layers inside it.
 //
 //   if (!post) throw rpcforge::NotFound("Post: " + std::to_string(id) + " not found");
 //   rpcforge::ValidationError err;
@@ -34,6 +36,11 @@ class RPCFORGE_EXPORT Error : public std::runtime_error {
   // ToStatus returns the status the client receives. Subclasses may add details
   // (ValidationError adds google.rpc.BadRequest).
   virtual grpc::Status ToStatus() const;
+
+  // LogAtBoundary is called by StatusFromException before ToStatus, with the method,
+  // for what the log should have and the client should not (db::DatabaseError logs the
+  // database's own message). Does nothing by default; must not throw.
+  virtual void LogAtBoundary(std::string_view method) const;
 
  private:
   grpc::StatusCode code_;
@@ -115,9 +122,9 @@ RPCFORGE_EXPORT bool ParseStatusCodeName(std::string_view name, grpc::StatusCode
 
 // StatusFromException maps the exception `e` (which must be non-null) to the status the
 // client receives, per the errors policy:
-//   - rpcforge::Error            -> its code, message and details;
-//   - SQLite::Exception for a UNIQUE/PRIMARY KEY constraint -> ALREADY_EXISTS, for
-//     other constraints (FOREIGN KEY, CHECK, NOT NULL) -> FAILED_PRECONDITION;
+//   - rpcforge::Error            -> its code, message and details (a database error,
+//     rpcforge::db::DatabaseError, is one: ALREADY_EXISTS for a unique violation,
+//     FAILED_PRECONDITION for other constraints, INTERNAL otherwise);
 //   - any other exception         -> INTERNAL "Internal server error"; `method` and
 //     `what()` are logged at error level and never sent to the client.
 // Never throws.

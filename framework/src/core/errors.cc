@@ -1,9 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "rpcforge/errors.h"
 
-#include <SQLiteCpp/Exception.h>
-#include <sqlite3.h>
-
 #include <string>
 
 #include "core/logging.h"
@@ -16,6 +13,8 @@ Error::Error(grpc::StatusCode code, std::string message)
     : std::runtime_error(message), code_(code), message_(std::move(message)) {}
 
 grpc::Status Error::ToStatus() const { return grpc::Status(code_, message_); }
+
+void Error::LogAtBoundary(std::string_view) const {}
 
 ValidationError::ValidationError() : Error(grpc::StatusCode::INVALID_ARGUMENT, "Invalid request") {}
 
@@ -88,21 +87,11 @@ grpc::Status StatusFromException(std::exception_ptr e, std::string_view method) 
     std::rethrow_exception(e);
   } catch (const Error& err) {
     try {
+      err.LogAtBoundary(method);
       return err.ToStatus();
     } catch (...) {
       return grpc::Status(err.code(), "");
     }
-  } catch (const SQLite::Exception& err) {
-    const int extended = err.getExtendedErrorCode();
-    if ((extended & 0xff) == SQLITE_CONSTRAINT) {
-      const bool unique =
-          extended == SQLITE_CONSTRAINT_UNIQUE || extended == SQLITE_CONSTRAINT_PRIMARYKEY;
-      RPCFORGE_LOG_INFO("errors", "{}: constraint violation: {}", method, err.what());
-      return grpc::Status(
-          unique ? grpc::StatusCode::ALREADY_EXISTS : grpc::StatusCode::FAILED_PRECONDITION,
-          std::string(unique ? "Already exists: " : "Constraint failed: ") + err.getErrorStr());
-    }
-    RPCFORGE_LOG_ERROR("errors", "{}: unhandled database error: {}", method, err.what());
   } catch (const std::exception& err) {
     RPCFORGE_LOG_ERROR("errors", "{}: unhandled exception: {}", method, err.what());
   } catch (...) {

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "rpcforge/errors.h"
 
-#include <SQLiteCpp/Database.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -44,31 +43,6 @@ TEST(StatusFromException, UnknownExceptionsBecomeGenericInternalAndAreLogged) {
 TEST(StatusFromException, NonStandardExceptionIsInternal) {
   auto s = Map(std::make_exception_ptr(42));
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INTERNAL);
-}
-
-TEST(StatusFromException, SqliteConstraintsMapToAlreadyExistsOrFailedPrecondition) {
-  SQLite::Database db(":memory:", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-  db.exec("PRAGMA foreign_keys=ON");
-  db.exec("CREATE TABLE a (id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL)");
-  db.exec("CREATE TABLE b (a_id INTEGER REFERENCES a(id))");
-  db.exec("INSERT INTO a (id, name) VALUES (1, 'x')");
-  auto run = [&](const char* sql) {
-    try {
-      db.exec(sql);
-    } catch (...) {
-      return Map(std::current_exception());
-    }
-    return grpc::Status::OK;
-  };
-  EXPECT_EQ(run("INSERT INTO a (id, name) VALUES (2, 'x')").error_code(),
-            grpc::StatusCode::ALREADY_EXISTS);
-  EXPECT_EQ(run("INSERT INTO a (id, name) VALUES (1, 'y')").error_code(),
-            grpc::StatusCode::ALREADY_EXISTS);
-  EXPECT_EQ(run("INSERT INTO a (id, name) VALUES (3, NULL)").error_code(),
-            grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_EQ(run("INSERT INTO b (a_id) VALUES (99)").error_code(),
-            grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_EQ(run("SELEC nonsense").error_code(), grpc::StatusCode::INTERNAL);
 }
 
 TEST(ValidationError, CarriesBadRequestDetailsReadableAsGoogleRpcStatus) {

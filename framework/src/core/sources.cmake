@@ -6,7 +6,7 @@ rpcforge_framework_module(core
     src/core/log.cc
     src/core/strings.cc
   PUBLIC_DEPS rpcforge_protos gRPC::grpc++ protobuf::libprotobuf Threads::Threads
-  PRIVATE_DEPS SQLiteCpp spdlog::spdlog)
+  PRIVATE_DEPS spdlog::spdlog)
 # Consumers of an installed sanitizer build are instrumented and link the same
 # runtimes (in-tree targets get this from RpcforgeSanitizers' directory-wide options).
 if(RPCFORGE_SANITIZE_FLAGS)

@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "core/logging.h"
+#include "db/sqlite_errors.h"
 #include "rpcforge/errors.h"
 
 namespace rpcforge::db {
@@ -35,7 +36,9 @@ struct Scope {
 
 class Connection {
  public:
-  Connection(const std::string& path, int busy_timeout_ms, bool memory, int cache_kib)
+  // Throws DatabaseError when the file cannot be opened or set up (SQLiteCpp's own
+  // exceptions do not leave the db layer).
+  Connection(const std::string& path, int busy_timeout_ms, bool memory, int cache_kib) try
       : db_(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, busy_timeout_ms) {
     if (!memory) {
       // Switching a new file to WAL needs an exclusive lock, and SQLite does not always
@@ -47,10 +50,10 @@ class Connection {
         const int rc = db_.tryExec("PRAGMA journal_mode=WAL");
         if (rc == SQLITE_OK) break;
         if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) {
-          throw SQLite::Exception(handle(), rc);
+          throw db_internal::SqliteError(handle(), rc);
         }
         if (attempt >= 1000 || std::chrono::steady_clock::now() >= deadline) {
-          throw SQLite::Exception(handle(), rc);
+          throw db_internal::SqliteError(handle(), rc);
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(1 + attempt % 10));
       }
@@ -61,6 +64,9 @@ class Connection {
     // Every 1000 virtual-machine steps SQLite asks whether this thread's call is over
     // (CallInterrupt); a non-zero answer makes the statement fail with SQLITE_INTERRUPT.
     sqlite3_progress_handler(handle(), 1000, &Connection::OnProgress, nullptr);
+  } catch (const SQLite::Exception& e) {
+    throw DatabaseError(db_internal::KindOfSqliteCode(e.getExtendedErrorCode()), e.what(),
+                        e.getExtendedErrorCode());
   }
   static int OnProgress(void*) { return CallInterrupt::Poll() != CallInterrupt::Reason::kNone; }
   ~Connection() {
@@ -84,7 +90,7 @@ class Connection {
         sqlite3_prepare_v2(handle(), sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
     if (rc != SQLITE_OK) {
       sqlite3_finalize(stmt);
-      throw SQLite::Exception(handle(), rc);
+      throw db_internal::SqliteError(handle(), rc);
     }
     return stmt;
   }
@@ -331,7 +337,7 @@ void Bind(sqlite3_stmt* stmt, sqlite3* handle, const std::vector<Value>& params)
         break;
       }
     }
-    if (rc != SQLITE_OK) throw SQLite::Exception(handle, rc);
+    if (rc != SQLITE_OK) throw db_internal::SqliteError(handle, rc);
   }
 }
 
@@ -499,7 +505,7 @@ ExecResult Run(State& s, std::string_view sql, const std::vector<Value>& params,
         // consulting busy_timeout. BEGIN IMMEDIATE takes the write lock first (waiting
         // under busy_timeout), so the statement cannot hit that.
         const int rc = sqlite3_exec(conn.handle(), "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
-        if (rc != SQLITE_OK) throw SQLite::Exception(conn.handle(), rc);
+        if (rc != SQLITE_OK) throw db_internal::SqliteError(conn.handle(), rc);
         wrapped = true;
       }
     }
@@ -510,7 +516,7 @@ ExecResult Run(State& s, std::string_view sql, const std::vector<Value>& params,
       if (rc == SQLITE_INTERRUPT && CallInterrupt::Poll() != CallInterrupt::Reason::kNone) {
         ThrowInterrupted(CallInterrupt::Poll());
       }
-      if (rc != SQLITE_ROW) throw SQLite::Exception(conn.handle(), rc);
+      if (rc != SQLITE_ROW) throw db_internal::SqliteError(conn.handle(), rc);
       if (on_row == nullptr) continue;
       const int n = sqlite3_column_count(stmt);
       if (!columns) {
@@ -528,7 +534,7 @@ ExecResult Run(State& s, std::string_view sql, const std::vector<Value>& params,
       conn.Give(sql, stmt);  // a pending statement would keep COMMIT from finishing
       stmt = nullptr;
       const int rc = sqlite3_exec(conn.handle(), "COMMIT", nullptr, nullptr, nullptr);
-      if (rc != SQLITE_OK) throw SQLite::Exception(conn.handle(), rc);
+      if (rc != SQLITE_OK) throw db_internal::SqliteError(conn.handle(), rc);
       wrapped = false;
     }
     ok = true;

@@ -84,7 +84,7 @@ TEST(Database, WrongParameterCountIsInvalidArgument) {
 
 TEST(Database, SqlErrorsAreSqliteExceptions) {
   Database db(DatabaseOptions{});
-  EXPECT_THROW(db.Execute("SELECT * FROM missing"), SQLite::Exception);
+  EXPECT_THROW(db.Execute("SELECT * FROM missing"), rpcforge::db::DatabaseError);
   // The connection is usable afterwards.
   EXPECT_EQ(db.Query("SELECT 1")[0].at(0).AsInt(), 1);
 }
@@ -191,7 +191,7 @@ TEST(Atomic, WritesAfterSQLiteRolledTheTransactionBackFailAtOnce) {
   {
     Transaction tx = db.Atomic();
     db.Execute("INSERT INTO t (id, v) VALUES (9223372036854775807, 'max')");
-    EXPECT_THROW(db.Execute("INSERT INTO t (v) VALUES ('next')"), SQLite::Exception);
+    EXPECT_THROW(db.Execute("INSERT INTO t (v) VALUES ('next')"), rpcforge::db::DatabaseError);
     try {
       db.Execute("INSERT INTO t (v) VALUES ('more')");
       FAIL() << "no error";
@@ -375,6 +375,49 @@ TEST(Database, AccessHookCanForbidQueries) {
   EXPECT_THROW(db.Atomic(), rpcforge::FailedPrecondition);
   db.SetAccessHook(nullptr);
   EXPECT_EQ(db.Query("SELECT 42")[0].at(0).AsInt(), 42);
+}
+
+// The database's errors leave the db layer as DatabaseError, whose status is client-safe:
+// the kind decides the code, the backend's message (tables, columns) stays in what().
+TEST(Database, ErrorsAreDatabaseErrorsWithAClientSafeStatus) {
+  Database db(DatabaseOptions{});
+  db.Execute("CREATE TABLE a (id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL)");
+  db.Execute("CREATE TABLE b (a_id INTEGER REFERENCES a(id))");
+  db.Execute("INSERT INTO a (id, name) VALUES (1, 'x')");
+  using Kind = rpcforge::db::DatabaseErrorKind;
+  struct Case {
+    const char* sql;
+    Kind kind;
+    grpc::StatusCode code;
+    const char* backend;  // in what(), never in the status
+  };
+  for (const Case& c :
+       std::vector<Case>{{"INSERT INTO a (id, name) VALUES (2, 'x')", Kind::kUniqueViolation,
+                          grpc::StatusCode::ALREADY_EXISTS, "a.name"},
+                         {"INSERT INTO a (id, name) VALUES (1, 'y')", Kind::kUniqueViolation,
+                          grpc::StatusCode::ALREADY_EXISTS, "a.id"},
+                         {"INSERT INTO a (id, name) VALUES (3, NULL)", Kind::kConstraint,
+                          grpc::StatusCode::FAILED_PRECONDITION, "a.name"},
+                         {"INSERT INTO b (a_id) VALUES (99)", Kind::kForeignKeyViolation,
+                          grpc::StatusCode::FAILED_PRECONDITION, "FOREIGN KEY"},
+                         {"SELEC nonsense", Kind::kOther, grpc::StatusCode::INTERNAL, "SELEC"}}) {
+    try {
+      db.Execute(c.sql);
+      ADD_FAILURE() << "no error: " << c.sql;
+    } catch (const rpcforge::db::DatabaseError& e) {
+      EXPECT_EQ(e.kind(), c.kind) << c.sql;
+      EXPECT_THAT(e.what(), HasSubstr(c.backend)) << c.sql;
+      const grpc::Status s = rpcforge::StatusFromException(std::current_exception(), "/t.S/M");
+      EXPECT_EQ(s.error_code(), c.code) << c.sql;
+      EXPECT_THAT(s.error_message(), ::testing::Not(HasSubstr(c.backend))) << c.sql;
+    }
+  }
+  try {
+    Database missing(DatabaseOptions{"/nonexistent-dir/x/db.sqlite3"});
+    ADD_FAILURE() << "opened a file in a missing directory";
+  } catch (const rpcforge::db::DatabaseError& e) {
+    EXPECT_EQ(e.kind(), Kind::kOther);
+  }
 }
 
 // A read-only scope asks SQLite whether each statement writes: no SQL lexer to fool.

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "rpcforge/db/fixture_data.h"
 
-#include <SQLiteCpp/Exception.h>
-
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -12,6 +10,7 @@
 
 #include "core/strings.h"
 #include "db/sql.h"
+#include "rpcforge/db/errors.h"
 #include "rpcforge/db/model.h"
 #include "rpcforge/db/query.h"
 #include "rpcforge/errors.h"
@@ -294,7 +293,7 @@ int LoadFixtures(Database& db, const Registry& registry, const std::vector<Fixtu
     try {
       const ExecResult r = db.Execute(sql, params);
       origin[{p.model->table(), p.pk ? *p.pk : r.last_insert_id}] = p.where;
-    } catch (const SQLite::Exception& e) {
+    } catch (const DatabaseError& e) {
       error.Add(p.where, std::string("Could not load ") + p.model->label() + ": " + e.what());
     }
   }

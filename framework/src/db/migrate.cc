@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "rpcforge/db/migrate.h"
 
-#include <SQLiteCpp/Exception.h>
-
 #include <map>
 #include <set>
 #include <utility>

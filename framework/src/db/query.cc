@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "rpcforge/db/query.h"
 
-#include <SQLiteCpp/Exception.h>
 #include <sqlite3.h>
 
 #include <utility>
 
 #include "core/logging.h"
 #include "db/sql.h"
+#include "rpcforge/db/errors.h"
 
 namespace rpcforge::db {
 namespace {
@@ -26,13 +26,12 @@ bool IsOp(std::string_view s) {
 // Translate maps a constraint violation to the framework's errors, naming the model.
 // SQLite's own message names tables and columns, so it goes to the log, not to the
 // client.
-[[noreturn]] void Translate(const Model& model, const SQLite::Exception& e) {
-  const int code = e.getExtendedErrorCode();
-  if (code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY) {
+[[noreturn]] void Translate(const Model& model, const DatabaseError& e) {
+  if (e.kind() == DatabaseErrorKind::kUniqueViolation) {
     RPCFORGE_LOG_INFO("db", "{}: {}", model.label(), e.what());
     throw AlreadyExists(model.label() + ": an object with the same unique value already exists");
   }
-  if (code == SQLITE_CONSTRAINT_FOREIGNKEY) {
+  if (e.kind() == DatabaseErrorKind::kForeignKeyViolation) {
     RPCFORGE_LOG_INFO("db", "{}: {}", model.label(), e.what());
     throw FailedPrecondition(model.label() +
                              ": a referenced object is missing or a protected reference "
@@ -360,7 +359,7 @@ Row QuerySet::Create(const Values& values) const {
   ExecResult result;
   try {
     result = db_->Execute(sql, params);
-  } catch (const SQLite::Exception& e) {
+  } catch (const DatabaseError& e) {
     Translate(*model_, e);
   }
   // The returned row follows the model's field order.
@@ -445,7 +444,7 @@ int64_t QuerySet::Update(const Values& values) const {
   sql += WriteWhereSql(&params);
   try {
     return db_->Execute(sql, params).changes;
-  } catch (const SQLite::Exception& e) {
+  } catch (const DatabaseError& e) {
     Translate(*model_, e);
   }
 }
@@ -456,7 +455,7 @@ int64_t QuerySet::Delete() const {
   sql += WriteWhereSql(&params);
   try {
     return db_->Execute(sql, params).changes;
-  } catch (const SQLite::Exception& e) {
+  } catch (const DatabaseError& e) {
     Translate(*model_, e);
   }
 }

@@ -4,6 +4,7 @@
 rpcforge_framework_module(db
   SRCS
     src/db/database.cc
+    src/db/errors.cc
     src/db/value.cc
     src/db/model.cc
     src/db/query.cc

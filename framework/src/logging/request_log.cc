@@ -1,10 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "rpcforge/logging/request_log.h"
 
-#include <SQLiteCpp/Exception.h>
 #include <google/protobuf/message.h>
 #include <openssl/rand.h>
-#include <sqlite3.h>
 
 #include <algorithm>
 #include <atomic>
@@ -16,6 +14,7 @@
 #include "core/logging.h"
 #include "rpcforge/config/config.h"
 #include "rpcforge/db/database.h"
+#include "rpcforge/db/errors.h"
 #include "rpcforge/db/journal.h"
 #include "rpcforge/errors.h"
 #include "rpcforge/server/peer.h"
@@ -121,8 +120,8 @@ void InsertRows(db::Database& db, const std::vector<RequestLogEntry>& entries) {
     for (size_t i = 0; i < n; ++i) AppendParams(entries[at + i], &params);
     try {
       db.Execute(InsertSql(n, Links::kTrusted), params);
-    } catch (const SQLite::Exception& e) {
-      if (e.getExtendedErrorCode() != SQLITE_CONSTRAINT_FOREIGNKEY) throw;
+    } catch (const db::DatabaseError& e) {
+      if (e.kind() != db::DatabaseErrorKind::kForeignKeyViolation) throw;
       db.Execute(InsertSql(n, Links::kChecked), params);
     }
     at += n;

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "rpcforge/clock.h"
+#include "rpcforge/db/errors.h"
 #include "rpcforge/db/value.h"
 #include "rpcforge/export.h"
 
@@ -196,12 +197,13 @@ class RPCFORGE_EXPORT Transaction {
 // IMMEDIATE under it), so concurrent writers wait instead of failing.
 //
 // Thread-safety: all methods are thread-safe. The Database must outlive every
-// Transaction, RequestScope and PinnedConnection made from it. Errors from SQLite
-// surface as `SQLite::Exception` (mapped at the RPC boundary by StatusFromException).
+// Transaction, RequestScope and PinnedConnection made from it. Errors from the database
+// surface as `db::DatabaseError` (rpcforge/db/errors.h: a client-safe status, the
+// backend's message for the log), never as the backend's own exception type.
 class RPCFORGE_EXPORT Database {
  public:
   explicit Database(DatabaseOptions options);
-  // Open is `Database(DatabaseOptions{path})`. Throws SQLite::Exception when the file
+  // Open is `Database(DatabaseOptions{path})`. Throws db::DatabaseError when the file
   // cannot be opened.
   static std::unique_ptr<Database> Open(const std::string& path);
   ~Database();

@@ -74,7 +74,7 @@ struct RequestLogEntry {
 };
 
 // WriteRequestLogs inserts `entries` in one transaction (`db.Atomic()`). Throws what
-// the database throws (SQLite::Exception, rpcforge::Unavailable); nothing is written
+// the database throws (db::DatabaseError, rpcforge::Unavailable); nothing is written
 // then.
 RPCFORGE_EXPORT void WriteRequestLogs(db::Database& db,
                                       const std::vector<RequestLogEntry>& entries);

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "rpcforge/db/errors.h"
+
+#include <sqlite3.h>
+
+#include <utility>
+
+#include "core/logging.h"
+#include "db/sqlite_errors.h"
+
+namespace rpcforge::db {
+namespace {
+
+grpc::StatusCode CodeOf(DatabaseErrorKind kind) {
+  switch (kind) {
+    case DatabaseErrorKind::kUniqueViolation:
+      return grpc::StatusCode::ALREADY_EXISTS;
+    case DatabaseErrorKind::kForeignKeyViolation:
+    case DatabaseErrorKind::kConstraint:
+      return grpc::StatusCode::FAILED_PRECONDITION;
+    case DatabaseErrorKind::kOther:
+      break;
+  }
+  return grpc::StatusCode::INTERNAL;
+}
+
+std::string ClientMessage(DatabaseErrorKind kind) {
+  switch (kind) {
+    case DatabaseErrorKind::kUniqueViolation:
+      return "Already exists: constraint failed";
+    case DatabaseErrorKind::kForeignKeyViolation:
+    case DatabaseErrorKind::kConstraint:
+      return "Constraint failed: constraint failed";
+    case DatabaseErrorKind::kOther:
+      break;
+  }
+  return "Internal server error";
+}
+
+}  // namespace
+
+DatabaseError::DatabaseError(DatabaseErrorKind kind, std::string backend_message, int backend_code)
+    : Error(CodeOf(kind), ClientMessage(kind)),
+      kind_(kind),
+      backend_message_(std::move(backend_message)),
+      backend_code_(backend_code) {}
+
+void DatabaseError::LogAtBoundary(std::string_view method) const {
+  if (kind_ == DatabaseErrorKind::kOther) {
+    RPCFORGE_LOG_ERROR("errors", "{}: unhandled database error: {}", method, backend_message_);
+  } else {
+    RPCFORGE_LOG_INFO("errors", "{}: constraint violation: {}", method, backend_message_);
+  }
+}
+
+namespace db_internal {
+
+DatabaseErrorKind KindOfSqliteCode(int extended_code) {
+  if (extended_code == SQLITE_CONSTRAINT_UNIQUE || extended_code == SQLITE_CONSTRAINT_PRIMARYKEY) {
+    return DatabaseErrorKind::kUniqueViolation;
+  }
+  if (extended_code == SQLITE_CONSTRAINT_FOREIGNKEY) return DatabaseErrorKind::kForeignKeyViolation;
+  if ((extended_code & 0xff) == SQLITE_CONSTRAINT) return DatabaseErrorKind::kConstraint;
+  return DatabaseErrorKind::kOther;
+}
+
+DatabaseError SqliteError(sqlite3* handle, int rc) {
+  const int extended = handle != nullptr ? sqlite3_extended_errcode(handle) : rc;
+  const int code = (extended & 0xff) == (rc & 0xff) ? extended : rc;
+  std::string message = handle != nullptr ? sqlite3_errmsg(handle) : sqlite3_errstr(rc);
+  return DatabaseError(KindOfSqliteCode(code), std::move(message), code);
+}
+
+}  // namespace db_internal
+}  // namespace rpcforge::db
