@@ -4,6 +4,10 @@
 rpcforge_framework_module(db
   SRCS
     src/db/database.cc
+    src/db/pool.cc
+    src/db/call_scopes.cc
+    src/db/transaction.cc
+    src/db/sqlite_connection.cc
     src/db/errors.cc
     src/db/value.cc
     src/db/model.cc

@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: Apache-2.0
+// The connection pool: each thread's lease, the writer lock, pinning (tests) and
+// RequestScope.
+#include "db/pool.h"
+
+#include <unordered_map>
+
+#include "core/logging.h"
+#include "rpcforge/errors.h"
+
+namespace rpcforge::db {
+namespace {
+
+thread_local std::unordered_map<uint64_t, db_internal::ThreadLease> t_leases;
+
+}  // namespace
+
+namespace db_internal {
+
+ThreadLease& Lease(const State& s) { return t_leases[s.id]; }
+
+ThreadLease PeekLease(const State& s) {
+  auto it = t_leases.find(s.id);
+  return it == t_leases.end() ? ThreadLease{} : it->second;
+}
+
+ThreadLease& Acquire(State& s) {
+  ThreadLease& tl = Lease(s);
+  if (tl.conn != nullptr) {
+    ++tl.refs;
+    return tl;
+  }
+  std::unique_lock<std::mutex> lock(s.mu);
+  const auto deadline = std::chrono::steady_clock::now() + s.options.lease_timeout;
+  while (true) {
+    if (s.pinned != nullptr) {
+      if (!s.pin_busy) {
+        s.pin_busy = true;
+        tl.conn = s.pinned;
+        tl.pinned = true;
+        break;
+      }
+    } else if (!s.idle.empty()) {
+      tl.conn = s.idle.back();
+      s.idle.pop_back();
+      tl.pinned = false;
+      break;
+    } else if (static_cast<int>(s.all.size()) < (s.memory ? 1 : s.options.max_connections)) {
+      s.all.push_back(std::make_unique<Connection>(s.options.path, s.options.busy_timeout_ms,
+                                                   s.memory, s.options.cache_kib));
+      tl.conn = s.all.back().get();
+      tl.pinned = false;
+      break;
+    }
+    s.cv.wait_until(lock, WaitSlice(deadline));
+    if (const auto reason = CallInterrupt::Poll(); reason != CallInterrupt::Reason::kNone) {
+      ThrowInterrupted(reason);
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      throw Unavailable(s.pinned != nullptr
+                            ? "database: timed out waiting for the pinned connection"
+                            : "database: timed out waiting for a free connection");
+    }
+  }
+  tl.refs = 1;
+  return tl;
+}
+
+void Release(State& s) {
+  ThreadLease& tl = Lease(s);
+  if (--tl.refs > 0) return;
+  Connection* conn = tl.conn;
+  const bool pinned = tl.pinned;
+  t_leases.erase(s.id);  // keeps the map small for threads that outlive many databases
+  if (!pinned && !conn->autocommit()) {
+    // Hygiene: a raw BEGIN left open must not leak into the next unit of work.
+    RPCFORGE_LOG_WARN("db", "connection returned with an open transaction; rolling back");
+    sqlite3_exec(conn->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    if (pinned) {
+      s.pin_busy = false;
+    } else {
+      s.idle.push_back(conn);
+    }
+  }
+  s.cv.notify_all();
+}
+
+bool WriterLock::Acquire(std::chrono::milliseconds timeout) {
+  const auto limit = std::chrono::steady_clock::now() + timeout;
+  std::unique_lock<std::mutex> lock(mu_);
+  while (held_) {
+    cv_.wait_until(lock, WaitSlice(limit));
+    if (!held_) break;
+    if (const auto reason = CallInterrupt::Poll(); reason != CallInterrupt::Reason::kNone) {
+      ThrowInterrupted(reason);
+    }
+    if (std::chrono::steady_clock::now() >= limit) return false;
+  }
+  held_ = true;
+  return true;
+}
+
+}  // namespace db_internal
+
+using db_internal::Acquire;
+using db_internal::Connection;
+using db_internal::EndScope;
+using db_internal::Lease;
+using db_internal::PeekLease;
+using db_internal::Release;
+using db_internal::State;
+using db_internal::ThreadLease;
+
+// --- Pinning -------------------------------------------------------------------------
+
+std::unique_ptr<Database::PinnedConnection> Database::Pin() {
+  State& s = *state_;
+  if (PeekLease(s).conn != nullptr) {
+    throw FailedPrecondition("database: Pin() called while this thread uses a connection");
+  }
+  ThreadLease& tl = Acquire(s);  // a pooled connection, unless already pinned
+  if (tl.pinned) {
+    Release(s);
+    throw FailedPrecondition("database: already pinned");
+  }
+  Connection* conn = tl.conn;
+  t_leases.erase(s.id);  // hand the connection over to the pin without returning it
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    s.pinned = conn;
+    s.pin_busy = false;
+  }
+  s.cv.notify_all();
+  return std::unique_ptr<PinnedConnection>(new PinnedConnection(this));
+}
+
+bool Database::pinned() const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  return state_->pinned != nullptr;
+}
+
+Database::PinnedConnection::~PinnedConnection() {
+  State& s = *db_->state_;
+  std::unique_lock<std::mutex> lock(s.mu);
+  const auto deadline = std::chrono::steady_clock::now() + s.options.lease_timeout;
+  if (!s.cv.wait_until(lock, deadline, [&] { return !s.pin_busy; })) {
+    RPCFORGE_LOG_ERROR("db", "unpinning while another thread still uses the connection");
+  }
+  Connection* conn = s.pinned;
+  s.pinned = nullptr;
+  s.pin_busy = false;
+  if (conn != nullptr) {
+    for (auto& scope : conn->scopes) scope->active = false;
+    conn->scopes.clear();
+    if (!conn->autocommit()) {
+      sqlite3_exec(conn->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+    s.idle.push_back(conn);
+  }
+  lock.unlock();
+  s.cv.notify_all();
+}
+
+Database::RequestScope::RequestScope(Database& db)
+    : db_(&db), depth_at_start_(PeekLease(*db.state_).scope_depth) {}
+
+Database::RequestScope::~RequestScope() {
+  State& s = *db_->state_;
+  size_t rolled_back = 0;
+  // Bounded by the number of scopes this thread has open.
+  for (size_t guard = PeekLease(s).scope_depth; guard > 0; --guard) {
+    const ThreadLease tl = PeekLease(s);
+    if (tl.conn == nullptr || tl.scope_depth <= depth_at_start_ || tl.conn->scopes.empty()) {
+      break;
+    }
+    auto scope = tl.conn->scopes.back();
+    try {
+      EndScope(s, scope, /*commit=*/false);
+    } catch (const std::exception& e) {
+      RPCFORGE_LOG_ERROR("db", "request clean-up: rollback failed: {}", e.what());
+      break;
+    }
+    ++rolled_back;
+  }
+  if (rolled_back > 0) {
+    RPCFORGE_LOG_WARN("db", "request left {} Atomic() scope(s) open; rolled back", rolled_back);
+  }
+}
+
+}  // namespace rpcforge::db
