@@ -27,6 +27,8 @@
 #include <set>
 #include <sstream>
 
+#include "client/internal.h"
+#include "client/reflection_database.h"
 #include "core/strings.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
@@ -34,38 +36,17 @@
 #include "src/proto/grpc/reflection/v1alpha/reflection.grpc.pb.h"
 
 namespace rpcforge {
-namespace {
+namespace client_internal {
 
-namespace pb = google::protobuf;
-namespace refl = grpc::reflection::v1alpha;
-
-using Clock = std::chrono::system_clock;
-
-// --- small helpers -----------------------------------------------------------------
-
-std::string ReadPemFile(const std::string& path, const char* what) {
-  std::string text;
-  if (!strings::ReadFile(path, &text)) {
-    throw InvalidArgument(std::string("cannot read the ") + what + " file '" + path +
-                          "': " + std::strerror(errno));
-  }
-  return text;
-}
-
-// Suggest returns "; did you mean 'x'?" for the closest candidate, if close enough.
 std::string Suggest(const std::string& wanted, const std::vector<std::string>& candidates) {
   const std::string best = strings::ClosestMatch(wanted, candidates);
   return best.empty() ? "" : "; did you mean '" + best + "'?";
 }
 
-using strings::Join;
-
 bool IsBinaryKey(const std::string& key) {
   return key.size() > 4 && key.compare(key.size() - 4, 4, "-bin") == 0;
 }
 
-// AddMetadata validates and adds one entry; gRPC would otherwise fail the call with a
-// bare INTERNAL (or abort) on an invalid key.
 void AddMetadata(grpc::ClientContext& ctx, std::string key, const std::string& value) {
   std::transform(key.begin(), key.end(), key.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -90,6 +71,32 @@ void AddMetadata(grpc::ClientContext& ctx, std::string key, const std::string& v
   ctx.AddMetadata(key, value);
 }
 
+}  // namespace client_internal
+
+namespace {
+
+namespace pb = google::protobuf;
+using Clock = std::chrono::system_clock;
+using client_internal::AddMetadata;
+using client_internal::BuildRequestsWith;
+using client_internal::CollectTypes;
+using client_internal::KindName;
+using client_internal::PrintEnum;
+using client_internal::PrintMessage;
+using client_internal::ReflectionDatabase;
+using client_internal::RpcLine;
+using client_internal::Suggest;
+using strings::Join;
+
+std::string ReadPemFile(const std::string& path, const char* what) {
+  std::string text;
+  if (!strings::ReadFile(path, &text)) {
+    throw InvalidArgument(std::string("cannot read the ") + what + " file '" + path +
+                          "': " + std::strerror(errno));
+  }
+  return text;
+}
+
 template <class Map>
 DynamicMetadata ToMetadata(const Map& map) {
   DynamicMetadata out;
@@ -98,569 +105,7 @@ DynamicMetadata ToMetadata(const Map& map) {
   return out;
 }
 
-// --- JSON stream splitting -----------------------------------------------------------
-
-std::string Position(const std::string& text, size_t offset) {
-  size_t line = 1, column = 1;
-  for (size_t i = 0; i < offset && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      column = 1;
-    } else {
-      ++column;
-    }
-  }
-  return "line " + std::to_string(line) + ", column " + std::to_string(column);
-}
-
-size_t SkipSpace(const std::string& t, size_t i) {
-  while (i < t.size() && std::isspace(static_cast<unsigned char>(t[i]))) ++i;
-  return i;
-}
-
-// JsonChecker validates JSON syntax so that errors name a line and column (protobuf's
-// parser only shows a snippet), and finds where each top-level value starts and ends.
-class JsonChecker {
- public:
-  explicit JsonChecker(const std::string& text) : t_(text) {}
-
-  struct Piece {
-    std::string text;
-    size_t offset;
-  };
-
-  // One value and nothing after it.
-  void Single() {
-    Value(0);
-    Space();
-    if (i_ != t_.size()) Fail("unexpected text after the JSON value");
-  }
-
-  // The elements of a top-level array, or values one after another.
-  std::vector<Piece> Stream() {
-    std::vector<Piece> out;
-    Space();
-    if (i_ < t_.size() && t_[i_] == '[') {
-      ++i_;
-      Space();
-      if (i_ < t_.size() && t_[i_] == ']') {
-        ++i_;
-      } else {
-        for (;;) {
-          Space();
-          size_t begin = i_;
-          Value(1);
-          out.push_back({t_.substr(begin, i_ - begin), begin});
-          Space();
-          if (i_ < t_.size() && t_[i_] == ',') {
-            ++i_;
-            continue;
-          }
-          if (i_ < t_.size() && t_[i_] == ']') {
-            ++i_;
-            break;
-          }
-          Fail("expected ',' or ']'");
-        }
-      }
-      Space();
-      if (i_ != t_.size()) Fail("unexpected text after the array");
-      return out;
-    }
-    while (i_ < t_.size()) {
-      size_t begin = i_;
-      Value(0);
-      out.push_back({t_.substr(begin, i_ - begin), begin});
-      Space();
-    }
-    return out;
-  }
-
- private:
-  [[noreturn]] void Fail(const std::string& what) const {
-    throw InvalidArgument("invalid JSON at " + Position(t_, i_) + ": " + what);
-  }
-  void Space() { i_ = SkipSpace(t_, i_); }
-  void Expect(char c, const char* what) {
-    Space();
-    if (i_ >= t_.size() || t_[i_] != c) Fail(std::string("expected ") + what);
-    ++i_;
-  }
-
-  void Value(int depth) {
-    if (depth > 100) Fail("nested too deeply");
-    Space();
-    if (i_ >= t_.size()) Fail("expected a value, got the end of the input");
-    const char c = t_[i_];
-    if (c == '{') {
-      ++i_;
-      Space();
-      if (i_ < t_.size() && t_[i_] == '}') {
-        ++i_;
-        return;
-      }
-      for (;;) {
-        Space();
-        if (i_ >= t_.size() || t_[i_] != '"') Fail("expected a field name in double quotes");
-        String();
-        Expect(':', "':' after the field name");
-        Value(depth + 1);
-        Space();
-        if (i_ < t_.size() && t_[i_] == ',') {
-          ++i_;
-          continue;
-        }
-        Expect('}', "',' or '}'");
-        return;
-      }
-    }
-    if (c == '[') {
-      ++i_;
-      Space();
-      if (i_ < t_.size() && t_[i_] == ']') {
-        ++i_;
-        return;
-      }
-      for (;;) {
-        Value(depth + 1);
-        Space();
-        if (i_ < t_.size() && t_[i_] == ',') {
-          ++i_;
-          continue;
-        }
-        Expect(']', "',' or ']'");
-        return;
-      }
-    }
-    if (c == '"') return String();
-    if (c == '-' || (c >= '0' && c <= '9')) return Number();
-    for (const char* word : {"true", "false", "null"}) {
-      if (t_.compare(i_, std::strlen(word), word) == 0) {
-        i_ += std::strlen(word);
-        return;
-      }
-    }
-    Fail(std::string("unexpected '") + c + "'");
-  }
-
-  void String() {
-    const size_t begin = i_++;
-    while (i_ < t_.size()) {
-      const char c = t_[i_];
-      if (c == '"') {
-        ++i_;
-        return;
-      }
-      if (static_cast<unsigned char>(c) < 0x20) Fail("control character in a string");
-      i_ += c == '\\' ? 2 : 1;
-    }
-    i_ = begin;
-    Fail("unterminated string");
-  }
-
-  void Number() {
-    auto digits = [&] {
-      size_t start = i_;
-      while (i_ < t_.size() && t_[i_] >= '0' && t_[i_] <= '9') ++i_;
-      if (i_ == start) Fail("malformed number");
-    };
-    if (t_[i_] == '-') ++i_;
-    digits();
-    if (i_ < t_.size() && t_[i_] == '.') {
-      ++i_;
-      digits();
-    }
-    if (i_ < t_.size() && (t_[i_] == 'e' || t_[i_] == 'E')) {
-      ++i_;
-      if (i_ < t_.size() && (t_[i_] == '+' || t_[i_] == '-')) ++i_;
-      digits();
-    }
-  }
-
-  const std::string& t_;
-  size_t i_ = 0;
-};
-
-// --- reflection-backed descriptor database -------------------------------------------
-
-// ReflectionDatabase answers the private DescriptorPool's questions with server
-// reflection, caching every file the server sends (a file_descriptor_response carries
-// the file and its dependencies). google/protobuf/* files the server does not send
-// come from this binary's generated pool. Thread-safe (the pool calls it under its own
-// lock; the client calls it directly too).
-class ReflectionDatabase final : public pb::DescriptorDatabase {
- public:
-  ReflectionDatabase(std::shared_ptr<grpc::Channel> channel, const DynamicClientOptions& options)
-      : stub_(refl::ServerReflection::NewStub(std::move(channel))), options_(options) {}
-
-  bool FindFileByName(const std::string& filename, pb::FileDescriptorProto* output) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (CopyCached(filename, output)) return true;
-    if (filename.rfind("google/protobuf/", 0) == 0 && FromGenerated(filename, output)) {
-      return true;
-    }
-    refl::ServerReflectionRequest req;
-    req.set_file_by_filename(filename);
-    if (!Fetch(req).ok()) return false;
-    return CopyCached(filename, output);
-  }
-
-  bool FindFileContainingSymbol(const std::string& symbol,
-                                pb::FileDescriptorProto* output) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!LoadSymbol(symbol).ok()) return false;
-    return CopyCached(symbol_to_file_[symbol], output);
-  }
-
-  bool FindFileContainingExtension(const std::string& containing_type, int field_number,
-                                   pb::FileDescriptorProto* output) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    refl::ServerReflectionRequest req;
-    req.mutable_file_containing_extension()->set_containing_type(containing_type);
-    req.mutable_file_containing_extension()->set_extension_number(field_number);
-    std::string first;
-    if (!Fetch(req, &first).ok() || first.empty()) return false;
-    return CopyCached(first, output);
-  }
-
-  // EnsureSymbol loads the file that defines `symbol`; the status says why not.
-  grpc::Status EnsureSymbol(const std::string& symbol) {
-    std::lock_guard<std::mutex> lock(mu_);
-    return LoadSymbol(symbol);
-  }
-
-  grpc::Status ListServices(std::vector<std::string>* names) {
-    refl::ServerReflectionRequest req;
-    req.set_list_services("");
-    refl::ServerReflectionResponse resp;
-    grpc::Status status = Exchange(req, &resp);
-    if (!status.ok()) return status;
-    for (const auto& s : resp.list_services_response().service()) names->push_back(s.name());
-    return grpc::Status::OK;
-  }
-
- private:
-  grpc::Status LoadSymbol(const std::string& symbol) {
-    if (symbol_to_file_.count(symbol) > 0) return grpc::Status::OK;
-    if (symbol.rfind("google.protobuf.", 0) == 0) {
-      pb::FileDescriptorProto file;
-      if (generated_.FindFileContainingSymbol(symbol, &file)) {
-        Add(std::move(file));
-        if (symbol_to_file_.count(symbol) > 0) return grpc::Status::OK;
-      }
-    }
-    refl::ServerReflectionRequest req;
-    req.set_file_containing_symbol(symbol);
-    grpc::Status status = Fetch(req);
-    if (!status.ok()) return status;
-    if (symbol_to_file_.count(symbol) == 0) {
-      return grpc::Status(grpc::StatusCode::NOT_FOUND, "symbol not found: " + symbol);
-    }
-    return grpc::Status::OK;
-  }
-
-  bool CopyCached(const std::string& filename, pb::FileDescriptorProto* output) const {
-    auto it = files_.find(filename);
-    if (it == files_.end()) return false;
-    *output = it->second;
-    return true;
-  }
-
-  bool FromGenerated(const std::string& filename, pb::FileDescriptorProto* output) {
-    pb::FileDescriptorProto file;
-    if (!generated_.FindFileByName(filename, &file)) return false;
-    *output = file;
-    Add(std::move(file));
-    return true;
-  }
-
-  void Add(pb::FileDescriptorProto file) {
-    if (files_.count(file.name()) > 0) return;
-    const std::string prefix = file.package().empty() ? "" : file.package() + ".";
-    for (const auto& m : file.message_type()) IndexMessage(prefix, m, file.name());
-    for (const auto& e : file.enum_type()) {
-      symbol_to_file_[prefix + e.name()] = file.name();
-      for (const auto& v : e.value()) symbol_to_file_[prefix + v.name()] = file.name();
-    }
-    for (const auto& s : file.service()) {
-      symbol_to_file_[prefix + s.name()] = file.name();
-      for (const auto& m : s.method()) {
-        symbol_to_file_[prefix + s.name() + "." + m.name()] = file.name();
-      }
-    }
-    for (const auto& x : file.extension()) symbol_to_file_[prefix + x.name()] = file.name();
-    files_.emplace(file.name(), std::move(file));
-  }
-
-  void IndexMessage(const std::string& prefix, const pb::DescriptorProto& m,
-                    const std::string& filename) {
-    const std::string name = prefix + m.name();
-    symbol_to_file_[name] = filename;
-    for (const auto& f : m.field()) symbol_to_file_[name + "." + f.name()] = filename;
-    for (const auto& n : m.nested_type()) IndexMessage(name + ".", n, filename);
-    for (const auto& e : m.enum_type()) symbol_to_file_[name + "." + e.name()] = filename;
-  }
-
-  // Fetch sends one request and caches the files in the answer; `first` (optional)
-  // gets the name of the first file, the one that answers the question.
-  grpc::Status Fetch(const refl::ServerReflectionRequest& req, std::string* first = nullptr) {
-    refl::ServerReflectionResponse resp;
-    grpc::Status status = Exchange(req, &resp);
-    if (!status.ok()) return status;
-    for (const auto& bytes : resp.file_descriptor_response().file_descriptor_proto()) {
-      pb::FileDescriptorProto file;
-      if (!file.ParseFromString(bytes)) {
-        return grpc::Status(grpc::StatusCode::INTERNAL,
-                            "the server sent a file descriptor that does not parse");
-      }
-      if (first != nullptr && first->empty()) *first = file.name();
-      Add(std::move(file));
-    }
-    return grpc::Status::OK;
-  }
-
-  // Exchange runs one request on its own stream, bounded by the default timeout.
-  grpc::Status Exchange(const refl::ServerReflectionRequest& req,
-                        refl::ServerReflectionResponse* resp) {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(Clock::now() + options_.default_timeout);
-    for (const auto& [k, v] : options_.metadata) AddMetadata(ctx, k, v);
-    auto stream = stub_->ServerReflectionInfo(&ctx);
-    bool answered = stream->Write(req) && stream->Read(resp);
-    stream->WritesDone();
-    grpc::Status status = stream->Finish();
-    if (!answered) {
-      if (!status.ok()) return status;
-      return grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                          "reflection ended the stream without an answer");
-    }
-    if (resp->has_error_response()) {
-      return grpc::Status(static_cast<grpc::StatusCode>(resp->error_response().error_code()),
-                          resp->error_response().error_message());
-    }
-    return grpc::Status::OK;
-  }
-
-  std::unique_ptr<refl::ServerReflection::Stub> stub_;
-  const DynamicClientOptions& options_;
-  pb::DescriptorPoolDatabase generated_{*pb::DescriptorPool::generated_pool()};
-  std::mutex mu_;
-  std::map<std::string, pb::FileDescriptorProto> files_;
-  std::map<std::string, std::string> symbol_to_file_;
-};
-
-// --- describing ----------------------------------------------------------------------
-
-const char* KindName(bool client_streaming, bool server_streaming) {
-  if (client_streaming && server_streaming) return "bidi streaming";
-  if (client_streaming) return "client streaming";
-  if (server_streaming) return "server streaming";
-  return "unary";
-}
-
-std::string RpcLine(const pb::MethodDescriptor& m) {
-  return "rpc " + m.name() + "(" + (m.client_streaming() ? "stream " : "") +
-         m.input_type()->full_name() + ") returns (" + (m.server_streaming() ? "stream " : "") +
-         m.output_type()->full_name() + ");";
-}
-
-std::string FieldType(const pb::FieldDescriptor& f) {
-  if (f.type() == pb::FieldDescriptor::TYPE_MESSAGE ||
-      f.type() == pb::FieldDescriptor::TYPE_GROUP) {
-    return f.message_type()->full_name();
-  }
-  if (f.type() == pb::FieldDescriptor::TYPE_ENUM) return f.enum_type()->full_name();
-  return f.type_name();
-}
-
-void PrintEnum(const pb::EnumDescriptor& e, const std::string& indent, std::string* out) {
-  *out += indent + "enum " + e.name() + " {\n";
-  for (int i = 0; i < e.value_count(); ++i) {
-    *out +=
-        indent + "  " + e.value(i)->name() + " = " + std::to_string(e.value(i)->number()) + ";\n";
-  }
-  *out += indent + "}\n";
-}
-
-void PrintField(const pb::FieldDescriptor& f, const std::string& indent, std::string* out) {
-  std::string line = indent;
-  if (f.is_map()) {
-    const pb::Descriptor* entry = f.message_type();
-    line += "map<" + FieldType(*entry->field(0)) + ", " + FieldType(*entry->field(1)) + "> ";
-  } else {
-    if (f.is_repeated()) {
-      line += "repeated ";
-    } else if (f.is_required()) {
-      line += "required ";
-    } else if (f.has_optional_keyword() ||
-               (f.file()->syntax() == pb::FileDescriptor::SYNTAX_PROTO2 &&
-                f.real_containing_oneof() == nullptr)) {
-      line += "optional ";
-    }
-    line += FieldType(f) + " ";
-  }
-  line += f.name() + " = " + std::to_string(f.number()) + ";";
-  if (f.json_name() != f.name()) line += "  // JSON: \"" + f.json_name() + "\"";
-  *out += line + "\n";
-}
-
-void PrintMessage(const pb::Descriptor& d, const std::string& indent, std::string* out) {
-  *out += indent + "message " + d.name() + " {\n";
-  const std::string inner = indent + "  ";
-  for (int i = 0; i < d.nested_type_count(); ++i) {
-    if (!d.nested_type(i)->options().map_entry()) PrintMessage(*d.nested_type(i), inner, out);
-  }
-  for (int i = 0; i < d.enum_type_count(); ++i) PrintEnum(*d.enum_type(i), inner, out);
-  std::set<const pb::OneofDescriptor*> printed_oneofs;
-  for (int i = 0; i < d.field_count(); ++i) {
-    const pb::FieldDescriptor& f = *d.field(i);
-    const pb::OneofDescriptor* oneof = f.real_containing_oneof();
-    if (oneof == nullptr) {
-      PrintField(f, inner, out);
-      continue;
-    }
-    if (!printed_oneofs.insert(oneof).second) continue;
-    *out += inner + "oneof " + oneof->name() + " {\n";
-    for (int j = 0; j < oneof->field_count(); ++j) PrintField(*oneof->field(j), inner + "  ", out);
-    *out += inner + "}\n";
-  }
-  *out += indent + "}\n";
-}
-
-// CollectTypes gathers `d` and the messages and enums its fields use (transitively),
-// top-level ones only (nested ones print inside their parent); well-known types stay
-// out: their JSON forms are special and documented by protobuf.
-void CollectTypes(const pb::Descriptor* d, std::vector<const void*>* seen,
-                  std::vector<const pb::Descriptor*>* messages,
-                  std::vector<const pb::EnumDescriptor*>* enums) {
-  while (d->containing_type() != nullptr) d = d->containing_type();
-  if (d->file()->package() == "google.protobuf") return;
-  if (std::find(seen->begin(), seen->end(), d) != seen->end()) return;
-  seen->push_back(d);
-  messages->push_back(d);
-  std::vector<const pb::Descriptor*> stack = {d};
-  for (size_t n = 0; !stack.empty() && n < 10000; ++n) {
-    const pb::Descriptor* cur = stack.back();
-    stack.pop_back();
-    for (int i = 0; i < cur->nested_type_count(); ++i) stack.push_back(cur->nested_type(i));
-    for (int i = 0; i < cur->field_count(); ++i) {
-      const pb::FieldDescriptor* f = cur->field(i);
-      if (f->message_type() != nullptr) CollectTypes(f->message_type(), seen, messages, enums);
-      if (const pb::EnumDescriptor* e = f->enum_type(); e != nullptr) {
-        if (e->containing_type() != nullptr) {
-          CollectTypes(e->containing_type(), seen, messages, enums);
-        } else if (e->file()->package() != "google.protobuf" &&
-                   std::find(seen->begin(), seen->end(), e) == seen->end()) {
-          seen->push_back(e);
-          enums->push_back(e);
-        }
-      }
-    }
-  }
-}
-
-// --- parsing JSON into requests ------------------------------------------------------
-
-// JsonError is protobuf's message, plus the closest field names when it is about an
-// unknown field ("a.b: Cannot find field." in protobuf 3.21, "has no field named" in
-// older versions).
-std::string JsonError(const pb::util::Status& status, const pb::Descriptor& type) {
-  std::string msg(status.message());
-  static const std::regex kUnknown(R"(^([A-Za-z0-9_.]+): Cannot find field)");
-  static const std::regex kNoField("has no field named \"([^\"]+)\"");
-  std::smatch m;
-  std::string path;
-  if (std::regex_search(msg, m, kUnknown) || std::regex_search(msg, m, kNoField)) {
-    path = m[1].str();
-  }
-  if (path.empty()) return msg;
-  // Walk the path to the message that lacks the last component.
-  const pb::Descriptor* d = &type;
-  size_t start = 0;
-  for (size_t dot = path.find('.'); dot != std::string::npos && d != nullptr;
-       dot = path.find('.', start)) {
-    const std::string part = path.substr(start, dot - start);
-    const pb::FieldDescriptor* f = d->FindFieldByName(part);
-    for (int i = 0; f == nullptr && i < d->field_count(); ++i) {
-      if (d->field(i)->json_name() == part) f = d->field(i);
-    }
-    d = f != nullptr ? f->message_type() : nullptr;
-    start = dot + 1;
-  }
-  if (d == nullptr) return msg;
-  std::vector<std::string> names;
-  for (int i = 0; i < d->field_count(); ++i) {
-    names.push_back(d->field(i)->json_name());
-    if (d->field(i)->json_name() != d->field(i)->name()) names.push_back(d->field(i)->name());
-  }
-  std::string suggestion = Suggest(path.substr(start), names);
-  if (suggestion.empty()) suggestion = "; " + d->full_name() + " has: " + Join(names);
-  return msg + suggestion;
-}
-
-std::unique_ptr<pb::Message> ParseRequest(pb::MessageFactory& factory, const pb::Descriptor& type,
-                                          const std::string& json, const std::string& where) {
-  std::unique_ptr<pb::Message> msg(factory.GetPrototype(&type)->New());
-  pb::util::JsonParseOptions opts;
-  pb::util::Status s;
-  try {
-    s = pb::util::JsonStringToMessage(json, msg.get(), opts);
-  } catch (const pb::FatalException& e) {
-    // protobuf 3.21's JSON parser fails an internal CHECK (which throws) instead of
-    // returning an error for some inputs, e.g. a google.protobuf.Any holding a
-    // well-known type with a key besides "@type" and "value".
-    std::string check = e.message();
-    while (!check.empty() && (check.back() == ' ' || check.back() == ':')) check.pop_back();
-    throw InvalidArgument("invalid JSON for " + type.full_name() + where +
-                          ": protobuf's JSON parser rejected it (" + check +
-                          "); an Any of a well-known type holds only \"@type\" and \"value\"");
-  }
-  if (!s.ok()) {
-    throw InvalidArgument("invalid JSON for " + type.full_name() + where + ": " +
-                          JsonError(s, type));
-  }
-  return msg;
-}
-
-// BuildRequests is client_internal::BuildRequests with the factory that makes the
-// request messages (the client's, over its reflection-backed pool).
-std::vector<std::string> BuildRequests(pb::MessageFactory& factory, const pb::MethodDescriptor& m,
-                                       const std::string& json) {
-  const pb::Descriptor& type = *m.input_type();
-  std::vector<std::string> out;
-  if (!m.client_streaming()) {
-    size_t start = SkipSpace(json, 0);
-    if (start < json.size() && json[start] == '[') {
-      throw InvalidArgument(m.full_name() +
-                            " takes one request message (a JSON object), not an array");
-    }
-    std::string text = start == json.size() ? "{}" : json;
-    JsonChecker(text).Single();
-    out.push_back(ParseRequest(factory, type, text, "")->SerializeAsString());
-    return out;
-  }
-  std::vector<JsonChecker::Piece> pieces = JsonChecker(json).Stream();
-  for (size_t i = 0; i < pieces.size(); ++i) {
-    const std::string where =
-        " (request #" + std::to_string(i + 1) + " at " + Position(json, pieces[i].offset) + ")";
-    out.push_back(ParseRequest(factory, type, pieces[i].text, where)->SerializeAsString());
-  }
-  return out;
-}
-
 }  // namespace
-
-namespace client_internal {
-
-std::vector<std::string> BuildRequests(const pb::MethodDescriptor& method,
-                                       const std::string& json_request) {
-  pb::DynamicMessageFactory factory;
-  // Generated types (e.g. google.protobuf.Timestamp) stay generated, as in the client.
-  factory.SetDelegateToGeneratedFactory(true);
-  return rpcforge::BuildRequests(factory, method, json_request);
-}
-
-}  // namespace client_internal
 
 // --- DynamicCallResult ---------------------------------------------------------------
 
@@ -811,7 +256,7 @@ struct DynamicClient::Impl {
                          const DynamicMetadata& metadata,
                          std::optional<std::chrono::milliseconds> timeout) {
     const pb::MethodDescriptor& m = FindMethod(method);
-    const std::vector<std::string> requests = BuildRequests(factory, m, json);
+    const std::vector<std::string> requests = BuildRequestsWith(factory, m, json);
     const auto budget = timeout.value_or(options.default_timeout);
     if (budget.count() <= 0) throw InvalidArgument("the call's timeout must be positive");
 

@@ -19,6 +19,8 @@ rpcforge_framework_module(framework
     src/server/signature.cc
     src/cli/invoke.cc
     src/client/dynamic_client.cc
+    src/client/json_requests.cc
+    src/client/describe.cc
     src/model/serializer.cc
     src/model/generic_service.cc
     src/model/generate_proto.cc
