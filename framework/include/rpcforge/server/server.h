@@ -52,8 +52,15 @@ struct ServerSettings {
   // "host:port" ("[::1]:0" for IPv6; port 0 asks the kernel). Empty: no port, the
   // server is reachable only through InProcessChannel().
   std::string address = "127.0.0.1:50051";
-  int max_workers = 16;            // handlers running at once; more calls wait
-  int max_concurrent_rpcs = 1000;  // calls admitted at once; more get RESOURCE_EXHAUSTED
+  // Concurrency, in two limits that work together (the one place they are described):
+  // max_concurrent_rpcs calls are admitted at once (the `max_concurrency` middleware,
+  // first in the chain, answers the next with RESOURCE_EXHAUSTED so clients back off);
+  // of those, max_workers run their handler at once (the dispatcher's worker slots)
+  // and the rest wait for a slot until their deadline or cancellation. So
+  // max_concurrent_rpcs >= max_workers (config validation says so), and the difference
+  // is the queue.
+  int max_workers = 16;
+  int max_concurrent_rpcs = 1000;
   std::chrono::milliseconds shutdown_grace{10000};
   int max_receive_message_length = -1;             // bytes; -1 = gRPC default (4 MiB)
   int max_send_message_length = -1;                // bytes; -1 = unlimited
