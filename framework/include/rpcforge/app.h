@@ -70,9 +70,9 @@ class RPCFORGE_EXPORT App {
   void RegisterMiddleware(std::string name, MiddlewareFactory factory);
   bool HasMiddleware(const std::string& name) const;
 
-  // DefaultMiddlewares is the chain used when the config names none: the built-in
-  // order (max_concurrency, signals, request_logging, auth, rate_limit, signature) of
-  // those registered, followed by user middlewares in registration order.
+  // DefaultMiddlewares is the chain used when the config names none: the built-ins
+  // still registered, in their order (rpcforge/server/builtin_middlewares.h), then the
+  // application's own middlewares in registration order.
   std::vector<std::string> DefaultMiddlewares() const;
 
   // CheckMiddlewareNames throws rpcforge::InvalidArgument naming the first unknown

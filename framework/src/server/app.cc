@@ -4,33 +4,12 @@
 #include <algorithm>
 
 #include "core/logging.h"
-#include "rpcforge/auth/auth_middleware.h"
 #include "rpcforge/errors.h"
-#include "rpcforge/logging/request_log.h"
-#include "rpcforge/server/rate_limit.h"
-#include "rpcforge/server/signature.h"
+#include "rpcforge/server/builtin_middlewares.h"
 
 namespace rpcforge {
-namespace {
-// The built-in order of the default chain: admission first, then observation, then
-// the signature check (before anything spends effort on an unsigned call), identity,
-// and limits that may depend on the identity.
-const char* const kBuiltinOrder[] = {"max_concurrency", "signals", "request_logging",
-                                     "signature_check", "auth",    "rate_limit"};
-}  // namespace
 
-App::App() : clock_(&Clock::Real()) {
-  RegisterMiddleware("max_concurrency", [](const MiddlewareEnv& env) {
-    return std::make_shared<MaxConcurrencyMiddleware>(env.max_concurrent_rpcs);
-  });
-  RegisterMiddleware("signals", [](const MiddlewareEnv& env) {
-    return std::make_shared<SignalsMiddleware>(env.signals);
-  });
-  RegisterMiddleware("rate_limit", BuiltinRateLimitFactory(*this));
-  RegisterMiddleware("signature_check", &SignatureCheckMiddleware::FromEnv);
-  RegisterMiddleware("request_logging", &logging::RequestLoggingMiddleware::FromEnv);
-  RegisterMiddleware("auth", &auth::AuthMiddleware::FromEnv);
-}
+App::App() : clock_(&Clock::Real()) { server_internal::RegisterBuiltinMiddlewares(*this); }
 
 App::~App() = default;
 
@@ -67,8 +46,8 @@ bool App::HasMiddleware(const std::string& name) const {
 
 std::vector<std::string> App::DefaultMiddlewares() const {
   std::vector<std::string> names;
-  for (const char* builtin : kBuiltinOrder) {
-    if (HasMiddleware(builtin)) names.emplace_back(builtin);
+  for (const std::string& builtin : BuiltinMiddlewareNames()) {
+    if (HasMiddleware(builtin)) names.push_back(builtin);
   }
   for (const auto& m : middlewares_) {
     if (std::find(names.begin(), names.end(), m.first) == names.end()) names.push_back(m.first);

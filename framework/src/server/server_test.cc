@@ -20,6 +20,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "rpcforge/app.h"
 #include "rpcforge/errors.h"
+#include "rpcforge/server/builtin_middlewares.h"
 #include "rpcforge/server/dispatcher.h"
 #include "rpcforge/testing/log_capture.h"
 #include "server/testdata/echo.grpc.pb.h"
@@ -253,6 +254,12 @@ TEST(App, DefaultMiddlewaresFollowTheBuiltinOrderThenUserOnes) {
   EXPECT_EQ(names[0], "max_concurrency");
   EXPECT_EQ(names[1], "signals");
   EXPECT_EQ(names.back(), "mine");
+  // Every App registers exactly the built-ins, in the one documented order.
+  names.pop_back();
+  EXPECT_EQ(names, rpcforge::BuiltinMiddlewareNames());
+  EXPECT_EQ(rpcforge::BuiltinMiddlewareNames(),
+            (std::vector<std::string>{"max_concurrency", "signals", "request_logging",
+                                      "signature_check", "auth", "rate_limit"}));
 }
 
 }  // namespace

@@ -4,9 +4,12 @@ rpcforge_framework_module(framework
   SRCS
     src/server/context.cc
     src/server/server_context.cc
+    src/server/pipeline.cc
+    src/server/signals.cc
     src/server/middleware.cc
     src/server/dispatcher.cc
     src/server/app.cc
+    src/server/builtin_middlewares.cc
     src/server/server.cc
     src/server/peer.cc
     src/server/tsan.cc

@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: Apache-2.0
+// The built-in middlewares, the one place that names them and their order. Every App
+// registers them at construction (an application may register its own under the same
+// name to replace one); the default chain, when the config's `middlewares` names
+// none, is these in this order, then the application's own in registration order:
+//
+//   max_concurrency   admission: RESOURCE_EXHAUSTED beyond server.max_concurrent_rpcs
+//   signals           request_started / got_request_exception / request_finished
+//   request_logging   one request-log row per call (rpcforge/logging/request_log.h)
+//   signature_check   required metadata values (rpcforge/server/signature.h), before
+//                     anything spends effort on an unsigned call
+//   auth              the API key and the identity (rpcforge/auth/auth_middleware.h)
+//   rate_limit        limits that may depend on the identity (rpcforge/server/rate_limit.h)
+#ifndef RPCFORGE_SERVER_BUILTIN_MIDDLEWARES_H_
+#define RPCFORGE_SERVER_BUILTIN_MIDDLEWARES_H_
+
+#include <string>
+#include <vector>
+
+#include "rpcforge/export.h"
+
+namespace rpcforge {
+
+class App;
+
+// BuiltinMiddlewareNames is the list above, in its order.
+RPCFORGE_EXPORT const std::vector<std::string>& BuiltinMiddlewareNames();
+
+namespace server_internal {
+// RegisterBuiltinMiddlewares registers each built-in's factory on `app` (App::App).
+void RegisterBuiltinMiddlewares(App& app);
+}  // namespace server_internal
+
+}  // namespace rpcforge
+
+#endif  // RPCFORGE_SERVER_BUILTIN_MIDDLEWARES_H_

@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "rpcforge/server/builtin_middlewares.h"
+
+#include <memory>
+
+#include "rpcforge/app.h"
+#include "rpcforge/auth/auth_middleware.h"
+#include "rpcforge/config/config.h"
+#include "rpcforge/logging/request_log.h"
+#include "rpcforge/server/middleware.h"
+#include "rpcforge/server/rate_limit.h"
+#include "rpcforge/server/signature.h"
+
+namespace rpcforge {
+
+// The list itself is config's (config::DefaultMiddlewares, the default of the
+// `middlewares` key), so the config layer can check the chain without the server.
+const std::vector<std::string>& BuiltinMiddlewareNames() { return config::DefaultMiddlewares(); }
+
+namespace server_internal {
+
+void RegisterBuiltinMiddlewares(App& app) {
+  app.RegisterMiddleware("max_concurrency", [](const MiddlewareEnv& env) {
+    return std::make_shared<MaxConcurrencyMiddleware>(env.max_concurrent_rpcs);
+  });
+  app.RegisterMiddleware("signals", [](const MiddlewareEnv& env) {
+    return std::make_shared<SignalsMiddleware>(env.signals);
+  });
+  app.RegisterMiddleware("request_logging", &logging::RequestLoggingMiddleware::FromEnv);
+  app.RegisterMiddleware("signature_check", &SignatureCheckMiddleware::FromEnv);
+  app.RegisterMiddleware("auth", &auth::AuthMiddleware::FromEnv);
+  app.RegisterMiddleware("rate_limit", BuiltinRateLimitFactory(app));
+}
+
+}  // namespace server_internal
+}  // namespace rpcforge
