@@ -490,6 +490,33 @@ TEST(Pin, EveryThreadUsesThePinnedConnectionAndItsTransaction) {
   EXPECT_EQ(Count(*db), 0);
 }
 
+// The fixtures' transactions as objects: the suite's transaction on the pin, a
+// savepoint per test; what any thread does after the savepoint goes with it.
+TEST(Pin, ATransactionAndSavepointsUndoWhatWasDoneAfterThem) {
+  TempDir dir;
+  auto db = OpenWithTable(dir);
+  auto count = [&] { return db->Query("SELECT COUNT(*) FROM item")[0].at(0).AsInt(); };
+  {
+    auto pin = db->Pin();
+    pin->BeginTransaction();
+    db->Execute("INSERT INTO item (name) VALUES ('suite')");
+    for (int test = 0; test < 2; ++test) {
+      auto savepoint = pin->BeginSavepoint();
+      std::thread([&] { db->Execute("INSERT INTO item (name) VALUES ('server thread')"); }).join();
+      db->Execute("INSERT INTO item (name) VALUES ('test')");
+      {
+        auto inner = pin->BeginSavepoint();
+        db->Execute("INSERT INTO item (name) VALUES ('nested')");
+        EXPECT_EQ(count(), 4);
+      }
+      EXPECT_EQ(count(), 3);
+    }
+    EXPECT_EQ(count(), 1);  // each test's rows went with its savepoint
+  }
+  EXPECT_EQ(count(), 0);  // and the suite's with the pin
+  EXPECT_FALSE(db->pinned());
+}
+
 TEST(Pin, HandlerAtomicRolledBackByExceptionKeepsOuterRows) {
   TempDir dir;
   auto db = OpenWithTable(dir);

@@ -142,6 +142,26 @@ bool Database::pinned() const {
   return state_->pinned != nullptr;
 }
 
+void Database::PinnedConnection::BeginTransaction() {
+  db_internal::Run(*db_->state_, "BEGIN", {}, nullptr, /*control=*/true);
+}
+
+std::unique_ptr<Database::PinnedConnection::Savepoint>
+Database::PinnedConnection::BeginSavepoint() {
+  std::string name = "rpcforge_pinned_" + std::to_string(++savepoints_);
+  db_internal::Run(*db_->state_, "SAVEPOINT " + name, {}, nullptr, /*control=*/true);
+  return std::unique_ptr<Savepoint>(new Savepoint(db_, std::move(name)));
+}
+
+Database::PinnedConnection::Savepoint::~Savepoint() {
+  try {
+    db_internal::Run(*db_->state_, "ROLLBACK TO " + name_, {}, nullptr, /*control=*/true);
+    db_internal::Run(*db_->state_, "RELEASE " + name_, {}, nullptr, /*control=*/true);
+  } catch (const std::exception& e) {
+    RPCFORGE_LOG_ERROR("db", "cannot roll back to savepoint {}: {}", name_, e.what());
+  }
+}
+
 Database::PinnedConnection::~PinnedConnection() {
   State& s = *db_->state_;
   std::unique_lock<std::mutex> lock(s.mu);

@@ -25,6 +25,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "rpcforge/clock.h"
@@ -268,16 +269,42 @@ class RPCFORGE_EXPORT Database {
   // Atomic() scope exclusively for its extent (as a savepoint when the pinned
   // connection is inside a transaction). Destroying it rolls back anything still open
   // on the connection and returns it to the pool. Non-copyable, non-movable.
+  //
+  // The transactional fixtures hold their transactions as objects on it: the suite's
+  // outer transaction (BeginTransaction; the destructor rolls it back) and one
+  // Savepoint per test (its destructor rolls the test's changes back and releases it).
   class RPCFORGE_EXPORT PinnedConnection {
    public:
     ~PinnedConnection();
     PinnedConnection(const PinnedConnection&) = delete;
     PinnedConnection& operator=(const PinnedConnection&) = delete;
 
+    // BeginTransaction opens a transaction on the pinned connection, kept until the
+    // PinnedConnection is destroyed (then rolled back). Throws when one is open.
+    void BeginTransaction();
+
+    // Savepoint is a savepoint on the pinned connection: everything done after it,
+    // on any thread, is undone when it is destroyed. Destroy it before its
+    // PinnedConnection, innermost first; a failure is logged, not thrown.
+    class RPCFORGE_EXPORT Savepoint {
+     public:
+      ~Savepoint();
+      Savepoint(const Savepoint&) = delete;
+      Savepoint& operator=(const Savepoint&) = delete;
+
+     private:
+      friend class PinnedConnection;
+      Savepoint(Database* db, std::string name) : db_(db), name_(std::move(name)) {}
+      Database* db_;
+      std::string name_;
+    };
+    std::unique_ptr<Savepoint> BeginSavepoint();
+
    private:
     friend class Database;
     explicit PinnedConnection(Database* db) : db_(db) {}
     Database* db_;
+    int savepoints_ = 0;
   };
   // Pin pins a connection. Throws rpcforge::FailedPrecondition when already pinned or
   // when the calling thread is inside an Atomic() scope.
