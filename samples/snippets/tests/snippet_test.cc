@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// snippets's tests: real RPCs through the in-process TestServer on the fixture's
-// database (each test rolled back).
+// snippets's tests: real RPCs through RpcTestCase's in-process server on the
+// fixture's database (each test rolled back).
 #include <gmock/gmock.h>
 #include <grpcpp/client_context.h>
 #include <gtest/gtest.h>
-#include <rpcforge/fixtures/test_case.h>
+#include <rpcforge/fixtures/rpc_test_case.h>
 #include <rpcforge/testing/matchers.h>
-#include <rpcforge/testing/test_server.h>
 
 #include <memory>
 #include <string>
@@ -24,21 +23,15 @@ using ::testing::HasSubstr;
 
 namespace {
 
-class SnippetTest : public rpcforge::fixtures::TestCase {
+class SnippetTest : public rpcforge::fixtures::RpcTestCase {
  protected:
   void DatabaseReady() override {
-    app_.AddService<snippets::SnippetService>();
-    rpcforge::testing::TestServerOptions options;
-    options.app = &app_;
-    options.database = &db();
-    server_ = std::make_unique<rpcforge::testing::TestServer>(options);
-    stub_ = server_->Stub<snippets::v1::SnippetController>();
+    rpcforge::fixtures::RpcTestCase::DatabaseReady();  // the suite's server, serving the registered
+                                                       // services
+    stub_ = Stub<snippets::v1::SnippetController>();
   }
-  void BeforeDatabaseReset() override { server_.reset(); }
   rpcforge::db::QuerySet Objects() { return snippets::SnippetModel().Objects(db()); }
 
-  rpcforge::App app_;
-  std::unique_ptr<rpcforge::testing::TestServer> server_;
   std::unique_ptr<snippets::v1::SnippetController::Stub> stub_;
 };
 
