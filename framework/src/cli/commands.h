@@ -47,9 +47,18 @@ struct Command {
 void RegisterCommand(Command command);
 const std::vector<Command>& Commands();
 
+// OpenMode: kExisting (read-only and data commands) refuses a database file that does
+// not exist, naming it and `migrate`, instead of creating an empty one; kCreate
+// (migrate, serve) creates it.
+enum class OpenMode { kExisting, kCreate };
+
 // OpenDatabase opens the configured database (database.path, busy timeout) with the
 // app's clock. Throws rpcforge::Unavailable naming the path when it cannot be opened.
-std::unique_ptr<db::Database> OpenDatabase(const CommandEnv& env);
+std::unique_ptr<db::Database> OpenDatabase(const CommandEnv& env,
+                                           OpenMode mode = OpenMode::kExisting);
+
+// MigrateHint is "run `APP --database PATH migrate`" for the configured database.
+std::string MigrateHint(const CommandEnv& env);
 
 // SelfPath is the path of the running binary (/proc/self/exe), or "" if unknown.
 std::string SelfPath();

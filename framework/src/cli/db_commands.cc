@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // Database commands: migrate, loaddata, dumpdata, flush.
 #include <CLI/CLI.hpp>
+#include <filesystem>
 #include <iostream>
 
 #include "cli/commands.h"
 #include "rpcforge/db/database.h"
+#include "rpcforge/db/errors.h"
 #include "rpcforge/db/fixture_data.h"
 #include "rpcforge/db/migrate.h"
 #include "rpcforge/db/registry.h"
@@ -13,15 +15,27 @@
 
 namespace rpcforge::cli_internal {
 
-std::unique_ptr<db::Database> OpenDatabase(const CommandEnv& env) {
+std::string MigrateHint(const CommandEnv& env) {
+  return "run `" + env.app->name() + " --database " + config::DatabasePath(env.config) +
+         " migrate`";
+}
+
+std::unique_ptr<db::Database> OpenDatabase(const CommandEnv& env, OpenMode mode) {
   db::DatabaseOptions options;
   options.path = config::DatabasePath(env.config);
   options.busy_timeout_ms = static_cast<int>(config::DatabaseBusyTimeout(env.config).count());
   options.max_connections = config::DatabaseMaxConnections(env.config);
   options.cache_kib = config::DatabaseCacheKib(env.config);
+  const bool memory = options.path.empty() || options.path == ":memory:";
+  if (mode == OpenMode::kExisting && !memory && !std::filesystem::exists(options.path)) {
+    throw FailedPrecondition("no database at '" + options.path +
+                             "' (database.path, or --database); to create it, " + MigrateHint(env));
+  }
   std::unique_ptr<db::Database> database;
   try {
     database = std::make_unique<db::Database>(options);
+  } catch (const db::DatabaseError& e) {
+    throw Unavailable("Cannot open database '" + options.path + "': " + e.what());
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
@@ -49,7 +63,7 @@ void RegisterDatabaseCommands() {
          auto list = std::make_shared<bool>(false);
          sub.add_flag("--list", *list, "list applied [X] and pending [ ] migrations");
          return [list](CommandEnv& env) {
-           auto database = OpenDatabase(env);
+           auto database = OpenDatabase(env, OpenMode::kCreate);
            if (*list) {
              db::PrintMigrations(*database, db::Registry::Global(), *env.out);
            } else {

@@ -10,6 +10,7 @@
 #include "core/logging.h"
 #include "core/strings.h"
 #include "rpcforge/app.h"
+#include "rpcforge/db/errors.h"
 #include "rpcforge/errors.h"
 
 namespace rpcforge {
@@ -146,6 +147,15 @@ int RunMain(App& app, int argc, char** argv, std::ostream& out, std::ostream& er
   log::SetFormat(config::LoggingFormat(env.config));
   try {
     return runners[command_name](env);
+  } catch (const db::DatabaseError& e) {
+    // An operator's tool: the database's own message, and what to do about a schema
+    // that is not there.
+    err << "error: " << config::DatabasePath(env.config) << ": " << e.what();
+    if (std::string_view(e.what()).find("no such table") != std::string_view::npos) {
+      err << "; the database is not migrated: " << MigrateHint(env);
+    }
+    err << "\n";
+    return 1;
   } catch (const Error& e) {
     err << "error: " << e.message() << "\n";
     return 1;

@@ -163,3 +163,40 @@ TEST_F(LogsCommandsTest, HelpListsTheCommands) {
   EXPECT_THAT(r.out, HasSubstr("logs"));
   EXPECT_THAT(r.out, HasSubstr("status"));
 }
+
+namespace {
+
+// Read-only and data commands name the file they would open, create nothing, and say
+// how to make it; a database without the framework's tables says to migrate which file.
+TEST(DatabaseCommands, AMissingOrUnmigratedDatabaseIsNamedAndNotCreated) {
+  rpcforge::App app;
+  const std::string path =
+      ::testing::TempDir() + "/rpcforge_missing_" + std::to_string(getpid()) + ".sqlite3";
+  std::remove(path.c_str());
+  for (const std::vector<std::string>& command :
+       std::vector<std::vector<std::string>>{{"logs", "tail"},
+                                             {"logs", "stats"},
+                                             {"status"},
+                                             {"users", "list"},
+                                             {"keys", "list"},
+                                             {"dumpdata"}}) {
+    std::vector<std::string> args = {"--database", path};
+    args.insert(args.end(), command.begin(), command.end());
+    Result r = RunCli(app, args);
+    EXPECT_EQ(r.exit_code, 1) << command[0];
+    EXPECT_THAT(r.err, HasSubstr("no database at '" + path + "'")) << command[0];
+    EXPECT_THAT(r.err, HasSubstr("--database " + path + " migrate")) << command[0];
+    EXPECT_NE(access(path.c_str(), F_OK), 0) << command[0] << " created " << path;
+  }
+  {
+    rpcforge::db::Database empty(rpcforge::db::DatabaseOptions{path});  // a file, no tables
+  }
+  Result r = RunCli(app, {"--database", path, "logs", "tail"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr(path + ": no such table: rpcforge_requestlog"));
+  EXPECT_THAT(r.err, HasSubstr("not migrated: run `"));
+  EXPECT_THAT(r.err, Not(HasSubstr("Internal server error")));
+  for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
+}
+
+}  // namespace

@@ -85,7 +85,7 @@ int Serve(CommandEnv& env) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto database = OpenDatabase(env);
+  auto database = OpenDatabase(env, OpenMode::kCreate);
   const auto migrations = db::ListMigrations(*database, db::Registry::Global());
   const auto pending =
       std::count_if(migrations.begin(), migrations.end(), [](const auto& m) { return !m.applied; });

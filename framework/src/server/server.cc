@@ -37,6 +37,7 @@
 #include "rpcforge/server/internal/grpc_streams.h"
 #include "rpcforge/server/internal/tsan.h"
 #include "rpcforge/server/service.h"
+#include "server/grpc_log.h"
 #include "server/journal_replay.h"
 
 namespace rpcforge {
@@ -227,6 +228,7 @@ Server::~Server() { Shutdown(std::chrono::milliseconds(0)); }
 std::unique_ptr<Server> Server::Start(App& app, const ServerSettings& settings,
                                       const ServerEnv& env) {
   server_internal::RouteProtobufLogs();
+  server_internal::RouteGrpcLogs();
   auto impl = std::make_unique<Impl>();
   impl->app = &app;
   impl->settings = settings;
@@ -333,7 +335,10 @@ std::unique_ptr<Server> Server::Start(App& app, const ServerSettings& settings,
   }
   impl->unknown_methods = std::make_unique<UnknownMethods>(impl->dispatcher.get());
   builder.RegisterCallbackGenericService(impl->unknown_methods.get());
-  impl->server = builder.BuildAndStart();
+  {
+    server_internal::QuietGrpcErrors quiet;  // a bind failure is explained below, in one line
+    impl->server = builder.BuildAndStart();
+  }
   if (!impl->server || (!settings.address.empty() && selected_port == 0)) {
     std::string why = settings.address.empty() ? "" : ExplainBindFailure(settings.address);
     if (why.empty()) why = "gRPC could not start the server";

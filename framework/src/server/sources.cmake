@@ -14,6 +14,7 @@ rpcforge_framework_module(framework
     src/server/peer.cc
     src/server/tsan.cc
     src/server/grpc_messages.cc
+    src/server/grpc_log.cc
     src/server/journal_replay.cc
     src/cli/main.cc
     src/cli/serve.cc
