@@ -58,6 +58,25 @@ TEST(HelloworldProcess, ServesAPythonClientAndStopsGracefully) {
   EXPECT_TRUE(exit.success()) << exit.ToString();
 }
 
+// What an operator sees at start: one "listening on" line (stdout, for scripts), the
+// server's one "started" log line, nothing else about listening.
+TEST(HelloworldProcess, StartingSaysListeningOnce) {
+  FakeTimeProcess::Options options;
+  options.argv = {HELLOWORLD_BIN, "serve", "--address", "127.0.0.1:0"};
+  options.capture_stderr = true;
+  FakeTimeProcess server(options);
+  server.Start();
+  ASSERT_TRUE(server.WaitForMatch(kListening, 20s)) << Joined(server.output());
+  ASSERT_TRUE(server.Terminate(SIGTERM, 20s).success());
+  int listening = 0, started = 0;
+  for (const std::string& line : server.output()) {
+    if (line.find("listening") != std::string::npos) ++listening;
+    if (line.find("started: 1 service(s) on 127.0.0.1:") != std::string::npos) ++started;
+  }
+  EXPECT_EQ(listening, 1) << Joined(server.output());
+  EXPECT_EQ(started, 1) << Joined(server.output());
+}
+
 TEST(HelloworldProcess, ASecondServerOnTheSamePortSaysWhy) {
   FakeTimeProcess first({HELLOWORLD_BIN, "serve", "--address", "127.0.0.1:0"});
   first.Start();

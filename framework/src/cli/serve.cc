@@ -99,8 +99,8 @@ int Serve(CommandEnv& env) {
   auto server = Server::Start(*env.app, settings, server_env);
   auto reporter = status::ServerStatusReporter::ForServer(*database, env.app->clock(), *server,
                                                           *env.app, &env.config);
-  RPCFORGE_LOG_INFO("server", "serving {} service(s) on {} (pid {})",
-                    server->registered_services().size(), server->address(), getpid());
+  // The server logged "started: N service(s) on ADDRESS (pid P)"; scripts wait for this
+  // one line on stdout.
   *env.out << "listening on " << server->address() << std::endl;
 
   int sig = 0;

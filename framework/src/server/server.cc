@@ -351,9 +351,10 @@ std::unique_ptr<Server> Server::Start(App& app, const ServerSettings& settings,
   }
   auto server = std::unique_ptr<Server>(new Server(std::move(impl)));
   server->SetServing(true);
-  RPCFORGE_LOG(server->impl_->lifecycle_level, "server", "started: {} service(s), listening on {}",
+  RPCFORGE_LOG(server->impl_->lifecycle_level, "server", "started: {} service(s) on {} (pid {})",
                server->impl_->services.size(),
-               server->impl_->address.empty() ? "in-process only" : server->impl_->address);
+               server->impl_->address.empty() ? "in-process only" : server->impl_->address,
+               getpid());
   return server;
 }
 
