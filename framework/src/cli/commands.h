@@ -81,6 +81,9 @@ void RegisterServeCommands();
 void RegisterDatabaseCommands();
 void RegisterIntegrationCommand();  // in testing/src/integration/
 void RegisterInvokeCommand();
+// GrpcurlStyleArgs rewrites grpcurl's one-dash long flags after "invoke" (-plaintext,
+// -insecure, -emit-defaults) to their two-dash forms, so grpcurl command lines work.
+std::vector<std::string> GrpcurlStyleArgs(std::vector<std::string> args);
 void RegisterObservabilityCommands();  // logs stats/tail, status
 void RegisterAuthCommands();
 void RegisterModelCommands();  // generateproto

@@ -23,6 +23,9 @@ struct InvokeFlags {
   // commas, which would break a JSON array request.
   std::string action;
   std::string argument;
+  std::string data;  // -d: the request, as grpcurl takes it ("@" = stdin)
+  bool plaintext = false;
+  bool insecure = false;
   std::vector<std::string> headers;
   std::string api_key;
   std::string timeout;
@@ -118,6 +121,12 @@ int Run(const InvokeFlags& f, CommandEnv& env) {
   std::ostream& err = *env.err;
   const std::string& action = f.action;
   if (action.empty()) throw UsageError("missing what to do: list, describe SYMBOL or a method");
+  if (f.plaintext && f.tls) throw UsageError("--plaintext and --tls contradict each other");
+  if (f.insecure) {
+    throw UsageError(
+        "--insecure (TLS without checking the server's certificate) is not supported: "
+        "trust the server's CA with --tls --ca FILE, or use --plaintext");
+  }
   auto client = DynamicClient::Connect(f.address, OptionsFrom(f));
 
   if (action == "list") {
@@ -145,7 +154,11 @@ int Run(const InvokeFlags& f, CommandEnv& env) {
     }
     return 0;
   }
-  const std::string request = RequestText(f.argument);
+  if (!f.data.empty() && !f.argument.empty()) {
+    throw UsageError("the request is given twice: -d and after the method; give one");
+  }
+  const std::string request =
+      f.data.empty() ? RequestText(f.argument) : RequestText(f.data == "@" ? "-" : f.data);
   DynamicCallResult r = client->Call(action, request);
   if (f.verbose) PrintMetadata(err, "initial metadata", r.initial_metadata);
   for (const auto& response : r.responses) out << response << "\n";
@@ -160,6 +173,21 @@ int Run(const InvokeFlags& f, CommandEnv& env) {
 
 }  // namespace
 
+std::vector<std::string> GrpcurlStyleArgs(std::vector<std::string> args) {
+  // grpcurl spells its long flags with one dash; CLI11 would read "-plaintext" as
+  // -p -l -a ...: after "invoke", these become their two-dash forms.
+  static const char* const kLong[] = {"-plaintext", "-insecure", "-emit-defaults"};
+  bool in_invoke = false;
+  for (std::string& a : args) {
+    if (a == "invoke") in_invoke = true;
+    if (!in_invoke) continue;
+    for (const char* flag : kLong) {
+      if (a == flag) a = "-" + a;
+    }
+  }
+  return args;
+}
+
 void RegisterInvokeCommand() {
   RegisterCommand(
       {"invoke", "Call any gRPC server through reflection: list, describe, call with JSON", 90,
@@ -170,7 +198,12 @@ void RegisterInvokeCommand() {
          sub.add_option("argument", f->argument,
                         "describe: pkg.Service[/Method]; a method: the request as JSON, "
                         "@FILE or - (stdin)");
-         sub.add_option("-H,--header", f->headers, "metadata key:value (repeatable)");
+         sub.add_option("-d,--data", f->data,
+                        "the request, as grpcurl takes it: JSON, @FILE, or @ for stdin");
+         sub.add_flag("--plaintext", f->plaintext, "no TLS (the default; grpcurl's -plaintext)");
+         sub.add_flag("--insecure", f->insecure, "refused, with what to do instead");
+         sub.add_option("-H,--header", f->headers, "metadata key:value (repeatable)")
+             ->allow_extra_args(false);  // one value per -H, so flags may come first
          sub.add_option("--api-key", f->api_key, "send metadata x-api-key: KEY");
          sub.add_option("--timeout", f->timeout,
                         "deadline of each call: 500ms, 5s, 1m (default 10s)");

@@ -93,6 +93,12 @@ void RegisterBuiltinCommands() {
 
 int RunMain(App& app, int argc, char** argv, std::ostream& out, std::ostream& err) {
   RegisterBuiltinCommands();
+  std::vector<std::string> arg_strings =
+      GrpcurlStyleArgs(std::vector<std::string>(argv, argv + argc));
+  std::vector<char*> arg_pointers;
+  for (std::string& a : arg_strings) arg_pointers.push_back(a.data());
+  arg_pointers.push_back(nullptr);
+  argv = arg_pointers.data();
   CLI::App cli(app.name() + ": an rpcforge application", app.name());
   cli.require_subcommand(1);
   cli.fallthrough();

@@ -486,10 +486,37 @@ std::string DynamicClient::DescribeMethod(const std::string& method) {
   return out;
 }
 
+std::string DynamicClient::DescribeType(const std::string& type) {
+  if (type.empty()) throw InvalidArgument("empty type name; expected pkg.Message");
+  grpc::Status s = impl_->db.EnsureSymbol(type);
+  if (!s.ok() && s.error_code() != grpc::StatusCode::NOT_FOUND) {
+    impl_->ThrowReflectionError(s, "loading descriptors for " + type);
+  }
+  std::string out;
+  if (const pb::Descriptor* d = impl_->pool.FindMessageTypeByName(type)) {
+    out = "// " + d->full_name() + " (" + d->file()->name() + ")\n";
+    PrintMessage(*d, "", &out);
+    return out;
+  }
+  if (const pb::EnumDescriptor* e = impl_->pool.FindEnumTypeByName(type)) {
+    out = "// " + e->full_name() + " (" + e->file()->name() + ")\n";
+    PrintEnum(*e, "", &out);
+    return out;
+  }
+  throw NotFound("unknown message or enum '" + type + "'");
+}
+
 std::string DynamicClient::Describe(const std::string& symbol) {
   std::string s = symbol;
   if (!s.empty() && s[0] == '/') s.erase(0, 1);
   if (s.find('/') != std::string::npos) return DescribeMethod(s);
+  // A service, else a message or an enum (grpcurl's describe takes all three).
+  const grpc::Status found = impl_->db.EnsureSymbol(s);
+  if (found.ok() && impl_->pool.FindServiceByName(s) == nullptr &&
+      (impl_->pool.FindMessageTypeByName(s) != nullptr ||
+       impl_->pool.FindEnumTypeByName(s) != nullptr)) {
+    return DescribeType(s);
+  }
   return DescribeService(s);
 }
 

@@ -479,6 +479,29 @@ TEST_F(DynamicClientTest, InvokeSendsHeadersAndApiKey) {
   EXPECT_THAT(err_.str(), HasSubstr("  x-seen-api-key: secret-1\n"));
 }
 
+// grpcurl's command lines work as they are: one-dash long flags, -d for the request,
+// flags before the address, "k: v" headers; describe takes a message type too.
+TEST_F(DynamicClientTest, InvokeTakesGrpcurlCommandLines) {
+  EXPECT_EQ(Invoke({"-plaintext", "-d", R"({"message": "hi"})", "-H", "x-echo: a",
+                    server_->address(), kEcho}),
+            0)
+      << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("\"message\":\"hi\""));
+  EXPECT_EQ(Invoke({"-emit-defaults", "-d", "{}", server_->address(), kEcho}), 0) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("\"index\":0"));
+  EXPECT_EQ(Invoke({server_->address(), "describe", "rpcforge.test.EchoRequest"}), 0) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("message EchoRequest {"));
+  EXPECT_EQ(Invoke({server_->address(), "describe", "rpcforge.test.NoSuchType"}), 2);
+  EXPECT_THAT(err_.str(), HasSubstr("NoSuchType"));
+
+  EXPECT_EQ(Invoke({"-insecure", server_->address(), "list"}), 2);
+  EXPECT_THAT(err_.str(), HasSubstr("--insecure"));
+  EXPECT_THAT(err_.str(), HasSubstr("--ca FILE"));
+  EXPECT_EQ(Invoke({"-plaintext", "--tls", server_->address(), "list"}), 2);
+  EXPECT_EQ(Invoke({"-d", "{}", server_->address(), kEcho, "{}"}), 2);
+  EXPECT_THAT(err_.str(), HasSubstr("given twice"));
+}
+
 TEST_F(DynamicClientTest, InvokeRpcErrorExitsWithOne) {
   EXPECT_EQ(Invoke({server_->address(), kEcho, R"({"fail": "validation"})"}), 1) << err_.str();
   EXPECT_EQ(out_.str(), "");

@@ -153,7 +153,12 @@ class RPCFORGE_EXPORT DynamicClient {
   // request and response messages (and the messages and enums they use) in .proto
   // syntax, with field names, types, labels, numbers and nested types.
   std::string DescribeMethod(const std::string& method);
-  // Describe is DescribeMethod for "pkg.Service/Method" and DescribeService otherwise.
+  // DescribeType prints a message or an enum ("pkg.Post") as proto text, nested types
+  // included. Throws NotFound when the server knows no such type.
+  std::string DescribeType(const std::string& type);
+  // Describe is DescribeMethod for "pkg.Service/Method"; for a name it is
+  // DescribeService when the name is a service, DescribeType when it is a message or
+  // an enum.
   std::string Describe(const std::string& symbol);
 
   // Call sends the request(s) and waits for the end of the call.
