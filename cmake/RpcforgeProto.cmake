@@ -111,3 +111,19 @@ function(rpcforge_add_proto target)
     endif()
   endif()
 endfunction()
+
+# rpcforge_add_service_library(<name> SRCS a.cc ... [LINK_LIBRARIES lib ...])
+# A library of services and models that register themselves (RPCFORGE_REGISTER_SERVICE,
+# RPCFORGE_REGISTER_APP). It is an OBJECT library, because the linker drops the object
+# files of a static library that nothing references, and with them the registration:
+# the service is then silently not served. Link it into the server and its tests like
+# any other library (target_link_libraries(app PRIVATE <name>)).
+function(rpcforge_add_service_library name)
+  cmake_parse_arguments(S "" "" "SRCS;LINK_LIBRARIES" ${ARGN})
+  if(NOT S_SRCS)
+    message(FATAL_ERROR "rpcforge_add_service_library(${name}): SRCS is required")
+  endif()
+  add_library(${name} OBJECT ${S_SRCS})
+  target_link_libraries(${name} PUBLIC rpcforge::framework ${S_LINK_LIBRARIES})
+  target_compile_features(${name} PUBLIC cxx_std_17)
+endfunction()
