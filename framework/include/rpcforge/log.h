@@ -38,6 +38,35 @@ RPCFORGE_EXPORT void Write(Level level, std::string_view message,
 // ShouldLog is true when a message at `level` would be written anywhere.
 RPCFORGE_EXPORT bool ShouldLog(Level level) noexcept;
 
+// CallFields are the fields JSON lines logged during one call carry beside time, level,
+// logger and message (the dispatcher's: method, peer, request_id, duration_ms so far).
+// Append is called only when a JSON line is written, on the logging thread; it appends
+// `,"key":value` pairs with AppendJsonField.
+class RPCFORGE_EXPORT CallFields {
+ public:
+  virtual ~CallFields() = default;
+  virtual void Append(std::string* json) const = 0;
+};
+
+// CallScope makes `fields` this thread's call fields for its lifetime (nests; the
+// innermost applies). `fields` must outlive it.
+class RPCFORGE_EXPORT CallScope {
+ public:
+  explicit CallScope(const CallFields* fields);
+  ~CallScope();
+  CallScope(const CallScope&) = delete;
+  CallScope& operator=(const CallScope&) = delete;
+
+ private:
+  const CallFields* saved_;
+};
+
+// AppendJsonField appends `,"key":"value"` (value JSON-escaped) or, for a number,
+// `,"key":value`.
+RPCFORGE_EXPORT void AppendJsonField(std::string* json, std::string_view key,
+                                     std::string_view value);
+RPCFORGE_EXPORT void AppendJsonField(std::string* json, std::string_view key, double value);
+
 // A Sink receives every line written at or above the current level, on the writing
 // thread. It must be thread-safe and must not log itself.
 struct Record {

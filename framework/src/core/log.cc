@@ -118,6 +118,23 @@ const char* LevelName(Level level) {
 
 void SetFormat(Format format) { GetState().format.store(format); }
 
+namespace {
+thread_local const CallFields* t_call_fields = nullptr;
+}  // namespace
+
+CallScope::CallScope(const CallFields* fields) : saved_(t_call_fields) { t_call_fields = fields; }
+CallScope::~CallScope() { t_call_fields = saved_; }
+
+void AppendJsonField(std::string* json, std::string_view key, std::string_view value) {
+  *json += ",\"" + JsonEscape(key) + "\":\"" + JsonEscape(value) + "\"";
+}
+
+void AppendJsonField(std::string* json, std::string_view key, double value) {
+  char number[32];
+  std::snprintf(number, sizeof(number), "%.3f", value);
+  *json += ",\"" + JsonEscape(key) + "\":" + number;
+}
+
 bool ShouldLog(Level level) noexcept {
   return level != Level::kOff && level >= GetState().level.load(std::memory_order_relaxed);
 }
@@ -129,7 +146,9 @@ void Write(Level level, std::string_view message, std::string_view component) no
     if (state.format.load() == Format::kJson) {
       std::string line = "{\"time\":\"" + FormatTimestamp(Clock::Real().Now()) + "\",\"level\":\"" +
                          LevelName(level) + "\",\"logger\":\"" + JsonEscape(component) +
-                         "\",\"message\":\"" + JsonEscape(message) + "\"}\n";
+                         "\",\"message\":\"" + JsonEscape(message) + "\"";
+      if (t_call_fields != nullptr) t_call_fields->Append(&line);
+      line += "}\n";
       std::lock_guard<std::mutex> lock(state.mu);
       std::fwrite(line.data(), 1, line.size(), stderr);
       std::fflush(stderr);

@@ -463,12 +463,18 @@ grpc::Status RequestLoggingMiddleware::Handle(ServerCall& call, Next next) {
   // The dispatcher counted the request of unary and server-streaming calls before the
   // pipeline ran, so before sizes were measured: add it here.
   const uint64_t bytes_received_before = call.stats().bytes_received;
+  try {
+    call.set_request_id(NewRequestId());  // before the chain, so its log lines carry it
+  } catch (const std::exception& ex) {
+    RPCFORGE_LOG_ERROR("request_log", "no request id for {}: {}", call.method().full_name,
+                       ex.what());
+  }
   grpc::Status status = next();
 
   RequestLogEntry e;
   try {
     const MethodInfo& m = call.method();
-    e.request_id = NewRequestId();
+    e.request_id = call.request_id().empty() ? NewRequestId() : call.request_id();
     e.service = m.service;
     e.method = m.method;
     e.full_method = m.full_name;

@@ -5,10 +5,12 @@
 // visibility in transactional tests; statistics, retention and the documented config.
 #include "rpcforge/logging/request_log.h"
 
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <grpcpp/client_context.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <condition_variable>
 #include <fstream>
@@ -25,6 +27,7 @@
 #include "rpcforge/db/migrate.h"
 #include "rpcforge/db/query.h"
 #include "rpcforge/fixtures/test_case.h"
+#include "rpcforge/log.h"
 #include "rpcforge/testing/fake_clock.h"
 #include "rpcforge/testing/matchers.h"
 #include "rpcforge/testing/test_server.h"
@@ -123,6 +126,45 @@ class TickMiddleware : public rpcforge::Middleware {
 };
 
 // An App serving Echo through `middlewares` on `db`, with the test middlewares above.
+// test_logline: logs one warning from inside the call.
+class LogLineMiddleware : public rpcforge::Middleware {
+ public:
+  grpc::Status Handle(rpcforge::ServerCall&, rpcforge::Next next) override {
+    rpcforge::log::Write(rpcforge::log::Level::kWarn, "inside the call", "test");
+    return next();
+  }
+};
+
+// StderrCapture sends fd 2 to a file for its lifetime; text() reads it back.
+class StderrCapture {
+ public:
+  StderrCapture() : path_(::testing::TempDir() + "/rpcforge_stderr_" + std::to_string(getpid())) {
+    std::fflush(stderr);
+    saved_ = dup(2);
+    const int fd = open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(fd, 2);
+    close(fd);
+  }
+  ~StderrCapture() { Restore(); }
+  std::string Restore() {
+    if (saved_ >= 0) {
+      std::fflush(stderr);
+      dup2(saved_, 2);
+      close(saved_);
+      saved_ = -1;
+    }
+    std::ifstream in(path_);
+    std::stringstream text;
+    text << in.rdbuf();
+    std::remove(path_.c_str());
+    return text.str();
+  }
+
+ private:
+  std::string path_;
+  int saved_ = -1;
+};
+
 struct Harness {
   Harness(rpcforge::db::Database& db, FakeClock* clock,
           const std::string& middlewares = "test_done,request_logging,test_identity,test_tick",
@@ -135,6 +177,9 @@ struct Harness {
     auto id = identity;
     app.RegisterMiddleware("test_identity", [id](const rpcforge::MiddlewareEnv&) {
       return std::make_shared<IdentityMiddleware>(id);
+    });
+    app.RegisterMiddleware("test_logline", [](const rpcforge::MiddlewareEnv&) {
+      return std::make_shared<LogLineMiddleware>();
     });
     auto e = entered;
     app.RegisterMiddleware("test_tick", [clock, e](const rpcforge::MiddlewareEnv&) {
@@ -577,6 +622,34 @@ TEST_F(RequestLogTest, ARowWhoseUserIsGoneIsKeptUnlinkedAndTheRestStayLinked) {
       EXPECT_EQ(rows[i]["user_id"].AsInt(), user_id) << i;
     }
   }
+}
+
+// With the JSON log format, a line logged during a call says which call: its method,
+// peer, request id (the one its request-log row has) and time so far; a line logged
+// outside any call has none of these.
+TEST_F(RequestLogTest, JsonLogLinesOfACallCarryItsMethodPeerAndRequestId) {
+  Harness h(db(), nullptr, "request_logging,test_logline");
+  rpcforge::log::SetFormat(rpcforge::log::Format::kJson);
+  StderrCapture capture;
+  ASSERT_THAT(h.Echo(Req("hi")), IsOk());
+  rpcforge::log::Write(rpcforge::log::Level::kWarn, "outside any call", "test");
+  const std::string text = capture.Restore();
+  rpcforge::log::SetFormat(rpcforge::log::Format::kText);
+  auto rows = LogRows(db());
+  ASSERT_EQ(rows.size(), 1u);
+  std::string inside, outside;
+  std::stringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("inside the call") != std::string::npos) inside = line;
+    if (line.find("outside any call") != std::string::npos) outside = line;
+  }
+  EXPECT_THAT(inside, HasSubstr("\"logger\":\"test\""));
+  EXPECT_THAT(inside, HasSubstr("\"method\":\"/rpcforge.test.EchoService/Echo\""));
+  EXPECT_THAT(inside, HasSubstr("\"request_id\":\"" + rows[0]["request_id"].AsText() + "\""));
+  EXPECT_THAT(inside, HasSubstr("\"peer\":\""));
+  EXPECT_THAT(inside, HasSubstr("\"duration_ms\":"));
+  ASSERT_FALSE(outside.empty()) << text;
+  EXPECT_THAT(outside, Not(HasSubstr("\"method\"")));
 }
 
 TEST_F(RequestLogTest, TcpPeerIsStoredWithHostAndPort) {

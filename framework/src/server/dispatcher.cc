@@ -90,6 +90,19 @@ grpc::Status Dispatcher::Dispatch(grpc::ServerContextBase* server_context, const
     context_internal::CallState::SetEnvironment(ctx, &method, options_.clock, options_.database,
                                                 &options_.limits);
     ServerCall call(ctx, method, request, *options_.clock);
+    // JSON log lines written during the call say which call they belong to.
+    struct Fields final : log::CallFields {
+      explicit Fields(const ServerCall& c) : call(c) {}
+      void Append(std::string* json) const override {
+        log::AppendJsonField(json, "method", call.method().full_name);
+        log::AppendJsonField(json, "peer", call.context().peer());
+        if (!call.request_id().empty()) log::AppendJsonField(json, "request_id", call.request_id());
+        log::AppendJsonField(json, "duration_ms",
+                             static_cast<double>(call.elapsed().count()) / 1e6);
+      }
+      const ServerCall& call;
+    } fields(call);
+    log::CallScope log_scope(&fields);
     if (request != nullptr) call.RecordReceived(*request);
     grpc::Status status = options_.pipeline->Run(call, [&](ServerCall& c) {
       WorkerSlot slot(this, c.context());

@@ -84,6 +84,11 @@ class RPCFORGE_EXPORT ServerCall {
   Clock::TimePoint started_at() const { return started_at_; }
   std::chrono::nanoseconds elapsed() const;
 
+  // request_id is the call's request-log id (set by request_logging before the rest of
+  // the chain runs; empty without it), also carried by the call's JSON log lines.
+  const std::string& request_id() const { return request_id_; }
+  void set_request_id(std::string id) { request_id_ = std::move(id); }
+
   CallStats& stats() { return stats_; }
   const CallStats& stats() const { return stats_; }
 
@@ -112,6 +117,7 @@ class RPCFORGE_EXPORT ServerCall {
   Clock::TimePoint started_at_;
   Clock::SteadyTimePoint started_steady_;
   CallStats stats_;
+  std::string request_id_;
   std::exception_ptr exception_;
   db::GroupCommit* commit_ = nullptr;  // the one GroupCommit a call writes through
   uint64_t commit_ticket_ = 0;         // highest ticket not yet waited for; 0: none
