@@ -61,23 +61,23 @@ constexpr size_t kInsertShapeStep = 8;
 
 enum class Links { kChecked, kTrusted };
 
+// InsertShapes are the INSERT statements for 1, 8 and 64 rows of the form `row`
+// (indexed by row count; the other entries are empty).
+std::vector<std::string> InsertShapes(const char* row) {
+  std::vector<std::string> shapes(kMaxRowsPerInsert + 1);
+  for (size_t n = 1; n <= kMaxRowsPerInsert; n *= kInsertShapeStep) {
+    std::string sql = kColumns;
+    for (size_t i = 0; i < n; ++i) sql += (i ? ", " : "") + std::string(row);
+    shapes[n] = std::move(sql);
+  }
+  return shapes;
+}
+
 const std::string& InsertSql(size_t rows, Links links) {
-  using Shapes = std::vector<std::string>;
-  static const Shapes* const* statements = [] {
-    static const Shapes* both[2];
-    for (int form = 0; form < 2; ++form) {
-      auto* all = new Shapes(kMaxRowsPerInsert + 1);
-      const char* row = form == 0 ? kLinkCheckedRowPlaceholders : kRowPlaceholders;
-      for (size_t n = 1; n <= kMaxRowsPerInsert; n *= kInsertShapeStep) {
-        std::string sql = kColumns;
-        for (size_t i = 0; i < n; ++i) sql += (i ? ", " : "") + std::string(row);
-        (*all)[n] = std::move(sql);
-      }
-      both[form] = all;
-    }
-    return both;
-  }();
-  return (*statements[links == Links::kChecked ? 0 : 1])[rows];
+  static const auto* checked =
+      new std::vector<std::string>(InsertShapes(kLinkCheckedRowPlaceholders));
+  static const auto* trusted = new std::vector<std::string>(InsertShapes(kRowPlaceholders));
+  return (*(links == Links::kChecked ? checked : trusted))[rows];
 }
 
 void AppendParams(const RequestLogEntry& e, std::vector<db::Value>* out) {
