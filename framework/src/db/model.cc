@@ -120,6 +120,13 @@ bool IsNumeric(FieldType t) {
 Field::Field(std::string name, FieldType type)
     : name_(std::move(name)), column_(name_), type_(type) {}
 
+Field Field::Renamed(std::string name) const {
+  Field f = *this;
+  f.name_ = std::move(name);
+  f.column_ = type_ == FieldType::kForeignKey ? f.name_ + "_id" : f.name_;
+  return f;
+}
+
 Field& Field::Null(bool v) {
   null_ = v;
   return *this;
@@ -400,30 +407,62 @@ std::string ColumnSql(const Field& f) {
 
 }  // namespace
 
-std::vector<std::string> Model::CreateSql() const {
-  std::string sql = "CREATE TABLE " + sql::Quote(table_) + " (";
+std::string Model::CreateTableSql(std::string_view table) const {
+  std::string sql = "CREATE TABLE " + sql::Quote(table) + " (";
   for (size_t i = 0; i < fields_.size(); ++i) sql += (i > 0 ? ", " : "") + ColumnSql(fields_[i]);
-  sql += ")";
-  std::vector<std::string> out{sql};
-  for (const auto& f : fields_) {
+  return sql + ")";
+}
+
+namespace {
+
+// IndexedColumns lists each index of `m` as (name, unique, columns), in IndexSql order.
+struct IndexDef {
+  std::string name;
+  bool unique;
+  std::string columns;
+};
+
+std::vector<IndexDef> IndexDefs(const Model& m) {
+  std::vector<IndexDef> out;
+  for (const auto& f : m.fields()) {
     if ((f.indexed() || f.type() == FieldType::kForeignKey) && !f.unique()) {
-      out.push_back("CREATE INDEX " + sql::Quote(table_ + "_" + f.column() + "_idx") + " ON " +
-                    sql::Quote(table_) + " (" + sql::Quote(f.column()) + ")");
+      out.push_back({m.table() + "_" + f.column() + "_idx", false, sql::Quote(f.column())});
     }
   }
-  for (const auto& index : indexes_) {
-    std::string name = table_;
+  for (const auto& index : m.indexes()) {
+    std::string name = m.table();
     std::string cols;
     for (const auto& fname : index.fields) {
-      const Field& f = GetField(fname);
+      const Field& f = m.GetField(fname);
       name += "_" + f.column();
       if (!cols.empty()) cols += ", ";
       cols += sql::Quote(f.column());
     }
-    out.push_back(std::string(index.unique ? "CREATE UNIQUE INDEX " : "CREATE INDEX ") +
-                  sql::Quote(name + (index.unique ? "_uniq" : "_idx")) + " ON " +
-                  sql::Quote(table_) + " (" + cols + ")");
+    out.push_back({name + (index.unique ? "_uniq" : "_idx"), index.unique, cols});
   }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> Model::IndexSql() const {
+  std::vector<std::string> out;
+  for (const IndexDef& d : IndexDefs(*this)) {
+    out.push_back(std::string(d.unique ? "CREATE UNIQUE INDEX " : "CREATE INDEX ") +
+                  sql::Quote(d.name) + " ON " + sql::Quote(table_) + " (" + d.columns + ")");
+  }
+  return out;
+}
+
+std::vector<std::string> Model::IndexNames() const {
+  std::vector<std::string> out;
+  for (const IndexDef& d : IndexDefs(*this)) out.push_back(d.name);
+  return out;
+}
+
+std::vector<std::string> Model::CreateSql() const {
+  std::vector<std::string> out{CreateTableSql(table_)};
+  for (auto& sql : IndexSql()) out.push_back(std::move(sql));
   return out;
 }
 

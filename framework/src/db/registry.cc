@@ -1,28 +1,32 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "rpcforge/db/registry.h"
 
+#include <algorithm>
+
 #include "rpcforge/db/database.h"
 #include "rpcforge/db/framework_models.h"
 #include "rpcforge/errors.h"
 
 namespace rpcforge::db {
 
+Migration Migration::Operations(std::string name, std::vector<Operation> operations) {
+  return Migration{std::move(name), std::move(operations), false};
+}
+
 Migration Migration::Sql(std::string name, std::vector<std::string> statements) {
-  return Migration{std::move(name), [statements = std::move(statements)](Database& db) {
-                     for (const auto& sql : statements) db.Execute(sql);
-                   }};
+  return Operations(std::move(name), {Operation::RunSql(std::move(statements))});
 }
 
 Migration Migration::Code(std::string name, std::function<void(Database&)> fn) {
-  return Migration{std::move(name), std::move(fn)};
+  return Operations(std::move(name), {Operation::RunCode(std::move(fn))});
 }
 
 Migration Migration::CreateModels(std::string name, std::vector<const Model*> models) {
-  return Migration{std::move(name), [models = std::move(models)](Database& db) {
-                     for (const Model* model : models) {
-                       for (const auto& sql : model->CreateSql()) db.Execute(sql);
-                     }
-                   }};
+  std::vector<Operation> ops;
+  for (const Model* model : models) ops.push_back(Operation::CreateModel(*model));
+  Migration m = Operations(std::move(name), std::move(ops));
+  m.from_models = true;
+  return m;
 }
 
 App::App(std::string label) : label_(std::move(label)) {}
@@ -53,9 +57,35 @@ App& App::AddMigration(Migration migration) {
   return *this;
 }
 
+App& App::AddMigrationFile(std::string source, std::string text) {
+  files_.emplace_back(std::move(source), std::move(text));
+  return *this;
+}
+
+App& App::SetMigrationsDir(std::string dir) {
+  migrations_dir_ = std::move(dir);
+  return *this;
+}
+
 std::vector<Migration> App::migrations() const {
-  if (!migrations_.empty() || models_.empty()) return migrations_;
-  return {Migration::CreateModels("0001_initial", models_)};
+  if (!has_migrations()) {
+    if (models_.empty()) return {};
+    return {Migration::CreateModels("0001_initial", models_)};
+  }
+  std::vector<Migration> out = migrations_;
+  for (const auto& [source, text] : files_) {
+    Migration m = ReadMigrationFile(text, source);
+    for (const auto& other : out) {
+      if (other.name == m.name) {
+        throw InvalidArgument(source + ": app '" + label_ + "' already has a migration named '" +
+                              m.name + "'");
+      }
+    }
+    out.push_back(std::move(m));
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const Migration& a, const Migration& b) { return a.name < b.name; });
+  return out;
 }
 
 Registry& Registry::Global() {
@@ -100,6 +130,13 @@ std::vector<const Model*> Registry::models() const {
 
 db_internal::AppRegistrar::AppRegistrar(const char* label, const std::function<void(App&)>& fn) {
   fn(Registry::Global().app(label));
+}
+
+db_internal::MigrationFilesRegistrar::MigrationFilesRegistrar(const char* label, const char* dir,
+                                                              std::initializer_list<File> files) {
+  App& app = Registry::Global().app(label);
+  app.SetMigrationsDir(dir);
+  for (const File& f : files) app.AddMigrationFile(f.source, f.text);
 }
 
 }  // namespace rpcforge::db

@@ -14,6 +14,9 @@ rpcforge_framework_module(db
     src/db/query.cc
     src/db/registry.cc
     src/db/migrate.cc
+    src/db/schema.cc
+    src/db/schema_sqlite.cc
+    src/db/migration_file.cc
     src/db/framework_models.cc
     src/db/fixture_data.cc
     src/db/group_commit.cc

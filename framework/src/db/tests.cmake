@@ -6,6 +6,7 @@ rpcforge_add_test(NAME rpcforge_db_test
     src/db/model_test.cc
     src/db/query_test.cc
     src/db/migrate_test.cc
+    src/db/schema_test.cc
     src/db/fixture_data_test.cc
     src/db/group_commit_test.cc
     src/db/journal_test.cc

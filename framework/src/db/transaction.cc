@@ -111,6 +111,7 @@ using db_internal::Connection;
 using db_internal::DivertToCapture;
 using db_internal::EndScope;
 using db_internal::Lease;
+using db_internal::LeaseGuard;
 using db_internal::Release;
 using db_internal::Run;
 using db_internal::RunCallbacks;
@@ -181,6 +182,31 @@ Transaction Database::Atomic() {
   conn.scopes.push_back(scope);
   ++Lease(s).scope_depth;
   return Transaction(this, std::move(scope));
+}
+
+void Database::AtomicSchemaChange(const std::function<void()>& fn) {
+  State& s = *state_;
+  // The lease keeps this thread on one connection from the PRAGMA to the check.
+  LeaseGuard guard(s);
+  const bool toggles = guard.tl.conn->autocommit();
+  if (toggles) Run(s, "PRAGMA foreign_keys = OFF", {}, nullptr, /*control=*/true);
+  try {
+    Transaction tx = Atomic();
+    fn();
+    const std::vector<Row> broken = Query("PRAGMA foreign_key_check");
+    if (!broken.empty()) {
+      const Row& row = broken.front();
+      throw FailedPrecondition("foreign key check failed: " + std::to_string(broken.size()) +
+                               " row(s), the first in table " + row["table"].AsText() +
+                               " (rowid " + std::to_string(row["rowid"].AsInt()) +
+                               ") references a missing row of " + row["parent"].AsText());
+    }
+    tx.Commit();
+  } catch (...) {
+    if (toggles) Run(s, "PRAGMA foreign_keys = ON", {}, nullptr, /*control=*/true);
+    throw;
+  }
+  if (toggles) Run(s, "PRAGMA foreign_keys = ON", {}, nullptr, /*control=*/true);
 }
 
 void Database::OnCommit(std::function<void()> fn) {

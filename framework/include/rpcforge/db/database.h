@@ -244,6 +244,15 @@ class RPCFORGE_EXPORT Database {
   // in_atomic is true when this thread is inside an Atomic() scope of this database.
   bool in_atomic() const;
 
+  // AtomicSchemaChange runs `fn` in an Atomic() scope with foreign-key enforcement off
+  // on this thread's connection (SQLite's table-rebuild procedure drops and recreates
+  // tables other tables reference, which must neither cascade nor fail), then checks
+  // every foreign key (PRAGMA foreign_key_check) before it commits: a violation throws
+  // rpcforge::FailedPrecondition naming the table and keeps nothing. Inside an open
+  // transaction (a test's) enforcement cannot change and stays on. Migrate runs each
+  // migration in one.
+  void AtomicSchemaChange(const std::function<void()>& fn);
+
   // --- Observation -------------------------------------------------------------
   using QueryObserver = std::function<void(const QueryEvent&)>;
   // AddQueryObserver calls `observer` after every statement, on the executing thread.

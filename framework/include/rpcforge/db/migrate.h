@@ -41,6 +41,40 @@ struct MigrationStatus {
 // see the records).
 RPCFORGE_EXPORT int Migrate(Database& db, const Registry& registry, std::ostream& out);
 
+// MigrateApp migrates app `app` to `target`: a migration name or a prefix of exactly
+// one ("0001"), forwards (applying up to and including it) or backwards (unapplying
+// every later one, newest first), or "zero" (unapplying all). Each migration runs in
+// its own transaction with foreign keys checked before it commits. Writes one line per
+// migration ("Unapplying blog.0003_post_sticky... OK"). Throws rpcforge::NotFound for an
+// unknown app or target, rpcforge::FailedPrecondition when a migration fails or cannot
+// be undone (RunSQL without reverse_sql, RunCode without a reverse). Returns how many
+// migrations it applied or unapplied.
+RPCFORGE_EXPORT int MigrateApp(Database& db, const Registry& registry, const std::string& app,
+                               const std::string& target, std::ostream& out);
+
+// MissingMigrations compares every app's models with the replay of its migrations and
+// returns one line per difference, naming the model and field and the command to run:
+// "blog.post: Add field pinned to blog.post (no migration has it; run `blog
+// makemigrations blog`)". Apps whose only migration is derived from the models (none
+// written) are not compared (see UnwrittenMigrationApps). `binary` is the command name.
+RPCFORGE_EXPORT std::vector<std::string> MissingMigrations(const Registry& registry,
+                                                           const std::string& binary);
+
+// UnwrittenMigrationApps are the apps with models whose migrations are taken from the
+// models as they are now (no migration file yet), so a model change goes unnoticed.
+RPCFORGE_EXPORT std::vector<std::string> UnwrittenMigrationApps(const Registry& registry);
+
+// UnappliedMigrations returns "app.name" for every registered migration `db` does not
+// record as applied.
+RPCFORGE_EXPORT std::vector<std::string> UnappliedMigrations(Database& db,
+                                                             const Registry& registry);
+
+// MigrationSql is the SQL migration `name` of `app` runs (backwards: to unapply it), as
+// `sqlmigrate` prints it: BEGIN; the statements with their parameters inlined; COMMIT.
+// RunCode shows as a comment. Throws rpcforge::NotFound for an unknown migration.
+RPCFORGE_EXPORT std::string MigrationSql(const Registry& registry, const std::string& app,
+                                         const std::string& name, bool backwards);
+
 // ListMigrations returns every registered migration in order with whether it is
 // applied. Recorded migrations no longer registered are listed last, applied.
 RPCFORGE_EXPORT std::vector<MigrationStatus> ListMigrations(Database& db, const Registry& registry);

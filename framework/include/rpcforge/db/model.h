@@ -115,6 +115,9 @@ class RPCFORGE_EXPORT Field {
   const std::string& target() const noexcept { return target_; }
   OnDelete on_delete() const noexcept { return on_delete_; }
 
+  // Renamed is a copy named `name` (its column follows: `<name>_id` for a foreign key).
+  Field Renamed(std::string name) const;
+
   // Check returns every problem with the non-missing value `v` (empty when valid).
   std::vector<std::string> Check(const Value& v) const;
 
@@ -187,6 +190,23 @@ class RPCFORGE_EXPORT Model {
 
   // CreateSql returns the CREATE TABLE statement followed by its CREATE INDEX ones.
   std::vector<std::string> CreateSql() const;
+  // CreateTableSql is the CREATE TABLE statement alone, for a table named `table`
+  // (the table-rebuild procedure creates the new table under a temporary name);
+  // IndexSql is the CREATE INDEX statements alone.
+  std::string CreateTableSql(std::string_view table) const;
+  std::vector<std::string> IndexSql() const;
+  // IndexNames are the names IndexSql gives its indexes, in the same order.
+  std::vector<std::string> IndexNames() const;
+
+  // IndexSpec is one index added with Index().
+  struct IndexSpec {
+    std::vector<std::string> fields;
+    bool unique = false;
+    friend bool operator==(const IndexSpec& a, const IndexSpec& b) {
+      return a.fields == b.fields && a.unique == b.unique;
+    }
+  };
+  const std::vector<IndexSpec>& indexes() const noexcept { return indexes_; }
 
   // Validate checks `values` (field names or columns) and throws rpcforge::ValidationError
   // listing every bad field. With `partial`, missing fields are not required (updates).
@@ -207,11 +227,7 @@ class RPCFORGE_EXPORT Model {
   std::string table_;
   std::vector<Field> fields_;
   size_t pk_index_ = 0;
-  struct CompositeIndex {
-    std::vector<std::string> fields;
-    bool unique;
-  };
-  std::vector<CompositeIndex> indexes_;
+  std::vector<IndexSpec> indexes_;
   std::vector<std::string> ordering_;
 };
 

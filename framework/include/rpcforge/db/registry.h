@@ -12,38 +12,51 @@
 #define RPCFORGE_DB_REGISTRY_H_
 
 #include <functional>
+#include <initializer_list>
+#include <utility>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "rpcforge/db/model.h"
+#include "rpcforge/db/schema.h"
 #include "rpcforge/export.h"
 
 namespace rpcforge::db {
 
 class Database;
 
-// Migration is one named, ordered schema change of an app. Migrate runs each in its
-// own Atomic() scope, so a failing migration leaves the schema as it was (SQLite DDL is
-// transactional). Copyable.
+// Migration is one named, ordered schema change of an app: a list of operations
+// (rpcforge/db/schema.h). Migrate runs each migration in its own transaction, so a
+// failing migration leaves the schema as it was (SQLite DDL is transactional).
+// Migration files written by `makemigrations` (and embedded by the CMake helper
+// rpcforge_add_migrations) are the usual source; these factories are for code.
+// Copyable.
 struct RPCFORGE_EXPORT Migration {
-  std::string name;                      // "0002_post_views"; unique within the app
-  std::function<void(Database&)> apply;  // runs inside the migration's transaction
+  std::string name;  // "0002_post_views"; unique within the app
+  std::vector<Operation> operations;
+  // from_models is true when the operations were taken from the models as they are
+  // now (CreateModels, AddInitialMigration, the derived initial migration): a model
+  // change then changes the migration too, so nothing can tell it is missing.
+  bool from_models = false;
 
-  // Sql runs `statements` in order.
+  // Operations runs `operations` in order.
+  static Migration Operations(std::string name, std::vector<Operation> operations);
+  // Sql runs `statements` in order (irreversible; use Operation::RunSql for a reverse).
   static Migration Sql(std::string name, std::vector<std::string> statements);
-  // Code runs `fn` (data migrations; may use models and queries).
+  // Code runs `fn` (data migrations; may use models and queries; irreversible).
   static Migration Code(std::string name, std::function<void(Database&)> fn);
-  // CreateModels creates the tables (and indexes) of `models`, in order. The models
-  // must outlive the migration.
+  // CreateModels creates the tables (and indexes) of `models`, as they are now.
   static Migration CreateModels(std::string name, std::vector<const Model*> models);
 };
 
 // App groups the models and migrations of one application label ("blog").
-// When no migration is added explicitly, the app's migrations are one
-// "0001_initial" = CreateModels(all its models). Once you add migrations explicitly,
-// the first must create the tables (AddInitialMigration does that), because a derived
-// initial migration would follow later model edits and clash with your ALTERs.
+// Its migrations are, in name order, those added with AddMigration and those of its
+// migration files (AddMigrationFile; the CMake helper rpcforge_add_migrations embeds
+// an app's `migrations/*.json` and calls it). When there are none, the app gets one
+// "0001_initial" creating its models as they are now (`from_models`): fine for a first
+// try, but `check` warns, because a later model change goes unnoticed; run
+// `makemigrations` to write the first migration file.
 class RPCFORGE_EXPORT App {
  public:
   explicit App(std::string label);
@@ -51,20 +64,32 @@ class RPCFORGE_EXPORT App {
   // AddModel registers `model` (its app_label must equal this app's label; throws
   // rpcforge::InvalidArgument otherwise). `model` must outlive the registry.
   App& AddModel(const Model& model);
-  // AddInitialMigration appends "0001_initial" creating every model added so far.
+  // AddInitialMigration appends "0001_initial" creating every model added so far, as
+  // it is now (see `from_models`; prefer makemigrations).
   App& AddInitialMigration();
-  // AddMigration appends `migration` (names must be unique within the app).
+  // AddMigration adds `migration` (names must be unique within the app).
   App& AddMigration(Migration migration);
+  // AddMigrationFile adds the migration file `text`; `source` names it in errors. It is
+  // parsed when the migrations are first read (a bad file throws
+  // rpcforge::InvalidArgument from migrations(), naming `source`).
+  App& AddMigrationFile(std::string source, std::string text);
+  // SetMigrationsDir is where makemigrations writes this app's new migration files.
+  App& SetMigrationsDir(std::string dir);
+  const std::string& migrations_dir() const noexcept { return migrations_dir_; }
 
   const std::string& label() const noexcept { return label_; }
   const std::vector<const Model*>& models() const noexcept { return models_; }
-  // migrations returns the explicit migrations, or the derived initial one.
+  // migrations returns the migrations in name order, or the derived initial one.
   std::vector<Migration> migrations() const;
+  // has_migrations is false when migrations() is only the derived initial migration.
+  bool has_migrations() const noexcept { return !migrations_.empty() || !files_.empty(); }
 
  private:
   std::string label_;
   std::vector<const Model*> models_;
   std::vector<Migration> migrations_;
+  std::vector<std::pair<std::string, std::string>> files_;  // (source, text)
+  std::string migrations_dir_;
 };
 
 // Registry holds apps in registration order (migrations run app by app in that order;
@@ -98,6 +123,14 @@ class RPCFORGE_EXPORT Registry {
 namespace db_internal {
 struct AppRegistrar {
   AppRegistrar(const char* label, const std::function<void(App&)>& fn);
+};
+// MigrationFilesRegistrar is what the code rpcforge_add_migrations generates uses.
+struct RPCFORGE_EXPORT MigrationFilesRegistrar {
+  struct File {
+    const char* source;
+    const char* text;
+  };
+  MigrationFilesRegistrar(const char* label, const char* dir, std::initializer_list<File> files);
 };
 }  // namespace db_internal
 

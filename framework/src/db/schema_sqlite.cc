@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "db/schema_sqlite.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+
+#include "db/sql.h"
+#include "rpcforge/errors.h"
+
+namespace rpcforge::db::db_internal {
+namespace {
+
+using Statements = std::vector<SchemaStatement>;
+
+std::string ColumnOf(const Model& m, const std::string& field) {
+  const Field* f = m.FindField(field);
+  return f != nullptr ? f->column() : field;
+}
+
+// Rebuild is SQLite's table-rebuild procedure from `from` to `to` (same table): the new
+// table under a temporary name, the rows copied (a column `to` has that `from` lacks
+// gets its default, or NULL), the old table dropped, the new one renamed, its indexes
+// created. `renamed` maps a column of `to` to the column of `from` it was.
+Statements Rebuild(const Model& from, const Model& to,
+                   const std::map<std::string, std::string>& renamed) {
+  const std::string tmp = to.table() + "__rpcforge_new";
+  Statements out;
+  out.push_back({to.CreateTableSql(tmp), {}});
+  std::string columns;
+  std::string select;
+  std::vector<Value> params;
+  for (const Field& f : to.fields()) {
+    auto r = renamed.find(f.column());
+    const std::string source = r != renamed.end() ? r->second : f.column();
+    const Field* old = from.FindField(source);
+    std::string expr;
+    if (old != nullptr && old->column() == source) {
+      expr = sql::Quote(source);
+      if (old->null() && !f.null() && f.default_value() && !f.default_value()->is_null()) {
+        expr = "COALESCE(" + expr + ", ?)";
+        params.push_back(Model::ToStorage(f, *f.default_value()));
+      }
+    } else if (f.default_value()) {
+      expr = "?";
+      params.push_back(Model::ToStorage(f, *f.default_value()));
+    } else if (f.null()) {
+      expr = "NULL";
+    } else {
+      continue;  // NOT NULL without a default: the copy fails if the table has rows
+    }
+    columns += (columns.empty() ? "" : ", ") + sql::Quote(f.column());
+    select += (select.empty() ? "" : ", ") + expr;
+  }
+  out.push_back({"INSERT INTO " + sql::Quote(tmp) + " (" + columns + ") SELECT " + select +
+                     " FROM " + sql::Quote(from.table()),
+                 std::move(params)});
+  out.push_back({"DROP TABLE " + sql::Quote(from.table()), {}});
+  out.push_back({"ALTER TABLE " + sql::Quote(tmp) + " RENAME TO " + sql::Quote(to.table()), {}});
+  for (auto& s : to.IndexSql()) out.push_back({std::move(s), {}});
+  return out;
+}
+
+// IndexDiff drops the indexes of `from` that `to` lacks and creates the new ones.
+Statements IndexDiff(const Model& from, const Model& to) {
+  Statements out;
+  const auto old_names = from.IndexNames();
+  const auto new_names = to.IndexNames();
+  const auto new_sql = to.IndexSql();
+  for (const auto& name : old_names) {
+    if (std::find(new_names.begin(), new_names.end(), name) == new_names.end()) {
+      out.push_back({"DROP INDEX IF EXISTS " + sql::Quote(name), {}});
+    }
+  }
+  for (size_t i = 0; i < new_names.size(); ++i) {
+    if (std::find(old_names.begin(), old_names.end(), new_names[i]) == old_names.end()) {
+      out.push_back({new_sql[i], {}});
+    }
+  }
+  return out;
+}
+
+Statements RenameTable(const Model& from, const Model& to) {
+  Statements out{{"ALTER TABLE " + sql::Quote(from.table()) + " RENAME TO " + sql::Quote(to.table()),
+                  {}}};
+  for (const auto& name : from.IndexNames()) {
+    out.push_back({"DROP INDEX IF EXISTS " + sql::Quote(name), {}});
+  }
+  for (auto& s : to.IndexSql()) out.push_back({std::move(s), {}});
+  return out;
+}
+
+Statements Create(const Model& m) {
+  Statements out;
+  for (auto& s : m.CreateSql()) out.push_back({std::move(s), {}});
+  return out;
+}
+
+Statements Drop(const Model& m) { return {{"DROP TABLE " + sql::Quote(m.table()), {}}}; }
+
+Statements Raw(const std::vector<std::string>& sql) {
+  Statements out;
+  for (const auto& s : sql) out.push_back({s, {}});
+  return out;
+}
+
+const Model& RenamedTarget(const Operation& op, const SchemaState& s) { return s.Get(op.new_name); }
+
+}  // namespace
+
+std::vector<SchemaStatement> SqliteForward(const Operation& op, const SchemaState& before,
+                                           const SchemaState& after) {
+  using Kind = Operation::Kind;
+  switch (op.kind) {
+    case Kind::kCreateModel:
+      return Create(after.Get(op.model));
+    case Kind::kDeleteModel:
+      return Drop(before.Get(op.model));
+    case Kind::kRenameModel:
+      return RenameTable(before.Get(op.model), RenamedTarget(op, after));
+    case Kind::kAddField:
+    case Kind::kRemoveField:
+    case Kind::kAlterField:
+      return Rebuild(before.Get(op.model), after.Get(op.model), {});
+    case Kind::kRenameField: {
+      const Model& from = before.Get(op.model);
+      const Model& to = after.Get(op.model);
+      return Rebuild(from, to, {{ColumnOf(to, op.new_name), ColumnOf(from, op.name)}});
+    }
+    case Kind::kAddIndex:
+    case Kind::kRemoveIndex:
+      return IndexDiff(before.Get(op.model), after.Get(op.model));
+    case Kind::kRunSql:
+      return Raw(op.sql);
+    case Kind::kRunCode:
+      return {};
+  }
+  return {};
+}
+
+std::vector<SchemaStatement> SqliteBackward(const Operation& op, const SchemaState& before,
+                                            const SchemaState& after) {
+  using Kind = Operation::Kind;
+  switch (op.kind) {
+    case Kind::kCreateModel:
+      return Drop(after.Get(op.model));
+    case Kind::kDeleteModel:
+      return Create(before.Get(op.model));
+    case Kind::kRenameModel:
+      return RenameTable(RenamedTarget(op, after), before.Get(op.model));
+    case Kind::kAddField:
+    case Kind::kRemoveField:
+    case Kind::kAlterField:
+      return Rebuild(after.Get(op.model), before.Get(op.model), {});
+    case Kind::kRenameField: {
+      const Model& from = after.Get(op.model);
+      const Model& to = before.Get(op.model);
+      return Rebuild(from, to, {{ColumnOf(to, op.name), ColumnOf(from, op.new_name)}});
+    }
+    case Kind::kAddIndex:
+    case Kind::kRemoveIndex:
+      return IndexDiff(after.Get(op.model), before.Get(op.model));
+    case Kind::kRunSql:
+      if (!op.reverse_sql) {
+        throw FailedPrecondition("the RunSQL operation has no reverse_sql: it cannot be undone");
+      }
+      return Raw(*op.reverse_sql);
+    case Kind::kRunCode:
+      if (!op.reverse_code) {
+        throw FailedPrecondition("the RunCode operation has no reverse: it cannot be undone");
+      }
+      return {};
+  }
+  return {};
+}
+
+std::string SqlLiteral(const Value& v) {
+  switch (v.type()) {
+    case Value::Type::kNull:
+      return "NULL";
+    case Value::Type::kInt:
+      return std::to_string(v.AsInt());
+    case Value::Type::kBool:
+      return v.AsBool() ? "1" : "0";
+    case Value::Type::kDouble: {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.17g", v.AsDouble());
+      return buf;
+    }
+    case Value::Type::kBlob: {
+      std::string out = "X'";
+      static const char* const kHex = "0123456789ABCDEF";
+      for (unsigned char c : v.AsBlob()) {
+        out += kHex[c >> 4];
+        out += kHex[c & 15];
+      }
+      return out + "'";
+    }
+    case Value::Type::kText:
+    case Value::Type::kTime: {
+      const std::string text = v.type() == Value::Type::kText ? v.AsText() : FormatTimestamp(v.AsTime());
+      std::string out = "'";
+      for (char c : text) out += c == '\'' ? std::string("''") : std::string(1, c);
+      return out + "'";
+    }
+  }
+  return "NULL";
+}
+
+}  // namespace rpcforge::db::db_internal
