@@ -38,5 +38,6 @@ install(FILES
   "${PROJECT_BINARY_DIR}/rpcforgeConfig.cmake"
   "${PROJECT_BINARY_DIR}/rpcforgeConfigVersion.cmake"
   cmake/RpcforgeProto.cmake
+  cmake/RpcforgeEmbedMigrations.cmake
   cmake/RpcforgeDeps.cmake
   DESTINATION ${RPCFORGE_INSTALL_CMAKEDIR})

@@ -127,3 +127,31 @@ function(rpcforge_add_service_library name)
   target_link_libraries(${name} PUBLIC rpcforge::framework ${S_LINK_LIBRARIES})
   target_compile_features(${name} PUBLIC cxx_std_17)
 endfunction()
+
+# rpcforge_add_migrations(<target> APP <label> [DIR <dir>])
+# Embeds the migration files of app <label> (every *.json in DIR, default migrations/
+# beside the calling CMakeLists.txt) into <target> (the executable, or the OBJECT
+# library of the app's models), and tells `makemigrations` to write the app's new
+# migrations there. A file makemigrations adds is picked up by the next build with no
+# CMake change: the glob is re-checked at every build (CONFIGURE_DEPENDS).
+set_property(GLOBAL PROPERTY RPCFORGE_CMAKE_DIR "${CMAKE_CURRENT_LIST_DIR}")
+function(rpcforge_add_migrations target)
+  cmake_parse_arguments(M "" "APP;DIR" "" ${ARGN})
+  if(NOT M_APP)
+    message(FATAL_ERROR "rpcforge_add_migrations(${target}): APP is required")
+  endif()
+  if(NOT M_DIR)
+    set(M_DIR "${CMAKE_CURRENT_SOURCE_DIR}/migrations")
+  endif()
+  get_filename_component(M_DIR "${M_DIR}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
+  file(GLOB _files CONFIGURE_DEPENDS "${M_DIR}/*.json")
+  set(_out "${CMAKE_CURRENT_BINARY_DIR}/${target}_${M_APP}_migrations.cc")
+  get_property(_cmake_dir GLOBAL PROPERTY RPCFORGE_CMAKE_DIR)
+  set(_script "${_cmake_dir}/RpcforgeEmbedMigrations.cmake")
+  add_custom_command(OUTPUT "${_out}"
+    COMMAND "${CMAKE_COMMAND}" "-DAPP=${M_APP}" "-DDIR=${M_DIR}" "-DOUT=${_out}" -P "${_script}"
+    DEPENDS ${_files} "${_script}"
+    COMMENT "Embedding the migrations of app ${M_APP}"
+    VERBATIM)
+  target_sources(${target} PRIVATE "${_out}")
+endfunction()

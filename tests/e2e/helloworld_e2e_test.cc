@@ -17,6 +17,7 @@
 
 using rpcforge::e2e::Joined;
 using rpcforge::e2e::kListening;
+using rpcforge::e2e::MigratedDatabase;
 using rpcforge::testing::FakeTimeProcess;
 using ::testing::Contains;
 using ::testing::HasSubstr;
@@ -33,7 +34,9 @@ std::string TempFile(const std::string& name, const std::string& content) {
 }
 
 TEST(HelloworldProcess, ServesAPythonClientAndStopsGracefully) {
-  FakeTimeProcess server({HELLOWORLD_BIN, "serve", "--address", "127.0.0.1:0"});
+  const std::string db = MigratedDatabase(HELLOWORLD_BIN, "python.sqlite3");
+  ASSERT_FALSE(db.empty());
+  FakeTimeProcess server({HELLOWORLD_BIN, "--database", db, "serve", "--address", "127.0.0.1:0"});
   server.Start();
   auto match = server.WaitForMatch(kListening, 20s);
   ASSERT_TRUE(match) << Joined(server.output());
@@ -62,7 +65,9 @@ TEST(HelloworldProcess, ServesAPythonClientAndStopsGracefully) {
 // server's one "started" log line, nothing else about listening.
 TEST(HelloworldProcess, StartingSaysListeningOnce) {
   FakeTimeProcess::Options options;
-  options.argv = {HELLOWORLD_BIN, "serve", "--address", "127.0.0.1:0"};
+  const std::string db = MigratedDatabase(HELLOWORLD_BIN, "once.sqlite3");
+  ASSERT_FALSE(db.empty());
+  options.argv = {HELLOWORLD_BIN, "--database", db, "serve", "--address", "127.0.0.1:0"};
   options.capture_stderr = true;
   FakeTimeProcess server(options);
   server.Start();
@@ -78,12 +83,14 @@ TEST(HelloworldProcess, StartingSaysListeningOnce) {
 }
 
 TEST(HelloworldProcess, ASecondServerOnTheSamePortSaysWhy) {
-  FakeTimeProcess first({HELLOWORLD_BIN, "serve", "--address", "127.0.0.1:0"});
+  const std::string db = MigratedDatabase(HELLOWORLD_BIN, "busy.sqlite3");
+  ASSERT_FALSE(db.empty());
+  FakeTimeProcess first({HELLOWORLD_BIN, "--database", db, "serve", "--address", "127.0.0.1:0"});
   first.Start();
   auto match = first.WaitForMatch(kListening, 20s);
   ASSERT_TRUE(match);
   FakeTimeProcess::Options options;
-  options.argv = {HELLOWORLD_BIN, "serve", "--address", (*match)[1]};
+  options.argv = {HELLOWORLD_BIN, "--database", db, "serve", "--address", (*match)[1]};
   options.capture_stderr = true;
   FakeTimeProcess second(options);
   second.Start();
@@ -116,7 +123,9 @@ TEST(HelloworldProcess, ConfigErrorsNameTheKeyAndLineAndExit2) {
 TEST(HelloworldProcess, DevModeRestartsWhenTheConfigChanges) {
   const std::string config =
       TempFile("dev.yaml", "server:\n  address: \"127.0.0.1:0\"\nlogging:\n  level: info\n");
-  FakeTimeProcess server({HELLOWORLD_BIN, "--config", config, "serve", "--dev"});
+  const std::string db = MigratedDatabase(HELLOWORLD_BIN, "dev.sqlite3");
+  ASSERT_FALSE(db.empty());
+  FakeTimeProcess server({HELLOWORLD_BIN, "--config", config, "--database", db, "serve", "--dev"});
   server.Start();
   ASSERT_TRUE(server.WaitForMatch(kListening, 20s)) << Joined(server.output());
   // Rewrite the config (a different size, so the change is seen whatever the mtime

@@ -93,7 +93,10 @@ class NodeClient : public ::testing::Test {
 }  // namespace
 
 TEST_F(NodeClient, CallsEveryKindOfHelloworldMethod) {
-  const std::string address = StartServer({HELLOWORLD_BIN, "serve", "--address", "127.0.0.1:0"});
+  const std::string db = rpcforge::e2e::MigratedDatabase(HELLOWORLD_BIN, "node.sqlite3");
+  ASSERT_FALSE(db.empty());
+  const std::string address =
+      StartServer({HELLOWORLD_BIN, "--database", db, "serve", "--address", "127.0.0.1:0"});
   ASSERT_FALSE(address.empty());
   const auto lines = RunClient({address});
   EXPECT_THAT(lines, Contains("reply: Hello, Ada!"));

@@ -60,6 +60,12 @@ std::unique_ptr<db::Database> OpenDatabase(const CommandEnv& env,
 // MigrateHint is "run `APP --database PATH migrate`" for the configured database.
 std::string MigrateHint(const CommandEnv& env);
 
+// SchemaProblems lists, one line each, what keeps the database from matching the
+// models: a model change no migration has (naming the model, the field and
+// makemigrations), and with `database`, migrations it has not applied (naming the file
+// and migrate). `check` and `serve` refuse to go on when it is not empty.
+std::vector<std::string> SchemaProblems(const CommandEnv& env, db::Database* database);
+
 // SelfPath is the path of the running binary (/proc/self/exe), or "" if unknown.
 std::string SelfPath();
 
@@ -79,6 +85,7 @@ int LimitMallocArenas();
 // Each module's commands; RunMain calls them once before parsing.
 void RegisterServeCommands();
 void RegisterDatabaseCommands();
+void RegisterMigrationCommands();  // migrate, showmigrations, makemigrations, sqlmigrate
 void RegisterIntegrationCommand();  // in testing/src/integration/
 void RegisterInvokeCommand();
 // GrpcurlStyleArgs rewrites grpcurl's one-dash long flags after "invoke" (-plaintext,

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Database commands: migrate, loaddata, dumpdata, flush.
+// Database commands: loaddata, dumpdata, flush (migrations: migration_commands.cc).
 #include <CLI/CLI.hpp>
 #include <filesystem>
 #include <iostream>
@@ -58,20 +58,6 @@ int ReportValidation(const ValidationError& e, CommandEnv& env) {
 }  // namespace
 
 void RegisterDatabaseCommands() {
-  RegisterCommand(
-      {"migrate", "Apply pending database migrations (--list: show them)", 30, [](CLI::App& sub) {
-         auto list = std::make_shared<bool>(false);
-         sub.add_flag("--list", *list, "list applied [X] and pending [ ] migrations");
-         return [list](CommandEnv& env) {
-           auto database = OpenDatabase(env, OpenMode::kCreate);
-           if (*list) {
-             db::PrintMigrations(*database, db::Registry::Global(), *env.out);
-           } else {
-             db::Migrate(*database, db::Registry::Global(), *env.out);
-           }
-           return 0;
-         };
-       }});
   RegisterCommand({"loaddata", "Load fixture files (Django's JSON form), all or nothing", 40,
                    [](CLI::App& sub) {
                      auto files = std::make_shared<std::vector<std::string>>();

@@ -81,6 +81,7 @@ void RegisterBuiltinCommands() {
   std::call_once(registered, [] {
     RegisterServeCommands();
     RegisterDatabaseCommands();
+    RegisterMigrationCommands();
     RegisterIntegrationCommand();
     RegisterInvokeCommand();
     RegisterObservabilityCommands();

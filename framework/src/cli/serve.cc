@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <memory>
@@ -74,6 +75,9 @@ int Stop(Server& server, status::ServerStatusReporter& reporter, std::chrono::mi
   std::_Exit(0);
 }
 
+// kDevChildEnv marks the server `serve --dev` runs (and restarts).
+constexpr const char* kDevChildEnv = "RPCFORGE_SERVE_DEV_CHILD";
+
 int Serve(CommandEnv& env) {
   LimitMallocArenas();
   ServerSettings settings = ServerSettings::FromConfig(env.config);
@@ -86,12 +90,19 @@ int Serve(CommandEnv& env) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   auto database = OpenDatabase(env, OpenMode::kCreate);
-  const auto migrations = db::ListMigrations(*database, db::Registry::Global());
-  const auto pending =
-      std::count_if(migrations.begin(), migrations.end(), [](const auto& m) { return !m.applied; });
-  if (pending > 0) {
-    RPCFORGE_LOG_WARN("server", "{} unapplied migration(s) in {}; run the migrate command", pending,
-                      database->path());
+  // Under `serve --dev` a schema problem is a warning: the developer is mid-change.
+  const bool dev_child = std::getenv(kDevChildEnv) != nullptr;
+  const std::vector<std::string> problems = SchemaProblems(env, database.get());
+  for (const auto& p : problems) {
+    if (dev_child) {
+      RPCFORGE_LOG_WARN("server", "{}", p);
+    } else {
+      *env.err << "error: " << p << "\n";
+    }
+  }
+  if (!problems.empty() && !dev_child) {
+    *env.err << "error: the database does not match the models; not serving\n";
+    return 1;
   }
   ServerEnv server_env;
   server_env.config = &env.config;
@@ -143,6 +154,7 @@ pid_t SpawnChild(const std::string& binary, const std::vector<std::string>& args
     sigset_t none;
     sigemptyset(&none);
     pthread_sigmask(SIG_SETMASK, &none, nullptr);
+    setenv(kDevChildEnv, "1", 1);
     execv(binary.c_str(), argv.data());
     std::perror("exec");
     _exit(127);
@@ -213,6 +225,26 @@ int ServeDev(CommandEnv& env) {
 
 // --- check ----------------------------------------------------------------------------
 
+// CheckMigrations prints the schema problems (and apps without migration files) and
+// returns how many problems there are. It opens the database only when it exists.
+int CheckMigrations(CommandEnv& env) {
+  std::unique_ptr<db::Database> database;
+  const std::string path = config::DatabasePath(env.config);
+  if (!path.empty() && path != ":memory:" && std::filesystem::exists(path)) {
+    database = OpenDatabase(env);
+  }
+  const std::vector<std::string> problems = SchemaProblems(env, database.get());
+  for (const auto& p : problems) *env.err << "error: " << p << "\n";
+  for (const auto& app : db::UnwrittenMigrationApps(db::Registry::Global())) {
+    *env.out << "warning: app '" << app
+             << "' has no migration files (its tables are created from the models as they are "
+                "now, so a model change goes unnoticed); run `"
+             << env.app->name() << " makemigrations " << app << "`\n";
+  }
+  if (problems.empty()) *env.out << "migrations: ok\n";
+  return static_cast<int>(problems.size());
+}
+
 int Check(CommandEnv& env) {
   std::ostream& out = *env.out;
   out << "config: ok" << (env.config_file.empty() ? " (defaults)" : " (" + env.config_file + ")")
@@ -262,6 +294,7 @@ int Check(CommandEnv& env) {
     }
   }
   if (services.empty()) out << "  (none registered)\n";
+  problems += CheckMigrations(env);
   if (unimplemented > 0) {
     out << "warning: " << unimplemented << " method(s) have no handler and answer UNIMPLEMENTED\n";
   }

@@ -14,7 +14,7 @@
 namespace rpcforge::db {
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 struct TypeName {
   FieldType type;

@@ -19,6 +19,7 @@ rpcforge_framework_module(framework
     src/cli/main.cc
     src/cli/serve.cc
     src/cli/db_commands.cc
+    src/cli/migration_commands.cc
     src/server/rate_limit.cc
     src/server/signature.cc
     src/cli/invoke.cc

@@ -81,6 +81,8 @@ class RPCFORGE_EXPORT App {
   const std::vector<const Model*>& models() const noexcept { return models_; }
   // migrations returns the migrations in name order, or the derived initial one.
   std::vector<Migration> migrations() const;
+  // code_migrations are the migrations added with AddMigration (not from files).
+  const std::vector<Migration>& code_migrations() const noexcept { return migrations_; }
   // has_migrations is false when migrations() is only the derived initial migration.
   bool has_migrations() const noexcept { return !migrations_.empty() || !files_.empty(); }
 
