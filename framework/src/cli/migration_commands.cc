@@ -78,9 +78,7 @@ db::RenameQuestion Asker(const MakeOptions& o, CommandEnv& env) {
 
 void WarnUnfillable(const std::vector<db::Operation>& ops, CommandEnv& env) {
   for (const auto& op : ops) {
-    if (op.kind != db::Operation::Kind::kAddField && op.kind != db::Operation::Kind::kAlterField) {
-      continue;
-    }
+    if (op.kind != db::Operation::Kind::kAddField) continue;
     const db::Field& f = op.fields.at(0);
     if (!f.null() && !f.default_value()) {
       *env.err << "warning: " << op.model << "." << f.name()
