@@ -148,11 +148,13 @@ std::function<int(CommandEnv&)> SetupMake(CLI::App& sub) {
     for (const auto& app : registry.apps()) {
       if (app->label() == "rpcforge" && o->app != "rpcforge") continue;
       if (!o->app.empty() && app->label() != o->app) continue;
+      if (app->models().empty() && o->app.empty()) continue;
       found = true;
       if (app->models().empty()) continue;
       changes = MakeFor(*app, *o, env) || changes;
     }
-    if (!found) throw NotFound("no app '" + o->app + "'");
+    if (!found && !o->app.empty()) throw NotFound("no app '" + o->app + "'");
+    if (!found) *env.out << "No changes detected (no app has models)\n";
     return o->check && changes ? 1 : 0;
   };
 }

@@ -70,6 +70,13 @@ class MigrationCommands : public ::testing::Test {
   std::string db_path_;
 };
 
+// First, while no app is registered: a binary without models (helloworld) passes.
+TEST_F(MigrationCommands, WithoutModelsThereIsNothingToMake) {
+  Result r = Run({"makemigrations", "--check"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("No changes detected (no app has models)"));
+}
+
 TEST_F(MigrationCommands, FromAModelChangeToAMigratedDatabaseAndBack) {
   // The app as built: 0001 written before `pinned` was added to the model.
   const std::string initial =
