@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <regex>
 #include <string>
 #include <vector>
@@ -25,17 +26,36 @@ inline std::string Joined(const std::vector<std::string>& lines) {
   return all;
 }
 
-// MigratedDatabase creates and migrates a database file `name` in the test's temporary
-// folder with the binary `bin` (`serve` refuses a database with unapplied migrations)
-// and returns its path; empty when migrate failed.
-inline std::string MigratedDatabase(const std::string& bin, const std::string& name) {
-  const std::string path =
-      ::testing::TempDir() + "/rpcforge_e2e_" + std::to_string(::getpid()) + "_" + name;
-  std::remove(path.c_str());
-  const std::string command =
-      "'" + bin + "' --log-level error --database '" + path + "' migrate >/dev/null";
-  return std::system(command.c_str()) == 0 ? path : std::string();
-}
+// MigratedDatabase is a database file in the test's temporary folder, created and
+// migrated by the binary `bin` (`serve` refuses a database with unapplied migrations),
+// and removed with its WAL files and journal folder at the end of its scope. `empty()`
+// when migrate failed.
+class MigratedDatabase {
+ public:
+  MigratedDatabase(const std::string& bin, const std::string& name)
+      : path_(::testing::TempDir() + "/rpcforge_e2e_" + std::to_string(::getpid()) + "_" + name) {
+    Remove();
+    const std::string command =
+        "'" + bin + "' --log-level error --database '" + path_ + "' migrate >/dev/null";
+    if (std::system(command.c_str()) != 0) path_.clear();
+  }
+  ~MigratedDatabase() { Remove(); }
+  MigratedDatabase(const MigratedDatabase&) = delete;
+  MigratedDatabase& operator=(const MigratedDatabase&) = delete;
+
+  bool empty() const { return path_.empty(); }
+  operator const std::string&() const { return path_; }  // NOLINT(google-explicit-constructor)
+
+ private:
+  void Remove() const {
+    if (path_.empty()) return;
+    std::error_code ec;
+    for (const char* suffix : {"", "-wal", "-shm", "-rpcforge-journal"}) {
+      std::filesystem::remove_all(path_ + suffix, ec);
+    }
+  }
+  std::string path_;
+};
 
 }  // namespace rpcforge::e2e
 

@@ -34,7 +34,7 @@ std::string TempFile(const std::string& name, const std::string& content) {
 }
 
 TEST(HelloworldProcess, ServesAPythonClientAndStopsGracefully) {
-  const std::string db = MigratedDatabase(HELLOWORLD_BIN, "python.sqlite3");
+  const MigratedDatabase db(HELLOWORLD_BIN, "python.sqlite3");
   ASSERT_FALSE(db.empty());
   FakeTimeProcess server({HELLOWORLD_BIN, "--database", db, "serve", "--address", "127.0.0.1:0"});
   server.Start();
@@ -65,7 +65,7 @@ TEST(HelloworldProcess, ServesAPythonClientAndStopsGracefully) {
 // server's one "started" log line, nothing else about listening.
 TEST(HelloworldProcess, StartingSaysListeningOnce) {
   FakeTimeProcess::Options options;
-  const std::string db = MigratedDatabase(HELLOWORLD_BIN, "once.sqlite3");
+  const MigratedDatabase db(HELLOWORLD_BIN, "once.sqlite3");
   ASSERT_FALSE(db.empty());
   options.argv = {HELLOWORLD_BIN, "--database", db, "serve", "--address", "127.0.0.1:0"};
   options.capture_stderr = true;
@@ -83,7 +83,7 @@ TEST(HelloworldProcess, StartingSaysListeningOnce) {
 }
 
 TEST(HelloworldProcess, ASecondServerOnTheSamePortSaysWhy) {
-  const std::string db = MigratedDatabase(HELLOWORLD_BIN, "busy.sqlite3");
+  const MigratedDatabase db(HELLOWORLD_BIN, "busy.sqlite3");
   ASSERT_FALSE(db.empty());
   FakeTimeProcess first({HELLOWORLD_BIN, "--database", db, "serve", "--address", "127.0.0.1:0"});
   first.Start();
@@ -123,7 +123,7 @@ TEST(HelloworldProcess, ConfigErrorsNameTheKeyAndLineAndExit2) {
 TEST(HelloworldProcess, DevModeRestartsWhenTheConfigChanges) {
   const std::string config =
       TempFile("dev.yaml", "server:\n  address: \"127.0.0.1:0\"\nlogging:\n  level: info\n");
-  const std::string db = MigratedDatabase(HELLOWORLD_BIN, "dev.sqlite3");
+  const MigratedDatabase db(HELLOWORLD_BIN, "dev.sqlite3");
   ASSERT_FALSE(db.empty());
   FakeTimeProcess server({HELLOWORLD_BIN, "--config", config, "--database", db, "serve", "--dev"});
   server.Start();
@@ -157,8 +157,8 @@ std::string RunOnce(std::vector<std::string> argv) {
 // FakeTimeProcess moves a running server's clock: an API key expires for it, while
 // gRPC deadlines (monotonic time, never faked) keep working.
 TEST(HelloworldProcess, AKeyExpiresWhenTheServersClockJumpsAndDeadlinesStillWork) {
-  const std::string db =
-      ::testing::TempDir() + "/rpcforge_e2e_expiry_" + std::to_string(getpid()) + ".sqlite3";
+  const MigratedDatabase db(HELLOWORLD_BIN, "expiry.sqlite3");
+  ASSERT_FALSE(db.empty());
   const std::string config = TempFile("expiry.yaml", "auth:\n  require_auth: true\n");
   const std::vector<std::string> base = {HELLOWORLD_BIN, "--config", config, "--database", db};
   auto with = [&](std::vector<std::string> extra) {
@@ -166,7 +166,6 @@ TEST(HelloworldProcess, AKeyExpiresWhenTheServersClockJumpsAndDeadlinesStillWork
     argv.insert(argv.end(), extra.begin(), extra.end());
     return argv;
   };
-  RunOnce(with({"migrate"}));
   RunOnce(with({"users", "create", "ada"}));
   const std::string created =
       RunOnce(with({"keys", "create", "--name", "e2e", "--user", "ada", "--expires-in", "1h"}));
@@ -201,7 +200,6 @@ TEST(HelloworldProcess, AKeyExpiresWhenTheServersClockJumpsAndDeadlinesStillWork
   client.reset();  // its reflection stream is an open call the server would drain
   EXPECT_TRUE(server.Terminate(SIGTERM, 20s).success());
   std::remove(config.c_str());
-  std::remove(db.c_str());
 }
 
 }  // namespace

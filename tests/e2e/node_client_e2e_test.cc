@@ -93,7 +93,7 @@ class NodeClient : public ::testing::Test {
 }  // namespace
 
 TEST_F(NodeClient, CallsEveryKindOfHelloworldMethod) {
-  const std::string db = rpcforge::e2e::MigratedDatabase(HELLOWORLD_BIN, "node.sqlite3");
+  const rpcforge::e2e::MigratedDatabase db(HELLOWORLD_BIN, "node.sqlite3");
   ASSERT_FALSE(db.empty());
   const std::string address =
       StartServer({HELLOWORLD_BIN, "--database", db, "serve", "--address", "127.0.0.1:0"});
