@@ -128,15 +128,18 @@ function(rpcforge_add_service_library name)
   target_compile_features(${name} PUBLIC cxx_std_17)
 endfunction()
 
-# rpcforge_add_migrations(<target> APP <label> [DIR <dir>])
+# rpcforge_add_migrations(<target> APP <label> [DIR <dir>] [FUNCTION <ns::Name>])
 # Embeds the migration files of app <label> (every *.json in DIR, default migrations/
 # beside the calling CMakeLists.txt) into <target> (the executable, or the OBJECT
 # library of the app's models), and tells `makemigrations` to write the app's new
 # migrations there. A file makemigrations adds is picked up by the next build with no
 # CMake change: the glob is re-checked at every build (CONFIGURE_DEPENDS).
+# With FUNCTION, the generated file defines `void ns::Name(rpcforge::db::App&)` adding
+# the files to the app instead of registering them at start-up (for a static library,
+# whose unreferenced object files the linker drops: the framework's own migrations).
 set_property(GLOBAL PROPERTY RPCFORGE_CMAKE_DIR "${CMAKE_CURRENT_LIST_DIR}")
 function(rpcforge_add_migrations target)
-  cmake_parse_arguments(M "" "APP;DIR" "" ${ARGN})
+  cmake_parse_arguments(M "" "APP;DIR;FUNCTION" "" ${ARGN})
   if(NOT M_APP)
     message(FATAL_ERROR "rpcforge_add_migrations(${target}): APP is required")
   endif()
@@ -149,7 +152,8 @@ function(rpcforge_add_migrations target)
   get_property(_cmake_dir GLOBAL PROPERTY RPCFORGE_CMAKE_DIR)
   set(_script "${_cmake_dir}/RpcforgeEmbedMigrations.cmake")
   add_custom_command(OUTPUT "${_out}"
-    COMMAND "${CMAKE_COMMAND}" "-DAPP=${M_APP}" "-DDIR=${M_DIR}" "-DOUT=${_out}" -P "${_script}"
+    COMMAND "${CMAKE_COMMAND}" "-DAPP=${M_APP}" "-DDIR=${M_DIR}" "-DOUT=${_out}"
+            "-DFUNCTION=${M_FUNCTION}" -P "${_script}"
     DEPENDS ${_files} "${_script}"
     COMMENT "Embedding the migrations of app ${M_APP}"
     VERBATIM)

@@ -141,19 +141,26 @@ Migration RequestLogIndexesMigration() {
 
 }  // namespace
 
+namespace db_internal {
+// Defined in the file rpcforge_add_migrations generates from src/db/migrations/*.json.
+void AddFrameworkMigrationFiles(App& app);
+}  // namespace db_internal
+
 void RegisterFrameworkApp(Registry& registry) {
   App& app = registry.app("rpcforge");
   if (!app.models().empty()) return;
+  // 0001_initial and 0004_journal are files (src/db/migrations), frozen as the tables
+  // were when they were written: a change to these models without its migration fails
+  // FrameworkMigrations.MatchTheModels. 0002 and 0003 are code for databases created
+  // by an earlier 0001 (no change to the schema a fresh database gets).
   app.AddModel(UserModel())
       .AddModel(ApiKeyModel())
       .AddModel(RequestLogModel())
       .AddModel(ServerStatusModel())
-      .AddInitialMigration()
-      .AddMigration(RequestLogPeerMigration())
-      .AddMigration(RequestLogIndexesMigration())
-      // Added after 0001_initial, so 0004 creates it on old and new databases alike.
       .AddModel(JournalModel())
-      .AddMigration(Migration::CreateModels("0004_journal", {&JournalModel()}));
+      .AddMigration(RequestLogPeerMigration())
+      .AddMigration(RequestLogIndexesMigration());
+  db_internal::AddFrameworkMigrationFiles(app);
 }
 
 }  // namespace rpcforge::db

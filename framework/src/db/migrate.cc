@@ -187,6 +187,7 @@ int MigrateApp(Database& db, const Registry& registry, const std::string& label,
     if (Run(db, app, plan, i - 1, /*backwards=*/true, out)) ++changed;
   }
   for (size_t i = 0; i < keep; ++i) {
+    if (IsApplied(db, label, plan.migrations[i].name)) continue;
     if (Run(db, app, plan, i, /*backwards=*/false, out)) ++changed;
   }
   if (changed == 0) out << "No migrations to apply.\n";
@@ -196,8 +197,13 @@ int MigrateApp(Database& db, const Registry& registry, const std::string& label,
 std::vector<std::string> MissingMigrations(const Registry& registry, const std::string& binary) {
   std::vector<std::string> out;
   for (const auto& app : registry.apps()) {
-    if (!app->has_migrations() || app->models().empty()) continue;
-    const SchemaState state = ReplayMigrations(app->migrations());
+    if (app->models().empty()) continue;
+    const auto migrations = app->migrations();
+    if (std::any_of(migrations.begin(), migrations.end(),
+                    [](const Migration& m) { return m.from_models; })) {
+      continue;  // taken from the models: nothing to compare (UnwrittenMigrationApps)
+    }
+    const SchemaState state = ReplayMigrations(migrations);
     for (const Operation& op : Autodetect(state, app->models(), nullptr)) {
       out.push_back(op.model + ": " + op.Describe() + " (no migration has it; run `" + binary +
                     " makemigrations " + app->label() + "`)");
@@ -209,7 +215,12 @@ std::vector<std::string> MissingMigrations(const Registry& registry, const std::
 std::vector<std::string> UnwrittenMigrationApps(const Registry& registry) {
   std::vector<std::string> out;
   for (const auto& app : registry.apps()) {
-    if (!app->has_migrations() && !app->models().empty()) out.push_back(app->label());
+    if (app->models().empty() || app->label() == "rpcforge") continue;
+    const auto migrations = app->migrations();
+    if (std::any_of(migrations.begin(), migrations.end(),
+                    [](const Migration& m) { return m.from_models; })) {
+      out.push_back(app->label());
+    }
   }
   return out;
 }

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "rpcforge/db/framework_models.h"
 #include "rpcforge/db/migrate.h"
 #include "rpcforge/db/registry.h"
 #include "rpcforge/errors.h"
@@ -316,4 +317,16 @@ TEST(MigrationSql, ShowsTheRebuildWithItsDefaultsInline) {
   EXPECT_THAT(db::MigrationSql(registry, "notes", "0002_note_pinned", true),
               HasSubstr("SELECT \"id\", \"title\", \"body\", \"views\" FROM \"notes_note\";"));
   EXPECT_THROW(db::MigrationSql(registry, "notes", "0003", false), rpcforge::NotFound);
+}
+
+// The framework's own tables follow the same rule as an application's: a change to
+// its models needs its migration file (framework/src/db/migrations).
+TEST(FrameworkMigrations, MatchTheModels) {
+  db::Registry registry;
+  db::RegisterFrameworkApp(registry);
+  EXPECT_THAT(db::MissingMigrations(registry, "app"), IsEmpty());
+  EXPECT_THAT(db::UnwrittenMigrationApps(registry), IsEmpty());
+  const auto& app = *registry.apps().front();
+  for (const auto& m : app.migrations()) EXPECT_FALSE(m.from_models) << m.name;
+  EXPECT_THAT(app.migrations_dir(), HasSubstr("src/db/migrations"));
 }

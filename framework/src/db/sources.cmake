@@ -23,3 +23,6 @@ rpcforge_framework_module(db
     src/db/journal.cc
   PUBLIC_DEPS rpcforge_core
   PRIVATE_DEPS SQLiteCpp SQLite::SQLite3 nlohmann_json::nlohmann_json spdlog::spdlog)
+# The framework app's migration files, frozen as the tables were when each was written.
+rpcforge_add_migrations(rpcforge_db APP rpcforge DIR src/db/migrations
+  FUNCTION rpcforge::db::db_internal::AddFrameworkMigrationFiles)

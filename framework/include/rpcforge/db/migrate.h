@@ -55,13 +55,15 @@ RPCFORGE_EXPORT int MigrateApp(Database& db, const Registry& registry, const std
 // MissingMigrations compares every app's models with the replay of its migrations and
 // returns one line per difference, naming the model and field and the command to run:
 // "blog.post: Add field pinned to blog.post (no migration has it; run `blog
-// makemigrations blog`)". Apps whose only migration is derived from the models (none
-// written) are not compared (see UnwrittenMigrationApps). `binary` is the command name.
+// makemigrations blog`)". Apps with a migration taken from the models as they are now
+// (`Migration::from_models`) are not compared (see UnwrittenMigrationApps). `binary`
+// is the command name.
 RPCFORGE_EXPORT std::vector<std::string> MissingMigrations(const Registry& registry,
                                                            const std::string& binary);
 
-// UnwrittenMigrationApps are the apps with models whose migrations are taken from the
-// models as they are now (no migration file yet), so a model change goes unnoticed.
+// UnwrittenMigrationApps are the apps with models (other than the framework's own) with
+// a migration taken from the models as they are now (no migration file yet, or
+// AddInitialMigration), so a model change goes unnoticed.
 RPCFORGE_EXPORT std::vector<std::string> UnwrittenMigrationApps(const Registry& registry);
 
 // UnappliedMigrations returns "app.name" for every registered migration `db` does not
