@@ -307,15 +307,12 @@ std::string WriteMigrationFile(const std::string& app, const std::string& name,
 }
 
 Migration ReadMigrationFile(std::string_view text, const std::string& source) {
-  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) {
-    // Parse again for the position nlohmann gives in its message.
-    try {
-      (void)json::parse(text);
-    } catch (const json::parse_error& e) {
-      throw InvalidArgument(source + ": not valid JSON: " + e.what());
-    }
-    throw InvalidArgument(source + ": not valid JSON");
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::exception& e) {
+    // parse_error, and out_of_range for a number no double holds ("2E977").
+    throw InvalidArgument(source + ": not valid JSON: " + e.what());
   }
   const Reader top(source);
   if (!j.is_object()) top.Fail("a migration file must be a JSON object");

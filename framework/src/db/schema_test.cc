@@ -172,6 +172,8 @@ TEST(MigrationFile, BadFilesNameTheFileAndTheOperation) {
                  "field": {"name": "Bad Name", "type": "text"}}]})"),
               HasSubstr("0002_x.json: operation 1: "));
   EXPECT_THAT(error(R"({"operations": []})"), HasSubstr("missing \"name\""));
+  // Found by migration_file_fuzzer: a number too large for a double.
+  EXPECT_THAT(error(R"({"anp": 2E977)"), HasSubstr("0002_x.json: not valid JSON"));
 }
 
 // The issue's scenario end to end at the library level: rows written under v1 survive
