@@ -127,6 +127,7 @@ grpc::Status Dispatcher::Dispatch(grpc::ServerContextBase* server_context, const
     // Writes queued for the call and not yet waited for (auth's usage count when no
     // request log runs) are committed before the answer.
     call.WaitCommitted();
+    metrics_.Record(method, static_cast<int>(status.error_code()), call.elapsed());
     return status;
   } catch (...) {
     // Only reachable if building the call itself failed (e.g. out of memory).

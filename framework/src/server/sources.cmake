@@ -8,6 +8,7 @@ rpcforge_framework_module(framework
     src/server/signals.cc
     src/server/middleware.cc
     src/server/dispatcher.cc
+    src/server/call_metrics.cc
     src/server/app.cc
     src/server/builtin_middlewares.cc
     src/server/server.cc

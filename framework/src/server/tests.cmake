@@ -10,6 +10,7 @@ rpcforge_add_test(NAME rpcforge_server_test
     src/server/server_test.cc
     src/server/peer_test.cc
     src/server/dispatcher_test.cc
+    src/server/call_metrics_test.cc
   DEPS rpcforge_testing rpcforge_echo_proto rpcforge_grpc_protos)
 target_include_directories(rpcforge_server_test PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src)
 

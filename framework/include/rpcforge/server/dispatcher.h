@@ -21,6 +21,7 @@
 #include "rpcforge/clock.h"
 #include "rpcforge/export.h"
 #include "rpcforge/limits.h"
+#include "rpcforge/server/call_metrics.h"
 #include "rpcforge/server/method.h"
 #include "rpcforge/server/middleware.h"
 
@@ -68,11 +69,18 @@ class RPCFORGE_EXPORT Dispatcher {
   // active_calls is the number of calls inside Dispatch now (in the pipeline, waiting
   // for a worker, or in their handler).
   int active_calls() const { return active_.load(std::memory_order_acquire); }
+  // metrics counts the finished calls per method and code, with their latencies.
+  CallMetrics& metrics() { return metrics_; }
+  const CallMetrics& metrics() const { return metrics_; }
   // WaitIdle waits, at most `timeout`, until no call is inside Dispatch; returns
   // whether none is.
   bool WaitIdle(std::chrono::milliseconds timeout) const;
-  // ResetPipeline calls Middleware::Reset on every middleware of the pipeline.
-  void ResetPipeline() { options_.pipeline->Reset(); }
+  // ResetPipeline calls Middleware::Reset on every middleware of the pipeline and
+  // zeroes the call metrics (a shared test server, between tests).
+  void ResetPipeline() {
+    options_.pipeline->Reset();
+    metrics_.Reset();
+  }
 
   // DescribeMethods builds the MethodInfo list of `service` (a full protobuf name) from
   // the generated descriptor pool. Used by generated code; the result lives forever.
@@ -90,6 +98,7 @@ class RPCFORGE_EXPORT Dispatcher {
   std::condition_variable slot_freed_;
   int busy_ = 0;
   std::atomic<int> active_{0};
+  CallMetrics metrics_;
 };
 
 }  // namespace rpcforge
