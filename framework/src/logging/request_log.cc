@@ -348,6 +348,13 @@ size_t RequestLogWriter::pending() const {
   return static_cast<size_t>(sink_->enqueued_.load() - sink_->done_.load());
 }
 
+uint64_t RequestLogWriter::dropped() const {
+  // Rows given up on: done (written or failed) but not written.
+  const uint64_t done = sink_->done_.load();
+  const uint64_t written = sink_->written_.load();
+  return done > written ? done - written : 0;
+}
+
 int RequestLogWriter::blocked_producers() const { return commit_->blocked_producers(); }
 
 void RequestLogWriter::TEST_SetBeforeBatchHook(std::function<void()> hook) {
@@ -363,6 +370,19 @@ void FlushRequestLogs(const db::Database* db) {
   for (const auto& [database, writer] : Registry()) {
     if (database == db) writer->Flush();
   }
+}
+
+RequestLogTotals RequestLogTotalsFor(const db::Database* db) {
+  RequestLogTotals totals;
+  std::lock_guard<std::mutex> lock(RegistryMutex());
+  for (const auto& [database, writer] : Registry()) {
+    if (database != db) continue;
+    totals.written += writer->written();
+    totals.dropped += writer->dropped();
+    totals.pending += writer->pending();
+    totals.blocked_producers += writer->blocked_producers();
+  }
+  return totals;
 }
 
 // --- Middleware -----------------------------------------------------------------------

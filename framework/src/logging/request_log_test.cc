@@ -989,3 +989,24 @@ TEST(RequestLog, Migration0002AddsThePeerColumnsToAnOlderSchema) {
   EXPECT_EQ(rows[0]["peer_host"].AsText(), "::1");
   EXPECT_EQ(rows[0]["peer_port"].AsInt(), 5);
 }
+
+// A row the database refuses (here: its table is gone) is logged and dropped, and the
+// writer and the per-database totals the admin port reports count it.
+TEST(RequestLogWriter, RowsTheDatabaseRefusesAreCountedAsDropped) {
+  rpcforge::db::DatabaseOptions dbo;
+  dbo.path = ":memory:";
+  rpcforge::db::Database database(dbo);
+  std::ostringstream ignored;
+  rpcforge::db::Migrate(database, rpcforge::db::Registry::Global(), ignored);
+  database.Execute("DROP TABLE rpcforge_requestlog");
+  FakeClock clock;
+  RequestLogWriter writer(database, clock);
+  for (int i = 0; i < 3; ++i) writer.Enqueue(Entry("/a.S/M", "success", i, clock.Now()));
+  writer.Flush();
+  EXPECT_EQ(writer.written(), 0u);
+  EXPECT_EQ(writer.dropped(), 3u);
+  EXPECT_EQ(writer.pending(), 0u);
+  const auto totals = rpcforge::logging::RequestLogTotalsFor(&database);
+  EXPECT_EQ(totals.dropped, 3u);
+  EXPECT_EQ(totals.written, 0u);
+}

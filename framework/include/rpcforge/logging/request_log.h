@@ -147,9 +147,11 @@ class RPCFORGE_EXPORT RequestLogWriter {
   // `purge_interval` (not while the database is pinned); tests call it directly.
   int64_t PurgeExpired(Clock::TimePoint now);
 
-  // written counts rows inserted; pending the rows queued or being written.
+  // written counts rows inserted; pending the rows queued or being written; dropped
+  // the rows given up on (a batch and then the row alone failed; each is logged).
   uint64_t written() const;
   size_t pending() const;
+  uint64_t dropped() const;
   // blocked_producers is how many Enqueue calls wait for room now.
   int blocked_producers() const;
 
@@ -200,6 +202,16 @@ class RPCFORGE_EXPORT RequestLoggingMiddleware : public Middleware {
 // FlushRequestLogs flushes every live RequestLogWriter writing to `db` (the server
 // calls it when it shuts down). Thread-safe.
 RPCFORGE_EXPORT void FlushRequestLogs(const db::Database* db);
+
+// RequestLogTotals sums the live writers of one database (the admin port's metrics).
+struct RequestLogTotals {
+  uint64_t written = 0;
+  uint64_t dropped = 0;
+  size_t pending = 0;
+  int blocked_producers = 0;
+};
+// RequestLogTotalsFor sums every live RequestLogWriter writing to `db`. Thread-safe.
+RPCFORGE_EXPORT RequestLogTotals RequestLogTotalsFor(const db::Database* db);
 
 // RequestLogSummary aggregates the rows of one group. Durations are in ms; the
 // percentiles use the nearest-rank method over the rows with a duration; everything
