@@ -8,6 +8,7 @@ The layers, lowest first (docs/architecture.md):
   2 server   the pipeline, dispatcher, server, App, Context (rpcforge/{app,context}.h),
              and rpcforge/auth/identity.h (the identity data a Context carries)
   3 model, auth, logging, status   what a server is made of
+  3.5 admin  the admin HTTP port (reads the request log, status, keys, metrics)
   4 cli      the commands
   5 testing  the testing library
   6 fixtures the gtest fixtures
@@ -26,6 +27,7 @@ RANK = {
     "db": 1, "config": 1, "client": 1, "plugin": 1,
     "server": 2,
     "model": 3, "auth": 3, "logging": 3, "status": 3,
+    "admin": 3.5,
     "cli": 4,
     "testing": 5,
     "fixtures": 6,

@@ -23,6 +23,8 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "rpcforge/admin/admin_server.h"
+#include "rpcforge/config/config.h"
 #include "core/logging.h"
 #include "rpcforge/db/database.h"
 #include "rpcforge/db/group_commit.h"
@@ -78,7 +80,8 @@ int Stop(Server& server, status::ServerStatusReporter& reporter, std::chrono::mi
 // kDevChildEnv marks the server `serve --dev` runs (and restarts).
 constexpr const char* kDevChildEnv = "RPCFORGE_SERVE_DEV_CHILD";
 
-int Serve(CommandEnv& env) {
+int Serve(CommandEnv& env, const std::string& admin_flag) {
+  const std::string admin_address = !admin_flag.empty() ? admin_flag : env.config.admin().address();
   LimitMallocArenas();
   ServerSettings settings = ServerSettings::FromConfig(env.config);
   // Termination signals are blocked in every thread (gRPC's threads inherit the mask)
@@ -110,13 +113,24 @@ int Serve(CommandEnv& env) {
   auto server = Server::Start(*env.app, settings, server_env);
   auto reporter = status::ServerStatusReporter::ForServer(*database, env.app->clock(), *server,
                                                           *env.app, &env.config);
+  std::unique_ptr<admin::AdminServer> admin_server;
+  if (!admin_address.empty()) {
+    admin::AdminOptions options;
+    options.address = admin_address;
+    options.cert_chain_file = settings.tls.cert_chain_file;
+    options.private_key_file = settings.tls.private_key_file;
+    options.heartbeat_interval = config::HeartbeatInterval(env.config);
+    admin_server = admin::AdminServer::Start(*database, env.app->clock(), server.get(), options);
+  }
   // The server logged "started: N service(s) on ADDRESS (pid P)"; scripts wait for this
-  // one line on stdout.
+  // one line on stdout (and the admin one, when there is an admin port).
+  if (admin_server) *env.out << "admin listening on " << admin_server->url() << "\n";
   *env.out << "listening on " << server->address() << std::endl;
 
   int sig = 0;
   sigwait(&signals, &sig);
   RPCFORGE_LOG_INFO("server", "received {}, draining calls", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  admin_server.reset();  // before the server it reads
   return Stop(*server, *reporter, settings.shutdown_grace);
 }
 
@@ -329,12 +343,17 @@ void RegisterServeCommands() {
   RegisterCommand(
       {"serve", "Run the gRPC server until SIGINT/SIGTERM", 10, [](CLI::App& sub) {
          auto address = std::make_shared<std::string>();
+         auto admin_address = std::make_shared<std::string>();
          auto dev = std::make_shared<bool>(false);
          sub.add_option("--address", *address,
                         "host:port to listen on (port 0: the kernel picks one)");
+         sub.add_option("--admin-address", *admin_address,
+                        "host:port of the admin HTTP port (JSON API, /metrics; admin.address)");
          sub.add_flag("--dev", *dev, "restart the server when the binary or the config changes");
          // The lambda owns the option storage: CLI11 writes into it during parsing.
-         return [dev, address](CommandEnv& env) { return *dev ? ServeDev(env) : Serve(env); };
+         return [dev, address, admin_address](CommandEnv& env) {
+           return *dev ? ServeDev(env) : Serve(env, *admin_address);
+         };
        }});
   RegisterCommand({"check", "Validate the config and list services and their methods", 20,
                    [](CLI::App&) { return [](CommandEnv& env) { return Check(env); }; }});

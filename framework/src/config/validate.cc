@@ -142,6 +142,14 @@ void CheckAddress(const std::string& address, Checker* c) {
            "expected \"HOST:PORT\", \"[IPv6]:PORT\" or \"unix:PATH\", got " + Quote(address));
 }
 
+void CheckAdmin(const v1::AdminConfig& a, Checker* c) {
+  std::string host;
+  int port = 0;
+  if (!a.address().empty() && !ParseHostPort(a.address(), &host, &port)) {
+    c->Error("admin.address", "expected \"HOST:PORT\" or \"[IPv6]:PORT\", got " + Quote(a.address()));
+  }
+}
+
 void CheckServer(const v1::ServerConfig& s, Checker* c) {
   CheckAddress(s.address(), c);
   if (s.has_max_workers() && s.max_workers() < 1) c->Error("server.max_workers", "must be >= 1");
@@ -394,6 +402,7 @@ void CheckSignature(const v1::Config& config, Checker* c) {
 std::vector<ConfigError> Validate(const v1::Config& config, const SourceMap& locations) {
   Checker c(locations);
   CheckServer(config.server(), &c);
+  CheckAdmin(config.admin(), &c);
   CheckLoggingAndLists(config, &c);
   CheckAuth(config, &c);
   CheckStorage(config, &c);

@@ -210,4 +210,14 @@ Database::RequestScope::~RequestScope() {
   }
 }
 
+Database::PoolUse Database::pool_use() const {
+  State& s = *state_;
+  std::lock_guard<std::mutex> lock(s.mu);
+  PoolUse use;
+  use.open = static_cast<int>(s.all.size());
+  use.in_use = use.open - static_cast<int>(s.idle.size());
+  use.max = s.memory ? 1 : s.options.max_connections;
+  return use;
+}
+
 }  // namespace rpcforge::db

@@ -40,9 +40,16 @@ rpcforge_framework_module(framework
     src/logging/request_log_stats.cc
     src/cli/observability_commands.cc
     src/status/server_status.cc
+    src/admin/admin_server.cc
+    src/admin/admin_api.cc
+    src/admin/metrics.cc
   PUBLIC_DEPS rpcforge_core rpcforge_config rpcforge_db gRPC::grpc++ protobuf::libprotobuf Threads::Threads
   PRIVATE_DEPS gRPC::grpc++_reflection rpcforge_grpc_protos spdlog::spdlog CLI11::CLI11)
 # API keys: SHA-256 and the CSPRNG (src/auth/).
 target_link_libraries(rpcforge_framework PRIVATE OpenSSL::Crypto)
 # Request log and server status (src/logging/, src/status/): the services JSON.
 target_link_libraries(rpcforge_framework PRIVATE nlohmann_json::nlohmann_json)
+# The admin HTTP port (src/admin/): cpp-httplib, with OpenSSL for TLS.
+set_source_files_properties(src/admin/admin_server.cc PROPERTIES
+  COMPILE_OPTIONS "${RPCFORGE_HTTPLIB_CFLAGS_OTHER}")
+target_link_libraries(rpcforge_framework PRIVATE ${RPCFORGE_HTTPLIB_LINK_LIBRARIES} OpenSSL::SSL)

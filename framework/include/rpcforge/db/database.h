@@ -263,6 +263,14 @@ class RPCFORGE_EXPORT Database {
   // query_count is the number of statements executed since the Database opened.
   int64_t query_count() const noexcept;
 
+  // PoolUse is how the connection pool is used at one moment.
+  struct PoolUse {
+    int open = 0;    // connections opened (they stay open)
+    int in_use = 0;  // leased now (the pinned one counts while pinned)
+    int max = 0;     // DatabaseOptions::max_connections (1 in memory)
+  };
+  PoolUse pool_use() const;
+
   // SetAccessHook installs `hook`, called with the SQL before every statement
   // (including BEGIN/SAVEPOINT); when it throws, the statement does not run and the
   // exception propagates. An empty function removes it. Used by SimpleTestCase.
