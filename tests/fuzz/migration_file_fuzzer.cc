@@ -29,9 +29,9 @@ namespace {
 namespace db = rpcforge::db;
 
 const db::Model& Note() {
-  static const db::Model* m = new db::Model(
-      "fuzz.note", {db::CharField("title", 50).Unique(), db::TextField("body").Null(),
-                    db::IntegerField("views").Default(0).Index()});
+  static const db::Model* m =
+      new db::Model("fuzz.note", {db::CharField("title", 50).Unique(), db::TextField("body").Null(),
+                                  db::IntegerField("views").Default(0).Index()});
   return *m;
 }
 

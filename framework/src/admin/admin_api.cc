@@ -2,10 +2,9 @@
 // The admin port's JSON API (see rpcforge/admin/admin_server.h and docs/operations.md).
 #include "admin/admin_api.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cctype>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -40,11 +39,11 @@ int64_t Integer(const Param& param, const char* name, int64_t fallback, int64_t 
 }
 
 json Summary(const logging::RequestLogSummary& s) {
-  return {{"total_requests", s.total},    {"successful", s.successful},
-          {"errors", s.errors},           {"cancelled", s.cancelled},
-          {"timeouts", s.timeout},        {"success_rate", s.success_rate},
-          {"avg_ms", s.avg_ms},           {"p50_ms", s.p50_ms},
-          {"p95_ms", s.p95_ms},           {"p99_ms", s.p99_ms}};
+  return {{"total_requests", s.total}, {"successful", s.successful},
+          {"errors", s.errors},        {"cancelled", s.cancelled},
+          {"timeouts", s.timeout},     {"success_rate", s.success_rate},
+          {"avg_ms", s.avg_ms},        {"p50_ms", s.p50_ms},
+          {"p95_ms", s.p95_ms},        {"p99_ms", s.p99_ms}};
 }
 
 json OptionalTime(const std::optional<Clock::TimePoint>& t) {
@@ -57,7 +56,8 @@ std::string Timestamp(const Param& param, const char* name) {
   if (text.empty()) return "";
   Clock::TimePoint t{};
   if (!ParseTimestamp(text, &t)) {
-    throw InvalidArgument(std::string(name) + " must be an RFC 3339 time, like 2026-12-01T17:00:00Z");
+    throw InvalidArgument(std::string(name) +
+                          " must be an RFC 3339 time, like 2026-12-01T17:00:00Z");
   }
   return FormatTimestamp(t);
 }
@@ -117,24 +117,26 @@ std::string Requests(db::Database& db, const Param& param) {
       "r.\"status\", r.\"code\", r.\"error_message\", r.\"duration_ms\", r.\"peer\", "
       "r.\"is_authenticated\", r.\"created_at\", u.\"username\" AS \"username\" "
       "FROM \"rpcforge_requestlog\" r LEFT JOIN \"rpcforge_user\" u ON u.\"id\" = r.\"user_id\" "
-      "WHERE " + where + " ORDER BY r.\"id\" DESC LIMIT ?",
+      "WHERE " +
+          where + " ORDER BY r.\"id\" DESC LIMIT ?",
       args);
   json list = json::array();
   for (size_t i = 0; i < rows.size() && static_cast<int64_t>(i) < page_size; ++i) {
     const db::Row& r = rows[i];
-    list.push_back({{"id", r["id"].AsInt()},
-                    {"request_id", r["request_id"].AsText()},
-                    {"service", r["service"].AsText()},
-                    {"method", r["method"].AsText()},
-                    {"full_method", r["full_method"].AsText()},
-                    {"status", r["status"].AsText()},
-                    {"code", r["code"].AsText()},
-                    {"error_message", r["error_message"].AsText()},
-                    {"duration_ms", r["duration_ms"].is_null() ? json(nullptr)
-                                                               : json(r["duration_ms"].AsDouble())},
-                    {"peer", r["peer"].AsText()},
-                    {"user", r["username"].is_null() ? json(nullptr) : json(r["username"].AsText())},
-                    {"created_at", r["created_at"].AsText()}});
+    list.push_back(
+        {{"id", r["id"].AsInt()},
+         {"request_id", r["request_id"].AsText()},
+         {"service", r["service"].AsText()},
+         {"method", r["method"].AsText()},
+         {"full_method", r["full_method"].AsText()},
+         {"status", r["status"].AsText()},
+         {"code", r["code"].AsText()},
+         {"error_message", r["error_message"].AsText()},
+         {"duration_ms",
+          r["duration_ms"].is_null() ? json(nullptr) : json(r["duration_ms"].AsDouble())},
+         {"peer", r["peer"].AsText()},
+         {"user", r["username"].is_null() ? json(nullptr) : json(r["username"].AsText())},
+         {"created_at", r["created_at"].AsText()}});
   }
   json out = {{"requests", list}};
   out["next_page_token"] = static_cast<int64_t>(rows.size()) > page_size

@@ -2,6 +2,8 @@
 // The admin HTTP port, on cpp-httplib (Debian's libcpp-httplib-dev): a packaged server
 // with a thread pool and OpenSSL TLS, kept out of public headers. Its CPPHTTPLIB_*
 // macros come from pkg-config (cmake/RpcforgeDeps.cmake).
+#include "rpcforge/admin/admin_server.h"
+
 #include <httplib.h>
 #include <sys/socket.h>
 
@@ -11,7 +13,6 @@
 
 #include "admin/admin_api.h"
 #include "core/logging.h"
-#include "rpcforge/admin/admin_server.h"
 #include "rpcforge/auth/api_keys.h"
 #include "rpcforge/config/config.h"
 #include "rpcforge/db/database.h"
@@ -75,8 +76,8 @@ class AdminServer::Impl {
     http_->set_read_timeout(10);
     http_->set_write_timeout(10);
     Routes();
-    const bool bound = port == 0 ? (port = http_->bind_to_any_port(host)) > 0
-                                 : http_->bind_to_port(host, port);
+    const bool bound =
+        port == 0 ? (port = http_->bind_to_any_port(host)) > 0 : http_->bind_to_port(host, port);
     if (!bound) {
       throw Unavailable("admin port: cannot listen on " + options_.address + ": " +
                         std::strerror(errno));
@@ -144,27 +145,30 @@ class AdminServer::Impl {
     using admin_internal::Param;
     auto route = [this](const char* path, bool needs_key,
                         std::function<std::string(const Param&)> body, const char* type = kJson) {
-      http_->Get(path, [this, needs_key, body, type](const httplib::Request& req,
-                                                    httplib::Response& res) {
-        Answer(req, res, needs_key, body, type);
-      });
+      http_->Get(
+          path, [this, needs_key, body, type](const httplib::Request& req, httplib::Response& res) {
+            Answer(req, res, needs_key, body, type);
+          });
     };
     route("/api/v1/health", false, [this](const Param&) { return admin_internal::Health(clock_); });
     route("/api/v1/overview", true,
           [this](const Param& p) { return admin_internal::Overview(db_, clock_, p); });
-    route("/api/v1/requests", true, [this](const Param& p) { return admin_internal::Requests(db_, p); });
+    route("/api/v1/requests", true,
+          [this](const Param& p) { return admin_internal::Requests(db_, p); });
     route("/api/v1/timeline", true,
           [this](const Param& p) { return admin_internal::Timeline(db_, clock_, p); });
     route("/api/v1/instances", true, [this](const Param&) {
       return admin_internal::Instances(db_, clock_, options_.heartbeat_interval);
     });
     route("/api/v1/keys", true, [this](const Param&) { return admin_internal::Keys(db_, clock_); });
-    route("/metrics", true, [this](const Param&) { return MetricsText(server_, db_); },
-          "text/plain; version=0.0.4; charset=utf-8");
+    route(
+        "/metrics", true, [this](const Param&) { return MetricsText(server_, db_); },
+        "text/plain; version=0.0.4; charset=utf-8");
     http_->set_error_handler([](const httplib::Request&, httplib::Response& res) {
       if (res.body.empty()) {
-        res.set_content(ErrorJson(res.status == 404 ? "no such page" : "HTTP " + std::to_string(res.status)),
-                        kJson);
+        res.set_content(
+            ErrorJson(res.status == 404 ? "no such page" : "HTTP " + std::to_string(res.status)),
+            kJson);
       }
     });
   }

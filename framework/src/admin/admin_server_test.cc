@@ -44,11 +44,13 @@ class AdminServerTest : public rpcforge::fixtures::RpcTestCase {
   void SetUp() override {
     rpcforge::fixtures::RpcTestCase::SetUp();
     namespace auth = rpcforge::auth;
-    staff_key_ = auth::CreateApiKey(db(), auth::CreateUser(db(), {"ops", "", true, false}), "ops").key;
-    plain_key_ = auth::CreateApiKey(db(), auth::CreateUser(db(), {"ada", "", false, false}), "ada").key;
+    staff_key_ =
+        auth::CreateApiKey(db(), auth::CreateUser(db(), {"ops", "", true, false}), "ops").key;
+    plain_key_ =
+        auth::CreateApiKey(db(), auth::CreateUser(db(), {"ada", "", false, false}), "ada").key;
     rpcforge::admin::AdminOptions options;
-    admin_ = rpcforge::admin::AdminServer::Start(db(), rpcforge::Clock::Real(),
-                                                 &server().server(), options);
+    admin_ = rpcforge::admin::AdminServer::Start(db(), rpcforge::Clock::Real(), &server().server(),
+                                                 options);
     client_ = std::make_unique<httplib::Client>(admin_->url());
     client_->set_read_timeout(10);
   }
@@ -82,7 +84,9 @@ class AdminServerTest : public rpcforge::fixtures::RpcTestCase {
     return json::parse(r->body);
   }
   int64_t Count(const std::string& where = "1 = 1") {
-    return db().Query("SELECT count(*) AS n FROM rpcforge_requestlog WHERE " + where)[0]["n"].AsInt();
+    return db()
+        .Query("SELECT count(*) AS n FROM rpcforge_requestlog WHERE " + where)[0]["n"]
+        .AsInt();
   }
 
   std::string staff_key_;
@@ -153,11 +157,12 @@ TEST_F(AdminServerTest, RequestsArePagedNewestFirstAndFiltered) {
   ASSERT_EQ(errors["requests"].size(), 1u);
   EXPECT_EQ(errors["requests"][0]["error_message"], "Echo: 42 not found");
   EXPECT_EQ(GetJson("/api/v1/requests?user=ops")["requests"].size(), 1u);
-  EXPECT_EQ(GetJson("/api/v1/requests?method=Echo&service=rpcforge.test.EchoService")["requests"].size(),
-            7u);
+  EXPECT_EQ(
+      GetJson("/api/v1/requests?method=Echo&service=rpcforge.test.EchoService")["requests"].size(),
+      7u);
   EXPECT_EQ(GetJson("/api/v1/requests?since=2200-01-01T00:00:00Z")["requests"].size(), 0u);
-  for (const char* bad : {"page_size=0", "page_size=x", "code=NOPE", "since=yesterday",
-                          "page_token=-1"}) {
+  for (const char* bad :
+       {"page_size=0", "page_size=x", "code=NOPE", "since=yesterday", "page_token=-1"}) {
     auto r = Get(std::string("/api/v1/requests?") + bad, staff_key_);
     EXPECT_EQ(r->status, 400) << bad;
     EXPECT_THAT(r->body, HasSubstr("\"error\"")) << bad;
@@ -176,7 +181,8 @@ TEST_F(AdminServerTest, KeysShowUsageButNeverTheKey) {
   EXPECT_EQ(keys[0]["prefix"], staff_key_.substr(0, 8));
   EXPECT_GE(keys[0]["request_count"].get<int64_t>(), 1);
   EXPECT_EQ(GetJson("/api/v1/instances")["instances"].size(),
-            static_cast<size_t>(db().Query("SELECT count(*) AS n FROM rpcforge_serverstatus")[0]["n"].AsInt()));
+            static_cast<size_t>(
+                db().Query("SELECT count(*) AS n FROM rpcforge_serverstatus")[0]["n"].AsInt()));
 }
 
 // Parses the Prometheus text: every sample line is NAME{LABELS} VALUE, after its

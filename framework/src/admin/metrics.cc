@@ -48,7 +48,8 @@ void Gauge(std::string& out, const char* name, const char* help, double value) {
 
 void CallCounts(std::string& out, const CallMetrics& metrics) {
   const auto snapshot = metrics.Snapshot();
-  Header(out, "rpcforge_requests_total", "counter", "Calls finished, by full method and status code.");
+  Header(out, "rpcforge_requests_total", "counter",
+         "Calls finished, by full method and status code.");
   for (const auto& m : snapshot) {
     for (int code = 0; code < CallMetrics::kCodes; ++code) {
       if (m.by_code[static_cast<size_t>(code)] == 0) continue;

@@ -85,7 +85,7 @@ int LimitMallocArenas();
 // Each module's commands; RunMain calls them once before parsing.
 void RegisterServeCommands();
 void RegisterDatabaseCommands();
-void RegisterMigrationCommands();  // migrate, showmigrations, makemigrations, sqlmigrate
+void RegisterMigrationCommands();   // migrate, showmigrations, makemigrations, sqlmigrate
 void RegisterIntegrationCommand();  // in testing/src/integration/
 void RegisterInvokeCommand();
 // GrpcurlStyleArgs rewrites grpcurl's one-dash long flags after "invoke" (-plaintext,

@@ -95,13 +95,13 @@ bool MakeFor(const db::App& app, const MakeOptions& o, CommandEnv& env) {
   if (dir.empty() && !o.check) {
     throw FailedPrecondition("app '" + app.label() +
                              "' has no migrations directory: add rpcforge_add_migrations(<target> "
-                             "APP " + app.label() + ") to its CMakeLists.txt, or pass --dir");
+                             "APP " +
+                             app.label() + ") to its CMakeLists.txt, or pass --dir");
   }
   std::unique_ptr<db::App> disk = dir.empty() ? nullptr : DiskApp(app, dir);
   const db::App& source = disk ? *disk : app;
-  const std::vector<db::Migration> migrations = source.has_migrations()
-                                                    ? source.migrations()
-                                                    : std::vector<db::Migration>{};
+  const std::vector<db::Migration> migrations =
+      source.has_migrations() ? source.migrations() : std::vector<db::Migration>{};
   const db::SchemaState state = db::ReplayMigrations(migrations);
   const std::vector<db::Operation> ops = db::Autodetect(state, app.models(), Asker(o, env));
   if (ops.empty()) {
@@ -114,9 +114,8 @@ bool MakeFor(const db::App& app, const MakeOptions& o, CommandEnv& env) {
   const fs::path file = fs::path(dir.empty() ? "migrations" : dir) / (name + ".json");
   std::error_code ec;
   const fs::path shown = fs::relative(file, fs::current_path(ec), ec);
-  *env.out << (o.check ? "Migrations missing for '" : "Migrations for '") << app.label()
-           << "':\n  " << (ec || shown.empty() || *shown.begin() == ".." ? file : shown).string()
-           << "\n";
+  *env.out << (o.check ? "Migrations missing for '" : "Migrations for '") << app.label() << "':\n  "
+           << (ec || shown.empty() || *shown.begin() == ".." ? file : shown).string() << "\n";
   for (const auto& op : ops) *env.out << "    - " << op.Describe() << "\n";
   WarnUnfillable(ops, env);
   const std::string text = db::WriteMigrationFile(app.label(), name, ops);

@@ -109,7 +109,8 @@ TEST_F(MigrationCommands, FromAModelChangeToAMigratedDatabaseAndBack) {
   EXPECT_THAT(r.out, HasSubstr("0002_note_pinned.json\n    - Add field pinned to notes.note"));
   const fs::path second = dir_ / "notes" / "0002_note_pinned.json";
   ASSERT_TRUE(fs::exists(second));
-  EXPECT_THAT(Run({"makemigrations", "notes"}).out, HasSubstr("No changes detected in app 'notes'"));
+  EXPECT_THAT(Run({"makemigrations", "notes"}).out,
+              HasSubstr("No changes detected in app 'notes'"));
   EXPECT_EQ(Run({"makemigrations", "--check"}).exit_code, 0);
 
   // The next build embeds it; until migrate, the database is behind.
@@ -127,7 +128,8 @@ TEST_F(MigrationCommands, FromAModelChangeToAMigratedDatabaseAndBack) {
     d->Execute("INSERT INTO notes_note (title, body) VALUES ('kept', 'through it all')");
   }
   r = Run({"migrate"});
-  EXPECT_THAT(r.out, HasSubstr("Database: " + db_path_ + "\nApplying notes.0002_note_pinned... OK"));
+  EXPECT_THAT(r.out,
+              HasSubstr("Database: " + db_path_ + "\nApplying notes.0002_note_pinned... OK"));
   r = Run({"check"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("migrations: ok"));
@@ -164,7 +166,8 @@ TEST_F(MigrationCommands, ARenameIsARenameOnlyWhenSaidSo) {
   EXPECT_THAT(r.out, HasSubstr("- Add field text to memos.memo\n    - Remove field body"));
   r = Run({"makemigrations", "memos", "--rename", "--name", "memo_text"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(r.out, HasSubstr("0002_memo_text.json\n    - Rename field body on memos.memo to text"));
+  EXPECT_THAT(r.out,
+              HasSubstr("0002_memo_text.json\n    - Rename field body on memos.memo to text"));
   EXPECT_THAT(Read(dir_ / "memos" / "0002_memo_text.json"), HasSubstr("\"op\": \"RenameField\""));
   r = Run({"makemigrations", "nope"});
   EXPECT_NE(r.exit_code, 0);

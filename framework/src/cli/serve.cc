@@ -23,9 +23,9 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "core/logging.h"
 #include "rpcforge/admin/admin_server.h"
 #include "rpcforge/config/config.h"
-#include "core/logging.h"
 #include "rpcforge/db/database.h"
 #include "rpcforge/db/group_commit.h"
 #include "rpcforge/db/migrate.h"

@@ -146,7 +146,8 @@ void CheckAdmin(const v1::AdminConfig& a, Checker* c) {
   std::string host;
   int port = 0;
   if (!a.address().empty() && !ParseHostPort(a.address(), &host, &port)) {
-    c->Error("admin.address", "expected \"HOST:PORT\" or \"[IPv6]:PORT\", got " + Quote(a.address()));
+    c->Error("admin.address",
+             "expected \"HOST:PORT\" or \"[IPv6]:PORT\", got " + Quote(a.address()));
   }
 }
 

@@ -180,7 +180,8 @@ int MigrateApp(Database& db, const Registry& registry, const std::string& label,
   const Plan plan = PlanFor(app);
   const size_t keep = TargetIndex(app, plan, target);
   for (size_t i = plan.migrations.size(); i > keep; --i) {
-    if (IsApplied(db, label, plan.migrations[i - 1].name)) CheckReversible(app, plan.migrations[i - 1]);
+    if (IsApplied(db, label, plan.migrations[i - 1].name))
+      CheckReversible(app, plan.migrations[i - 1]);
   }
   int changed = 0;
   for (size_t i = plan.migrations.size(); i > keep; --i) {

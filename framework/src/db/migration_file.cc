@@ -203,11 +203,10 @@ class Reader {
   Field ReadField(const json& j) const {
     if (!j.is_object()) Fail("a field must be an object");
     const std::string name = String(j, "name");
-    const bool identifier =
-        !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0])) &&
-        std::all_of(name.begin(), name.end(), [](char c) {
-          return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-        });
+    const bool identifier = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0])) &&
+                            std::all_of(name.begin(), name.end(), [](char c) {
+                              return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+                            });
     if (!identifier) Fail("field name '" + name + "' must match [a-z_][a-z0-9_]*");
     const std::string type = String(j, "type");
     const TypeName* t = nullptr;
@@ -227,7 +226,7 @@ class Reader {
     f.Null(Flag(j, "null")).Unique(Flag(j, "unique")).Index(Flag(j, "index"));
     if (auto it = j.find("default"); it != j.end()) f.Default(DefaultValue(*it));
     for (const auto& [key, unused] : j.items()) {
-      static const char* const kKeys[] = {"name", "type",    "max_length", "null",     "unique",
+      static const char* const kKeys[] = {"name",  "type",    "max_length", "null",     "unique",
                                           "index", "default", "to",         "on_delete"};
       if (std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys)) {
         Fail("field '" + name + "': unknown key \"" + key + "\"");
@@ -268,19 +267,22 @@ class Reader {
       return Operation::CreateModel(model);
     }
     if (kind == "DeleteModel") return Operation::DeleteModel(String(j, "model"));
-    if (kind == "AddField") return Operation::AddField(String(j, "model"), ReadField(Get(j, "field")));
+    if (kind == "AddField")
+      return Operation::AddField(String(j, "model"), ReadField(Get(j, "field")));
     if (kind == "AlterField") {
       return Operation::AlterField(String(j, "model"), ReadField(Get(j, "field")));
     }
-    if (kind == "RemoveField") return Operation::RemoveField(String(j, "model"), String(j, "field"));
+    if (kind == "RemoveField")
+      return Operation::RemoveField(String(j, "model"), String(j, "field"));
     if (kind == "RenameField") {
       return Operation::RenameField(String(j, "model"), String(j, "from"), String(j, "to"));
     }
     if (kind == "RenameModel") return Operation::RenameModel(String(j, "from"), String(j, "to"));
     if (kind == "AddIndex" || kind == "RemoveIndex") {
       auto spec = ReadIndex(Get(j, "index"));
-      return kind == "AddIndex" ? Operation::AddIndex(String(j, "model"), spec.fields, spec.unique)
-                                : Operation::RemoveIndex(String(j, "model"), spec.fields, spec.unique);
+      return kind == "AddIndex"
+                 ? Operation::AddIndex(String(j, "model"), spec.fields, spec.unique)
+                 : Operation::RemoveIndex(String(j, "model"), spec.fields, spec.unique);
     }
     if (kind == "RunSQL") {
       std::optional<std::vector<std::string>> reverse;

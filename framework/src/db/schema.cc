@@ -77,8 +77,8 @@ void ApplyFieldChange(const Operation& op, SchemaState& state) {
       fields.erase(it);
       indexes.erase(std::remove_if(indexes.begin(), indexes.end(),
                                    [&](const Model::IndexSpec& i) {
-                                     return std::count(i.fields.begin(), i.fields.end(),
-                                                       op.name) > 0;
+                                     return std::count(i.fields.begin(), i.fields.end(), op.name) >
+                                            0;
                                    }),
                     indexes.end());
       break;
@@ -94,7 +94,8 @@ void ApplyFieldChange(const Operation& op, SchemaState& state) {
                               op.new_name + "': the model already has one");
       }
       *it = it->Renamed(op.new_name);
-      for (auto& index : indexes) std::replace(index.fields.begin(), index.fields.end(), op.name, op.new_name);
+      for (auto& index : indexes)
+        std::replace(index.fields.begin(), index.fields.end(), op.name, op.new_name);
       break;
     }
     default:
@@ -143,7 +144,8 @@ const Model* SchemaState::Find(std::string_view label) const noexcept {
 
 const Model& SchemaState::Get(std::string_view label) const {
   const Model* m = Find(label);
-  if (m == nullptr) throw InvalidArgument("no model '" + std::string(label) + "' in the migrations");
+  if (m == nullptr)
+    throw InvalidArgument("no model '" + std::string(label) + "' in the migrations");
   return *m;
 }
 
@@ -228,8 +230,7 @@ Operation Operation::AddIndex(std::string model, std::vector<std::string> fields
   return op;
 }
 
-Operation Operation::RemoveIndex(std::string model, std::vector<std::string> fields,
-                                 bool unique) {
+Operation Operation::RemoveIndex(std::string model, std::vector<std::string> fields, bool unique) {
   Operation op = AddIndex(std::move(model), std::move(fields), unique);
   op.kind = Kind::kRemoveIndex;
   return op;
@@ -397,12 +398,11 @@ void FieldChanges(const Model& from, const Model& to, const RenameQuestion& ask,
     if (FieldNamed(to, f.name()) == nullptr) removed.push_back(&f);
   }
   for (auto r = removed.begin(); r != removed.end();) {
-    auto match = std::find_if(added.begin(), added.end(), [&](const Field* a) {
-      return SameColumnIgnoringName(**r, *a);
-    });
-    if (match != added.end() && ask && ask("Was " + FieldPath(to.label(), (*r)->name()) +
-                                           " renamed to " + FieldPath(to.label(), (*match)->name()) +
-                                           "? [y/N] ")) {
+    auto match = std::find_if(added.begin(), added.end(),
+                              [&](const Field* a) { return SameColumnIgnoringName(**r, *a); });
+    if (match != added.end() && ask &&
+        ask("Was " + FieldPath(to.label(), (*r)->name()) + " renamed to " +
+            FieldPath(to.label(), (*match)->name()) + "? [y/N] ")) {
       ops.push_back(Operation::RenameField(to.label(), (*r)->name(), (*match)->name()));
       added.erase(match);
       r = removed.erase(r);

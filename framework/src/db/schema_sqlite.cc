@@ -81,8 +81,8 @@ Statements IndexDiff(const Model& from, const Model& to) {
 }
 
 Statements RenameTable(const Model& from, const Model& to) {
-  Statements out{{"ALTER TABLE " + sql::Quote(from.table()) + " RENAME TO " + sql::Quote(to.table()),
-                  {}}};
+  Statements out{
+      {"ALTER TABLE " + sql::Quote(from.table()) + " RENAME TO " + sql::Quote(to.table()), {}}};
   for (const auto& name : from.IndexNames()) {
     out.push_back({"DROP INDEX IF EXISTS " + sql::Quote(name), {}});
   }
@@ -198,7 +198,8 @@ std::string SqlLiteral(const Value& v) {
     }
     case Value::Type::kText:
     case Value::Type::kTime: {
-      const std::string text = v.type() == Value::Type::kText ? v.AsText() : FormatTimestamp(v.AsTime());
+      const std::string text =
+          v.type() == Value::Type::kText ? v.AsText() : FormatTimestamp(v.AsTime());
       std::string out = "'";
       for (char c : text) out += c == '\'' ? std::string("''") : std::string(1, c);
       return out + "'";

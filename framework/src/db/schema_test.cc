@@ -29,16 +29,14 @@ const db::Model& NoteV1() {
   return m;
 }
 const db::Model& NoteV2() {
-  static const db::Model m("notes.note",
-                           {db::CharField("title", 50), db::TextField("body"),
-                            db::IntegerField("views").Default(0),
-                            db::BoolField("pinned").Default(false).Index()});
+  static const db::Model m("notes.note", {db::CharField("title", 50), db::TextField("body"),
+                                          db::IntegerField("views").Default(0),
+                                          db::BoolField("pinned").Default(false).Index()});
   return m;
 }
 const db::Model& NoteV3() {
-  static const db::Model m("notes.note",
-                           {db::CharField("title", 200), db::TextField("text"),
-                            db::BoolField("pinned").Default(false).Index()});
+  static const db::Model m("notes.note", {db::CharField("title", 200), db::TextField("text"),
+                                          db::BoolField("pinned").Default(false).Index()});
   return m;
 }
 const db::Model& Tag() {
@@ -95,15 +93,16 @@ TEST(Autodetect, FindsAddedAlteredRenamedAndRemovedFields) {
               ElementsAre("Add field pinned to notes.note"));
   std::vector<std::string> asked;
   const auto v2 = db::SchemaState::FromModels({&NoteV2()});
-  EXPECT_THAT(Described(db::Autodetect(v2, {&NoteV3()}, Answer(true, &asked))),
-              ElementsAre("Alter field title on notes.note",
-                          "Rename field body on notes.note to text",
-                          "Remove field views from notes.note"));
+  EXPECT_THAT(
+      Described(db::Autodetect(v2, {&NoteV3()}, Answer(true, &asked))),
+      ElementsAre("Alter field title on notes.note", "Rename field body on notes.note to text",
+                  "Remove field views from notes.note"));
   EXPECT_THAT(asked, ElementsAre("Was notes.note.body renamed to notes.note.text? [y/N] "));
   // Without a yes, a rename is a removal and an addition.
-  EXPECT_THAT(Described(db::Autodetect(v2, {&NoteV3()}, Answer(false))),
-              ElementsAre("Alter field title on notes.note", "Add field text to notes.note",
-                          "Remove field body from notes.note", "Remove field views from notes.note"));
+  EXPECT_THAT(
+      Described(db::Autodetect(v2, {&NoteV3()}, Answer(false))),
+      ElementsAre("Alter field title on notes.note", "Add field text to notes.note",
+                  "Remove field body from notes.note", "Remove field views from notes.note"));
 }
 
 TEST(Autodetect, FindsCreatedAndDeletedModelsAndIndexes) {
@@ -124,10 +123,10 @@ TEST(Autodetect, FindsCreatedAndDeletedModelsAndIndexes) {
 }
 
 TEST(Autodetect, ValidatorsAndChoicesAreNotSchemaChanges) {
-  static const db::Model checked("notes.note",
-                                 {db::CharField("title", 50).Regex("[a-z]+").HelpText("t"),
-                                  db::TextField("body").Blank(),
-                                  db::IntegerField("views").Default(0).MinValue(0)});
+  static const db::Model checked(
+      "notes.note",
+      {db::CharField("title", 50).Regex("[a-z]+").HelpText("t"), db::TextField("body").Blank(),
+       db::IntegerField("views").Default(0).MinValue(0)});
   EXPECT_THAT(Described(db::Autodetect(db::SchemaState::FromModels({&NoteV1()}), {&checked},
                                        Answer(false))),
               IsEmpty());
@@ -210,7 +209,8 @@ TEST_F(MigrateRows, ForwardsAndBackwardsKeepTheRows) {
   files.Add({}, {&NoteV1(), &Tag()}, nullptr);
   Register(files);
   db::Migrate(*db_, *registry_, out_);
-  db_->Execute("INSERT INTO notes_note (title, body, views) VALUES ('a', 'first', 3), ('b', 'second', 5)");
+  db_->Execute(
+      "INSERT INTO notes_note (title, body, views) VALUES ('a', 'first', 3), ('b', 'second', 5)");
   db_->Execute("INSERT INTO notes_tag (name, note_id) VALUES ('t1', 1), ('t2', 2)");
 
   files.Add(db::ReplayMigrations(files.Read()), {&NoteV2(), &Tag()}, nullptr);
@@ -314,7 +314,8 @@ TEST(MigrationSql, ShowsTheRebuildWithItsDefaultsInline) {
   const std::string sql = db::MigrationSql(registry, "notes", "0002_note_pinned", false);
   EXPECT_THAT(sql, HasSubstr("BEGIN;\n-- Add field pinned to notes.note\nCREATE TABLE "
                              "\"notes_note__rpcforge_new\""));
-  EXPECT_THAT(sql, HasSubstr("SELECT \"id\", \"title\", \"body\", \"views\", 0 FROM \"notes_note\";"));
+  EXPECT_THAT(sql,
+              HasSubstr("SELECT \"id\", \"title\", \"body\", \"views\", 0 FROM \"notes_note\";"));
   EXPECT_THAT(sql, HasSubstr("CREATE INDEX \"notes_note_pinned_idx\""));
   EXPECT_THAT(db::MigrationSql(registry, "notes", "0002_note_pinned", true),
               HasSubstr("SELECT \"id\", \"title\", \"body\", \"views\" FROM \"notes_note\";"));

@@ -197,8 +197,8 @@ void Database::AtomicSchemaChange(const std::function<void()>& fn) {
     if (!broken.empty()) {
       const Row& row = broken.front();
       throw FailedPrecondition("foreign key check failed: " + std::to_string(broken.size()) +
-                               " row(s), the first in table " + row["table"].AsText() +
-                               " (rowid " + std::to_string(row["rowid"].AsInt()) +
+                               " row(s), the first in table " + row["table"].AsText() + " (rowid " +
+                               std::to_string(row["rowid"].AsInt()) +
                                ") references a missing row of " + row["parent"].AsText());
     }
     tx.Commit();

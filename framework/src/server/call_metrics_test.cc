@@ -22,10 +22,10 @@ TEST(CallMetrics, CountsPerMethodAndCodeWithALatencyHistogram) {
   rpcforge::CallMetrics metrics;
   const auto a = Method("/p.S/A");
   const auto b = Method("/p.S/B");
-  metrics.Record(a, 0, 200us);   // <= 0.0005
-  metrics.Record(a, 0, 3ms);     // <= 0.005
-  metrics.Record(a, 5, 20s);     // +Inf
-  metrics.Record(b, 99, 1ms);    // an unknown code counts as UNKNOWN
+  metrics.Record(a, 0, 200us);  // <= 0.0005
+  metrics.Record(a, 0, 3ms);    // <= 0.005
+  metrics.Record(a, 5, 20s);    // +Inf
+  metrics.Record(b, 99, 1ms);   // an unknown code counts as UNKNOWN
   const auto snap = metrics.Snapshot();
   ASSERT_EQ(snap.size(), 2u);
   EXPECT_EQ(snap[0].method, "/p.S/A");

@@ -10,8 +10,8 @@
 // Every path except /api/v1/health needs the API key of an active staff or superuser
 // user in `x-api-key`: 401 without a valid key, 403 for a key whose user is neither.
 //   GET /api/v1/health                       {"status": "ok", "time": ...}
-//   GET /api/v1/overview?hours=24            totals, success rate, p50/p95/p99, per service and method
-//   GET /api/v1/requests?service=&method=&code=&user=&since=&until=&page_size=&page_token=
+//   GET /api/v1/overview?hours=24            totals, success rate, p50/p95/p99, per service and
+//   method GET /api/v1/requests?service=&method=&code=&user=&since=&until=&page_size=&page_token=
 //   GET /api/v1/timeline?hours=24&bucket=hour|day
 //   GET /api/v1/instances                    the server-status table
 //   GET /api/v1/keys                         API keys with their usage (never the key)
@@ -55,8 +55,8 @@ class RPCFORGE_EXPORT AdminServer {
   // Start binds `options.address` and begins answering. `server` (may be null) gives
   // the call metrics and in-flight counts of /metrics. Throws rpcforge::InvalidArgument
   // for a bad address and rpcforge::Unavailable when it cannot be bound.
-  static std::unique_ptr<AdminServer> Start(db::Database& db, const Clock& clock,
-                                            Server* server, AdminOptions options);
+  static std::unique_ptr<AdminServer> Start(db::Database& db, const Clock& clock, Server* server,
+                                            AdminOptions options);
   ~AdminServer();
   AdminServer(const AdminServer&) = delete;
   AdminServer& operator=(const AdminServer&) = delete;

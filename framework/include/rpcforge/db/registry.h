@@ -13,9 +13,9 @@
 
 #include <functional>
 #include <initializer_list>
-#include <utility>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "rpcforge/db/model.h"
