@@ -218,8 +218,11 @@ class Reader {
                                                 : Field(name, t->type);
     if (t->type == FieldType::kChar) {
       const json& n = Get(j, "max_length");
-      if (!n.is_number_integer() || n.get<int64_t>() <= 0) {
-        Fail("field '" + name + "': \"max_length\" must be a positive integer");
+      // A char column longer than this is a TEXT field; it also keeps get<int> exact.
+      constexpr int64_t kMaxLength = 1000000000;
+      if (!n.is_number_integer() || n.get<int64_t>() <= 0 || n.get<int64_t>() > kMaxLength) {
+        Fail("field '" + name + "': \"max_length\" must be a whole number from 1 to " +
+             std::to_string(kMaxLength));
       }
       f.MaxLength(n.get<int>());
     }

@@ -171,7 +171,11 @@ TEST(MigrationFile, BadFilesNameTheFileAndTheOperation) {
                  "field": {"name": "Bad Name", "type": "text"}}]})"),
               HasSubstr("0002_x.json: operation 1: "));
   EXPECT_THAT(error(R"({"operations": []})"), HasSubstr("missing \"name\""));
-  // Found by migration_file_fuzzer: a number too large for a double.
+  // Found by migration_file_fuzzer: a length no int holds, and a number too large for a
+  // double.
+  EXPECT_THAT(error(R"({"name": "0002_x", "operations": [{"op": "AddField", "model": "notes.note",
+                 "field": {"name": "t", "type": "char", "max_length": 839999999999999960}}]})"),
+              HasSubstr("\"max_length\" must be a whole number from 1 to 1000000000"));
   EXPECT_THAT(error(R"({"anp": 2E977)"), HasSubstr("0002_x.json: not valid JSON"));
 }
 
