@@ -6,6 +6,10 @@
 #include <httplib.h>
 
 #include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
@@ -34,6 +38,35 @@ std::string RunToEnd(std::vector<std::string> argv) {
   const std::string out = Joined(proc.output());
   EXPECT_TRUE(status && status->success()) << out;
   return out;
+}
+
+// Chromium runs headless Chromium (Debian's chromium, installed by ci/setup) with
+// `args` after its fixed flags, for at most 90 s, and returns its standard output. Not
+// a FakeTimeProcess: Chromium does not run under libfaketime.
+std::string Chromium(const std::vector<std::string>& args) {
+  EXPECT_STRNE(CHROMIUM_BIN, "") << "no chromium on PATH: apt-get install chromium (ci/setup does)";
+  const std::string base =
+      ::testing::TempDir() + "/rpcforge_e2e_chromium_" + std::to_string(::getpid());
+  std::string command = std::string("timeout 90 '") + CHROMIUM_BIN +
+                        "' --headless --no-sandbox --disable-gpu --disable-dev-shm-usage"
+                        " --no-first-run --user-data-dir='" + base + ".profile'"
+                        // Virtual time runs the page's fetches and timers, then stops.
+                        " --virtual-time-budget=5000";
+  for (const auto& a : args) command += " '" + a + "'";
+  command += " >'" + base + ".out' 2>'" + base + ".err'";
+  const int rc = std::system(command.c_str());
+  std::ifstream out_file(base + ".out");
+  std::stringstream out;
+  out << out_file.rdbuf();
+  std::ifstream err_file(base + ".err");
+  std::stringstream err;
+  err << err_file.rdbuf();
+  EXPECT_EQ(rc, 0) << command << "\n" << err.str().substr(0, 4000);
+  std::error_code ec;
+  std::filesystem::remove_all(base + ".profile", ec);
+  std::filesystem::remove(base + ".out", ec);
+  std::filesystem::remove(base + ".err", ec);
+  return out.str();
 }
 
 TEST(AdminProcess, MetricsAndOverviewEqualTheDatabase) {
@@ -101,6 +134,22 @@ TEST(AdminProcess, MetricsAndOverviewEqualTheDatabase) {
   EXPECT_EQ(o["methods"]["/blog.v1.PostController/Create"]["total_requests"].get<int64_t>(),
             count("full_method = '/blog.v1.PostController/Create'"));
   EXPECT_EQ(http.Get("/api/v1/overview")->status, 401);
+
+  // The page, in a real headless Chromium, shows the database's numbers. The key goes
+  // in the URL fragment, which the browser never sends.
+  const std::string url = (*admin)[1] + "/#key=" + key;
+  const std::string dom = Chromium({"--dump-dom", url});
+  EXPECT_THAT(dom, HasSubstr("data-loaded=\"yes\"")) << dom;
+  EXPECT_THAT(dom, HasSubstr("id=\"total-requests\">" + std::to_string(count("1 = 1")) + "<"));
+  EXPECT_THAT(dom, HasSubstr("id=\"errors\" class=\"err\">" +
+                             std::to_string(count("status = 'error'")) + "<"));
+  EXPECT_THAT(dom, HasSubstr("<td>/blog.v1.PostController/Create</td><td class=\"num\">3</td>"));
+  EXPECT_THAT(dom, HasSubstr("<td class=\"err\">NOT_FOUND</td>"));  // the live tail
+  // A screenshot for people, kept as a test artifact.
+  const std::string png = std::string(E2E_ARTIFACT_DIR) + "/admin_page.png";
+  std::remove(png.c_str());
+  Chromium({"--window-size=1280,900", "--screenshot=" + png, url});
+  EXPECT_GT(std::filesystem::exists(png) ? std::filesystem::file_size(png) : 0, 10000u) << png;
 
   client.reset();
   EXPECT_TRUE(server.Terminate(SIGTERM, 20s).success());

@@ -19,6 +19,9 @@
 #include "rpcforge/errors.h"
 
 namespace rpcforge::admin {
+namespace admin_internal {
+extern const char kAdminPage[];  // src/admin/page.html, embedded by the build
+}  // namespace admin_internal
 namespace {
 
 constexpr const char* kJson = "application/json";
@@ -73,6 +76,9 @@ class AdminServer::Impl {
       setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
     });
     http_->set_payload_max_length(64 * 1024);  // GETs only: no body is needed
+    // A worker serves one connection at a time: a browser keeps several open between
+    // its requests, so idle ones are let go after a second.
+    http_->set_keep_alive_timeout(1);
     http_->set_read_timeout(10);
     http_->set_write_timeout(10);
     Routes();
@@ -161,9 +167,22 @@ class AdminServer::Impl {
       return admin_internal::Instances(db_, clock_, options_.heartbeat_interval);
     });
     route("/api/v1/keys", true, [this](const Param&) { return admin_internal::Keys(db_, clock_); });
+    // The page holds no data (it asks the API with the key it is given), so it is open.
+    route(
+        "/", false, [](const Param&) { return std::string(admin_internal::kAdminPage); },
+        "text/html; charset=utf-8");
     route(
         "/metrics", true, [this](const Param&) { return MetricsText(server_, db_); },
         "text/plain; version=0.0.4; charset=utf-8");
+    http_->set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
+      res.set_header("X-Content-Type-Options", "nosniff");
+      res.set_header("X-Frame-Options", "DENY");
+      res.set_header("Cache-Control", "no-store");
+      // The page's own inline script and style, and fetches to this port only.
+      res.set_header("Content-Security-Policy",
+                     "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+                     "connect-src 'self'; img-src 'self'");
+    });
     http_->set_error_handler([](const httplib::Request&, httplib::Response& res) {
       if (res.body.empty()) {
         res.set_content(

@@ -44,8 +44,9 @@ struct AdminOptions {
   std::string private_key_file;
   // The server-status heartbeat, to tell running instances from dead ones.
   std::chrono::milliseconds heartbeat_interval{std::chrono::seconds(10)};
-  // Threads answering requests.
-  int threads = 2;
+  // Threads answering requests; each serves one connection at a time (a browser opens
+  // up to six), and lets an idle kept-alive one go after a second.
+  int threads = 8;
 };
 
 // AdminServer serves until it is destroyed. Thread-safe; the Database, the Clock and
