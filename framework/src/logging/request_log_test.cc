@@ -652,6 +652,40 @@ TEST_F(RequestLogTest, JsonLogLinesOfACallCarryItsMethodPeerAndRequestId) {
   EXPECT_THAT(outside, Not(HasSubstr("\"method\"")));
 }
 
+// logging.access_log: one line per finished call, with its code as a field of its own
+// in the JSON format; none without it.
+TEST_F(RequestLogTest, TheAccessLogHasALinePerCallWithItsCode) {
+  for (bool on : {true, false}) {
+    Harness h(db(), nullptr, "request_logging", {{"logging.access_log", on ? "true" : "false"}});
+    rpcforge::log::SetFormat(rpcforge::log::Format::kJson);
+    StderrCapture capture;
+    EchoRequest missing = Req("x");
+    missing.set_fail("not_found");
+    ASSERT_THAT(h.Echo(Req("hi")), IsOk());
+    ASSERT_FALSE(h.Echo(missing).ok());
+    const std::string text = capture.Restore();
+    rpcforge::log::SetFormat(rpcforge::log::Format::kText);
+    std::vector<std::string> access;
+    std::stringstream lines(text);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.find("\"logger\":\"access\"") != std::string::npos) access.push_back(line);
+    }
+    if (!on) {
+      EXPECT_TRUE(access.empty()) << text;
+      continue;
+    }
+    ASSERT_EQ(access.size(), 2u) << text;
+    EXPECT_THAT(access[0], HasSubstr("\"code\":\"OK\""));
+    EXPECT_THAT(access[1], HasSubstr("\"code\":\"NOT_FOUND\""));
+    EXPECT_THAT(access[1], HasSubstr("\"method\":\"/rpcforge.test.EchoService/Echo\""));
+    EXPECT_THAT(access[1], HasSubstr("\"duration_ms\":"));
+    const auto rows = LogRows(db());
+    ASSERT_FALSE(rows.empty());
+    EXPECT_THAT(access[1], HasSubstr("\"request_id\":\"" + rows.back()["request_id"].AsText() + "\""));
+    EXPECT_THAT(access[1], HasSubstr("/rpcforge.test.EchoService/Echo NOT_FOUND "));
+  }
+}
+
 TEST_F(RequestLogTest, TcpPeerIsStoredWithHostAndPort) {
   Harness h(db(), nullptr, "request_logging", {}, /*loopback=*/true);
   auto stub = h.server->TcpStub<EchoService>();

@@ -99,8 +99,10 @@ grpc::Status Dispatcher::Dispatch(grpc::ServerContextBase* server_context, const
         if (!call.request_id().empty()) log::AppendJsonField(json, "request_id", call.request_id());
         log::AppendJsonField(json, "duration_ms",
                              static_cast<double>(call.elapsed().count()) / 1e6);
+        if (code != nullptr) log::AppendJsonField(json, "code", StatusCodeName(*code));
       }
       const ServerCall& call;
+      const grpc::StatusCode* code = nullptr;  // set once the call has its status
     } fields(call);
     log::CallScope log_scope(&fields);
     if (request != nullptr) call.RecordReceived(*request);
@@ -128,6 +130,12 @@ grpc::Status Dispatcher::Dispatch(grpc::ServerContextBase* server_context, const
     // request log runs) are committed before the answer.
     call.WaitCommitted();
     metrics_.Record(method, static_cast<int>(status.error_code()), call.elapsed());
+    if (options_.access_log) {
+      const grpc::StatusCode code = status.error_code();
+      fields.code = &code;
+      RPCFORGE_LOG_INFO("access", "{} {} {:.3f} ms", method.full_name, StatusCodeName(code),
+                        static_cast<double>(call.elapsed().count()) / 1e6);
+    }
     return status;
   } catch (...) {
     // Only reachable if building the call itself failed (e.g. out of memory).

@@ -141,6 +141,7 @@ ServerSettings ServerSettings::FromConfig(const config::v1::Config& c) {
   s.address = config::ListenAddress(c);
   s.max_workers = config::MaxWorkers(c);
   s.max_concurrent_rpcs = config::MaxConcurrentRpcs(c);
+  s.access_log = c.logging().access_log();
   s.shutdown_grace = config::ShutdownGrace(c);
   s.max_receive_message_length = config::MaxReceiveMessageBytes(c);
   s.max_send_message_length = config::MaxSendMessageBytes(c);
@@ -282,6 +283,7 @@ std::unique_ptr<Server> Server::Start(App& app, const ServerSettings& settings,
   dopts.clock = clock;
   dopts.database = env.database;
   dopts.max_workers = settings.max_workers;
+  dopts.access_log = settings.access_log;
   if (env.config != nullptr) dopts.limits = config::Limits(*env.config);
   impl->dispatcher = std::make_unique<Dispatcher>(std::move(dopts));
 

@@ -48,6 +48,9 @@ struct DispatcherOptions {
   int max_workers = 0;
   // limits are handed to every Context (Context::limits()).
   InputLimits limits;
+  // access_log: log one info line per finished call (logger "access") with its method,
+  // code and duration; in the json format these are fields of the line.
+  bool access_log = false;
 };
 
 // Dispatcher is thread-safe: every gRPC worker thread calls Dispatch concurrently.

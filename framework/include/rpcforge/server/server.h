@@ -61,6 +61,8 @@ struct ServerSettings {
   // is the queue.
   int max_workers = 16;
   int max_concurrent_rpcs = 1000;
+  // access_log: one info line per finished call (logging.access_log).
+  bool access_log = false;
   std::chrono::milliseconds shutdown_grace{10000};
   int max_receive_message_length = -1;             // bytes; -1 = gRPC default (4 MiB)
   int max_send_message_length = -1;                // bytes; -1 = unlimited
