@@ -9,9 +9,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -49,7 +49,9 @@ std::string Chromium(const std::vector<std::string>& args) {
       ::testing::TempDir() + "/rpcforge_e2e_chromium_" + std::to_string(::getpid());
   std::string command = std::string("timeout 90 '") + CHROMIUM_BIN +
                         "' --headless --no-sandbox --disable-gpu --disable-dev-shm-usage"
-                        " --no-first-run --user-data-dir='" + base + ".profile'"
+                        " --no-first-run --user-data-dir='" +
+                        base +
+                        ".profile'"
                         // Virtual time runs the page's fetches and timers, then stops.
                         " --virtual-time-budget=5000";
   for (const auto& a : args) command += " '" + a + "'";

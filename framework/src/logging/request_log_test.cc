@@ -681,7 +681,8 @@ TEST_F(RequestLogTest, TheAccessLogHasALinePerCallWithItsCode) {
     EXPECT_THAT(access[1], HasSubstr("\"duration_ms\":"));
     const auto rows = LogRows(db());
     ASSERT_FALSE(rows.empty());
-    EXPECT_THAT(access[1], HasSubstr("\"request_id\":\"" + rows.back()["request_id"].AsText() + "\""));
+    EXPECT_THAT(access[1],
+                HasSubstr("\"request_id\":\"" + rows.back()["request_id"].AsText() + "\""));
     EXPECT_THAT(access[1], HasSubstr("/rpcforge.test.EchoService/Echo NOT_FOUND "));
   }
 }
