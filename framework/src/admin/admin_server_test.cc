@@ -249,4 +249,37 @@ TEST(AdminServer, ABadOrBusyAddressIsAClearError) {
   }
 }
 
+// TLS like the gRPC port: the same certificate files; a client that trusts the CA gets
+// in over https, a plain-HTTP one does not, and files that do not load are an error.
+TEST(AdminServer, ServesHttpsWithTheServersCertificate) {
+  const std::string dir = ::testing::TempDir() + "/rpcforge_admin_tls_" + std::to_string(getpid());
+  const std::string script =
+      "set -e; rm -rf " + dir + "; mkdir -p " + dir + " && cd " + dir +
+      " && openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost"
+      " -addext subjectAltName=IP:127.0.0.1 -keyout key.pem -out cert.pem 2>/dev/null";
+  ASSERT_EQ(std::system(("bash -c \"" + script + "\"").c_str()), 0) << "openssl failed";
+  rpcforge::db::Database db(rpcforge::db::DatabaseOptions{});
+  rpcforge::admin::AdminOptions options;
+  options.cert_chain_file = dir + "/cert.pem";
+  options.private_key_file = dir + "/key.pem";
+  auto admin = rpcforge::admin::AdminServer::Start(db, rpcforge::Clock::Real(), nullptr, options);
+  EXPECT_EQ(admin->url(), "https://" + admin->address());
+  httplib::SSLClient tls("127.0.0.1",
+                         std::stoi(admin->address().substr(admin->address().rfind(':') + 1)));
+  tls.set_ca_cert_path((dir + "/cert.pem").c_str());
+  tls.enable_server_certificate_verification(true);
+  auto r = tls.Get("/api/v1/health");
+  ASSERT_TRUE(r) << httplib::to_string(r.error());
+  EXPECT_EQ(r->status, 200);
+  httplib::Client plain("http://" + admin->address());
+  plain.set_read_timeout(5);
+  auto p = plain.Get("/api/v1/health");
+  EXPECT_TRUE(!p || p->status != 200);
+  admin.reset();
+  options.private_key_file = dir + "/missing.pem";
+  EXPECT_THROW(rpcforge::admin::AdminServer::Start(db, rpcforge::Clock::Real(), nullptr, options),
+               rpcforge::InvalidArgument);
+  std::system(("rm -rf " + dir).c_str());
+}
+
 }  // namespace
