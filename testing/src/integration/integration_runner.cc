@@ -447,7 +447,7 @@ void IntegrationRunner::State::CheckLogRows(StepResult& r) {
     r.failures.push_back(std::to_string(bad_durations) + " log row(s) without a positive duration");
   }
   r.summary = std::to_string(count) + " request log row(s) for " + std::to_string(calls.size()) +
-              " Call(s); server status running";
+              " call(s); server status running";
 }
 
 void IntegrationRunner::State::Logs(StepResult& r) {
