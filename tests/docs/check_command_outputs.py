@@ -6,7 +6,7 @@ temporary directory per block, so `check` then `migrate` see the same database) 
 the binary of BUILD_DIR, and its standard output must equal the lines the block shows
 under it.
 Before comparing, what changes from run to run is masked in both: durations ("(0.06 s)",
-"in 0.11 s"), ports and pids. `serve` runs forever and is not replayed; its block is
+"in 0.11 s"), ports, pids, times, API keys and their prefixes. `serve` runs forever and is not replayed; its block is
 checked up to it.
 
 `$ app invoke 127.0.0.1:50051 ...` lines (docs/commands.md) run against the e2e echo
@@ -33,6 +33,9 @@ MASKS = [
     (re.compile(r"127\.0\.0\.1:\d+"), "127.0.0.1:PORT"),
     (re.compile(r"pid \d+"), "pid P"),
     (re.compile(r'"remainingMs":"\d+"'), '"remainingMs":"N"'),
+    (re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z"), "TIME"),
+    (re.compile(r"\b[0-9a-f]{64}\b"), "KEY"),
+    (re.compile(r"\b[0-9a-f]{8}\.\.\."), "PREFIX..."),
 ]
 
 
@@ -154,6 +157,7 @@ def self_test():
     runs = list(commands(block))
     assert runs[0] == ("samples/a/a", ["check", "--x", "y"], ["out 1 (0.25 s)"]), runs
     assert mask("pid 12 on 127.0.0.1:4000 (0.25 s) in 1.50 s") == "pid P on 127.0.0.1:PORT (T s) in T s"
+    assert mask("1  ci  3500a057...  2026-12-01T19:12:39Z") == "1  ci  PREFIX...  TIME"
     print("check_command_outputs: self-test ok")
 
 
