@@ -22,23 +22,12 @@
 
 using rpcforge::e2e::Joined;
 using rpcforge::e2e::MigratedDatabase;
+using rpcforge::e2e::RunOnce;
 using rpcforge::testing::FakeTimeProcess;
 using ::testing::HasSubstr;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::string RunToEnd(std::vector<std::string> argv) {
-  FakeTimeProcess::Options options;
-  options.argv = std::move(argv);
-  options.capture_stderr = true;
-  FakeTimeProcess proc(options);
-  proc.Start();
-  auto status = proc.Wait(60s);
-  const std::string out = Joined(proc.output());
-  EXPECT_TRUE(status && status->success()) << out;
-  return out;
-}
 
 // Chromium runs headless Chromium (Debian's chromium, installed by ci/setup) with
 // `args` after its fixed flags, for at most 90 s, and returns its standard output. Not
@@ -80,9 +69,9 @@ TEST(AdminProcess, MetricsAndOverviewEqualTheDatabase) {
     argv.insert(argv.end(), extra.begin(), extra.end());
     return argv;
   };
-  RunToEnd(with({"users", "create", "ops", "--staff"}));
+  RunOnce(with({"users", "create", "ops", "--staff"}));
   std::smatch m;
-  const std::string created = RunToEnd(with({"keys", "create", "--name", "ops", "--user", "ops"}));
+  const std::string created = RunOnce(with({"keys", "create", "--name", "ops", "--user", "ops"}));
   ASSERT_TRUE(std::regex_search(created, m, std::regex("\\b([0-9a-f]{64})\\b"))) << created;
   const std::string key = m[1];
 

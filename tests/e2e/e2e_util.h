@@ -6,12 +6,15 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <regex>
 #include <string>
 #include <vector>
+
+#include "rpcforge/testing/fake_time_process.h"
 
 namespace rpcforge::e2e {
 
@@ -24,6 +27,21 @@ inline std::string Joined(const std::vector<std::string>& lines) {
   std::string all;
   for (const auto& l : lines) all += l + "\n";
   return all;
+}
+
+// RunOnce runs `argv` to its end (at most 60 s), expects it to succeed, and returns its
+// output (stdout and stderr).
+inline std::string RunOnce(std::vector<std::string> argv) {
+  using namespace std::chrono_literals;
+  rpcforge::testing::FakeTimeProcess::Options options;
+  options.argv = std::move(argv);
+  options.capture_stderr = true;
+  rpcforge::testing::FakeTimeProcess proc(options);
+  proc.Start();
+  auto status = proc.Wait(60s);
+  std::string out = Joined(proc.output());
+  EXPECT_TRUE(status && status->success()) << out;
+  return out;
 }
 
 // MigratedDatabase is a database file in the test's temporary folder, created and

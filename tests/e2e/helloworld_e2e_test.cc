@@ -18,6 +18,7 @@
 using rpcforge::e2e::Joined;
 using rpcforge::e2e::kListening;
 using rpcforge::e2e::MigratedDatabase;
+using rpcforge::e2e::RunOnce;
 using rpcforge::testing::FakeTimeProcess;
 using ::testing::Contains;
 using ::testing::HasSubstr;
@@ -136,22 +137,6 @@ TEST(HelloworldProcess, DevModeRestartsWhenTheConfigChanges) {
   auto exit = server.Terminate(SIGTERM, 30s);
   EXPECT_TRUE(exit.success()) << exit.ToString();
   std::remove(config.c_str());
-}
-
-}  // namespace
-
-namespace {
-
-std::string RunOnce(std::vector<std::string> argv) {
-  FakeTimeProcess::Options options;
-  options.argv = std::move(argv);
-  options.capture_stderr = true;
-  FakeTimeProcess proc(options);
-  proc.Start();
-  auto status = proc.Wait(60s);
-  std::string out = Joined(proc.output());
-  EXPECT_TRUE(status && status->success()) << out;
-  return out;
 }
 
 // FakeTimeProcess moves a running server's clock: an API key expires for it, while

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "admin/admin_api.h"
@@ -27,12 +28,7 @@ namespace {
 constexpr const char* kJson = "application/json";
 
 std::string ErrorJson(const std::string& message) {
-  std::string escaped;
-  for (char c : message) {
-    if (c == '"' || c == '\\') escaped += '\\';
-    if (static_cast<unsigned char>(c) >= 0x20) escaped += c;
-  }
-  return "{\"error\": \"" + escaped + "\"}";
+  return nlohmann::json{{"error", message}}.dump();
 }
 
 }  // namespace

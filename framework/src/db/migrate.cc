@@ -157,6 +157,13 @@ void CheckReversible(const App& app, const Migration& m) {
   }
 }
 
+// TakenFromModels: a migration follows the models as they are now, so nothing can be
+// compared with them (Migration::from_models).
+bool TakenFromModels(const std::vector<Migration>& migrations) {
+  return std::any_of(migrations.begin(), migrations.end(),
+                     [](const Migration& m) { return m.from_models; });
+}
+
 }  // namespace
 
 int Migrate(Database& db, const Registry& registry, std::ostream& out) {
@@ -200,8 +207,7 @@ std::vector<std::string> MissingMigrations(const Registry& registry, const std::
   for (const auto& app : registry.apps()) {
     if (app->models().empty()) continue;
     const auto migrations = app->migrations();
-    if (std::any_of(migrations.begin(), migrations.end(),
-                    [](const Migration& m) { return m.from_models; })) {
+    if (TakenFromModels(migrations)) {
       continue;  // taken from the models: nothing to compare (UnwrittenMigrationApps)
     }
     const SchemaState state = ReplayMigrations(migrations);
@@ -218,8 +224,7 @@ std::vector<std::string> UnwrittenMigrationApps(const Registry& registry) {
   for (const auto& app : registry.apps()) {
     if (app->models().empty() || app->label() == "rpcforge") continue;
     const auto migrations = app->migrations();
-    if (std::any_of(migrations.begin(), migrations.end(),
-                    [](const Migration& m) { return m.from_models; })) {
+    if (TakenFromModels(migrations)) {
       out.push_back(app->label());
     }
   }

@@ -28,13 +28,7 @@ std::vector<std::string> Tables(db::Database& d) {
   return out;
 }
 
-std::vector<std::string> Columns(db::Database& d, const std::string& table) {
-  std::vector<std::string> out;
-  for (const auto& r : d.Query("SELECT name FROM pragma_table_info(?)", {table})) {
-    out.push_back(r["name"].AsText());
-  }
-  return out;
-}
+using ::rpcforge::db::testmodels::Columns;
 
 std::string Statuses(db::Database& d, const db::Registry& r) {
   std::string out;

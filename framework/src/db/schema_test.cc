@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "db/test_models.h"
 #include "rpcforge/db/framework_models.h"
 #include "rpcforge/db/migrate.h"
 #include "rpcforge/db/registry.h"
@@ -76,13 +77,7 @@ struct Files {
   }
 };
 
-std::vector<std::string> Columns(db::Database& d, const std::string& table) {
-  std::vector<std::string> out;
-  for (const auto& r : d.Query("SELECT name FROM pragma_table_info(?)", {table})) {
-    out.push_back(r["name"].AsText());
-  }
-  return out;
-}
+using ::rpcforge::db::testmodels::Columns;
 
 }  // namespace
 

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "rpcforge/db/database.h"
 #include "rpcforge/db/model.h"
@@ -50,6 +51,15 @@ inline const Model& Editor() {
   static const Model* m =
       new Model("blog.editor", {ForeignKey("author", "blog.author", OnDelete::kProtect)});
   return *m;
+}
+
+// Columns lists `table`'s columns in order (PRAGMA table_info).
+inline std::vector<std::string> Columns(Database& d, const std::string& table) {
+  std::vector<std::string> out;
+  for (const auto& r : d.Query("SELECT name FROM pragma_table_info(?)", {table})) {
+    out.push_back(r["name"].AsText());
+  }
+  return out;
 }
 
 inline void AddBlogApp(Registry& registry) {

@@ -246,6 +246,16 @@ std::string ReadText(const std::string& path) {
   return s.str();
 }
 
+// MigratedInMemory is a private in-memory database with every registered migration.
+std::unique_ptr<rpcforge::db::Database> MigratedInMemory() {
+  rpcforge::db::DatabaseOptions dbo;
+  dbo.path = ":memory:";
+  auto database = std::make_unique<rpcforge::db::Database>(dbo);
+  std::ostringstream ignored;
+  rpcforge::db::Migrate(*database, rpcforge::db::Registry::Global(), ignored);
+  return database;
+}
+
 class RequestLogTest : public rpcforge::fixtures::TestCase {};
 class RequestLogCommitTest : public rpcforge::fixtures::TransactionTestCase {};
 
@@ -717,11 +727,8 @@ TEST_F(RequestLogTest, DisabledOrWithoutDatabaseWritesNothing) {
 // ---------------------------------------------------------------- write-behind
 
 TEST(RequestLogWriter, FullQueueMakesProducersWaitAndLosesNothing) {
-  rpcforge::db::DatabaseOptions dbo;
-  dbo.path = ":memory:";
-  rpcforge::db::Database database(dbo);
-  std::ostringstream ignored;
-  rpcforge::db::Migrate(database, rpcforge::db::Registry::Global(), ignored);
+  const auto owned = MigratedInMemory();
+  rpcforge::db::Database& database = *owned;
   FakeClock clock;
 
   std::mutex mu;
@@ -757,11 +764,8 @@ TEST(RequestLogWriter, FullQueueMakesProducersWaitAndLosesNothing) {
 }
 
 TEST(RequestLogWriter, FlushAndDestructionWriteEverythingQueued) {
-  rpcforge::db::DatabaseOptions dbo;
-  dbo.path = ":memory:";
-  rpcforge::db::Database database(dbo);
-  std::ostringstream ignored;
-  rpcforge::db::Migrate(database, rpcforge::db::Registry::Global(), ignored);
+  const auto owned = MigratedInMemory();
+  rpcforge::db::Database& database = *owned;
   FakeClock clock;
 
   for (bool by_destructor : {false, true}) {
@@ -1000,11 +1004,8 @@ TEST(RequestLog, DocumentedConfigAndCommandsAreValid) {
 // ---------------------------------------------------------------- migration
 
 TEST(RequestLog, Migration0002AddsThePeerColumnsToAnOlderSchema) {
-  rpcforge::db::DatabaseOptions dbo;
-  dbo.path = ":memory:";
-  rpcforge::db::Database database(dbo);
-  std::ostringstream out;
-  rpcforge::db::Migrate(database, rpcforge::db::Registry::Global(), out);
+  const auto owned = MigratedInMemory();
+  rpcforge::db::Database& database = *owned;
   // Turn the table back into what 0001_initial created before 0002 existed.
   for (const char* column : {"peer_host", "peer_port", "request_messages", "response_messages"}) {
     database.Execute(std::string("ALTER TABLE rpcforge_requestlog DROP COLUMN ") + column);
@@ -1028,11 +1029,8 @@ TEST(RequestLog, Migration0002AddsThePeerColumnsToAnOlderSchema) {
 // A row the database refuses (here: its table is gone) is logged and dropped, and the
 // writer and the per-database totals the admin port reports count it.
 TEST(RequestLogWriter, RowsTheDatabaseRefusesAreCountedAsDropped) {
-  rpcforge::db::DatabaseOptions dbo;
-  dbo.path = ":memory:";
-  rpcforge::db::Database database(dbo);
-  std::ostringstream ignored;
-  rpcforge::db::Migrate(database, rpcforge::db::Registry::Global(), ignored);
+  const auto owned = MigratedInMemory();
+  rpcforge::db::Database& database = *owned;
   database.Execute("DROP TABLE rpcforge_requestlog");
   FakeClock clock;
   RequestLogWriter writer(database, clock);
