@@ -159,6 +159,7 @@ Database::~Database() {
   std::lock_guard<std::mutex> lock(state_->mu);
   state_->idle.clear();
   state_->pinned = nullptr;
+  state_->writes_on = nullptr;
   state_->all.clear();
 }
 

@@ -645,3 +645,71 @@ TEST(Atomic, EndingOnAnotherThreadIsRefused) {
   tx.Rollback();
   EXPECT_EQ(Count(db), 0);
 }
+
+// A temporary table lives on one connection: Atomic() finding it there means the
+// transaction ran on the connection that made it.
+bool OnConnectionWithTempTable(Database& db) {
+  return db.Query("SELECT COUNT(*) FROM temp.sqlite_master WHERE name = 'here'")[0].at(0).AsInt() ==
+         1;
+}
+
+TEST(Pool, WriteTransactionsKeepToOneConnectionWhileReadsRunBeside) {
+  TempDir dir;
+  auto db = OpenWithTable(dir);
+  {
+    Transaction tx = db->Atomic();
+    db->Execute("CREATE TEMP TABLE here (x)");
+    tx.Commit();
+  }
+  // Readers return their connections after the writer returned its own, so without the
+  // preference the most recently returned connection a write takes is a reader's.
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 3; ++t) {
+    readers.emplace_back([&] {
+      for (int i = 0; i < 100000 && !stop.load(); ++i) Count(*db);
+    });
+  }
+  int elsewhere = 0;
+  for (int i = 0; i < 200; ++i) {
+    Transaction tx = db->Atomic();
+    if (!OnConnectionWithTempTable(*db)) ++elsewhere;
+    db->Execute("INSERT INTO item (name) VALUES (?)", {"w"});
+    tx.Commit();
+  }
+  stop = true;
+  for (auto& r : readers) r.join();
+  EXPECT_EQ(elsewhere, 0);
+  EXPECT_EQ(Count(*db), 200);
+  EXPECT_GE(db->pool_use().open, 2);  // the readers had connections of their own
+}
+
+TEST(Pool, ReleaseWriteCacheFreesTheWritingConnectionsPagesWhenItIsFree) {
+  TempDir dir;
+  auto db = OpenWithTable(dir);
+  {
+    Transaction tx = db->Atomic();
+    for (int i = 0; i < 2000; ++i) {
+      db->Execute("INSERT INTO item (name) VALUES (?)", {std::string(200, 'a' + i % 26)});
+    }
+    tx.Commit();
+  }
+  // Held by another thread: nothing is freed under it.
+  std::promise<void> holding;
+  std::promise<void> release;
+  std::thread holder([&] {
+    Transaction tx = db->Atomic();
+    holding.set_value();
+    release.get_future().wait();
+    tx.Commit();
+  });
+  holding.get_future().wait();
+  EXPECT_EQ(db->ReleaseWriteCache(), 0);
+  release.set_value();
+  holder.join();
+
+  const int64_t freed = db->ReleaseWriteCache();
+  EXPECT_GT(freed, 100 * 1024);  // most of 2000 rows of 200 bytes
+  EXPECT_LT(db->ReleaseWriteCache(), freed);
+  EXPECT_EQ(Count(*db), 2000);  // read back from the file
+}

@@ -3,6 +3,7 @@
 // RequestScope.
 #include "db/pool.h"
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "core/logging.h"
@@ -24,7 +25,41 @@ ThreadLease PeekLease(const State& s) {
   return it == t_leases.end() ? ThreadLease{} : it->second;
 }
 
-ThreadLease& Acquire(State& s) {
+namespace {
+
+// Pick removes from the pool and returns the connection `use` takes now, opening one
+// when the pool may grow; null when every connection is leased (`s.mu` held). Writes
+// take `s.writes_on` when it is idle; reads take the most recently returned (warmest)
+// other idle connection, open one rather than take `s.writes_on`, and take it only
+// when nothing else is left.
+Connection* Pick(State& s, Use use) {
+  auto take = [&s](std::vector<Connection*>::iterator it) {
+    Connection* conn = *it;
+    s.idle.erase(it);
+    return conn;
+  };
+  const auto writer = std::find(s.idle.begin(), s.idle.end(), s.writes_on);
+  Connection* conn = nullptr;
+  if (use == Use::kWrite && s.writes_on != nullptr && writer != s.idle.end()) {
+    conn = take(writer);
+  } else if (s.idle.size() > (writer != s.idle.end() ? 1u : 0u)) {
+    auto it = s.idle.end() - 1;
+    if (it == writer) --it;
+    conn = take(it);
+  } else if (static_cast<int>(s.all.size()) < (s.memory ? 1 : s.options.max_connections)) {
+    s.all.push_back(std::make_unique<Connection>(s.options.path, s.options.busy_timeout_ms,
+                                                 s.memory, s.options.cache_kib));
+    conn = s.all.back().get();
+  } else if (!s.idle.empty()) {
+    conn = take(s.idle.end() - 1);
+  }
+  if (conn != nullptr && use == Use::kWrite) s.writes_on = conn;
+  return conn;
+}
+
+}  // namespace
+
+ThreadLease& Acquire(State& s, Use use) {
   ThreadLease& tl = Lease(s);
   if (tl.conn != nullptr) {
     ++tl.refs;
@@ -40,15 +75,8 @@ ThreadLease& Acquire(State& s) {
         tl.pinned = true;
         break;
       }
-    } else if (!s.idle.empty()) {
-      tl.conn = s.idle.back();
-      s.idle.pop_back();
-      tl.pinned = false;
-      break;
-    } else if (static_cast<int>(s.all.size()) < (s.memory ? 1 : s.options.max_connections)) {
-      s.all.push_back(std::make_unique<Connection>(s.options.path, s.options.busy_timeout_ms,
-                                                   s.memory, s.options.cache_kib));
-      tl.conn = s.all.back().get();
+    } else if (Connection* conn = Pick(s, use); conn != nullptr) {
+      tl.conn = conn;
       tl.pinned = false;
       break;
     }
@@ -208,6 +236,25 @@ Database::RequestScope::~RequestScope() {
   if (rolled_back > 0) {
     RPCFORGE_LOG_WARN("db", "request left {} Atomic() scope(s) open; rolled back", rolled_back);
   }
+}
+
+int64_t Database::ReleaseWriteCache() {
+  State& s = *state_;
+  std::lock_guard<std::mutex> lock(s.mu);  // an idle connection stays idle meanwhile
+  if (s.writes_on == nullptr ||
+      std::find(s.idle.begin(), s.idle.end(), s.writes_on) == s.idle.end()) {
+    return 0;
+  }
+  sqlite3* handle = s.writes_on->handle();
+  auto cache_used = [handle] {
+    int current = 0;
+    int highwater = 0;
+    sqlite3_db_status(handle, SQLITE_DBSTATUS_CACHE_USED, &current, &highwater, 0);
+    return static_cast<int64_t>(current);
+  };
+  const int64_t before = cache_used();
+  sqlite3_db_release_memory(handle);
+  return before - cache_used();
 }
 
 Database::PoolUse Database::pool_use() const {

@@ -155,7 +155,7 @@ void Transaction::OnCommit(std::function<void()> fn) { db_->OnCommit(std::move(f
 Transaction Database::Atomic() {
   State& s = *state_;
   CheckAccess(s, "BEGIN IMMEDIATE");
-  ThreadLease& tl = Acquire(s);
+  ThreadLease& tl = Acquire(s, db_internal::Use::kWrite);
   Connection& conn = *tl.conn;
   auto scope = std::make_shared<Scope>();
   scope->conn = &conn;

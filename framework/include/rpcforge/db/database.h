@@ -271,6 +271,14 @@ class RPCFORGE_EXPORT Database {
   };
   PoolUse pool_use() const;
 
+  // Write transactions (`Atomic()`) keep to one connection while it is free, so the
+  // pages and statements of the tables they write are cached once, not on every
+  // pooled connection. ReleaseWriteCache frees that connection's cached pages (when
+  // no thread holds it) and returns the bytes freed. For writers that only append,
+  // such as the request log, whose pages are written once and rarely read again: the
+  // GroupCommit calls it after each batch.
+  int64_t ReleaseWriteCache();
+
   // SetAccessHook installs `hook`, called with the SQL before every statement
   // (including BEGIN/SAVEPOINT); when it throws, the statement does not run and the
   // exception propagates. An empty function removes it. Used by SimpleTestCase.
