@@ -52,6 +52,22 @@ TEST(Timestamp, ParseRejectsGarbage) {
   EXPECT_EQ(t, before);
 }
 
+// Every field is exactly its digits: no sign, no space, no short field.
+TEST(Timestamp, ParseRejectsSignsSpacesAndShortFields) {
+  Clock::TimePoint t{};
+  for (const char* text :
+       {"+023-11-14T22:13:20Z", "-023-11-14T22:13:20Z", " 2023-11-14T22:13:20Z",
+        "2023-+1-14T22:13:20Z", "2023-11- 4T22:13:20Z", "2023-11-14T-2:13:20Z",
+        "2023-11-14T22:13: 0Z", "2023-11-14X22:13:20Z", "2023-11-14T22:13:20+0a:00",
+        "2023-11-14T22:13:20+02-00", "2023-11-14T22:13:20ZZ", "2023-11-14T22:13", ""}) {
+    EXPECT_FALSE(rpcforge::ParseTimestamp(text, &t)) << text;
+  }
+  ASSERT_TRUE(rpcforge::ParseTimestamp("2023-11-14t22:13:20-01:30", &t));
+  Clock::TimePoint utc{};
+  ASSERT_TRUE(rpcforge::ParseTimestamp("2023-11-14T23:43:20Z", &utc));
+  EXPECT_EQ(t, utc);
+}
+
 // A day the month does not have is no date: 2023-02-30 read as 2 March.
 TEST(Timestamp, ParseRejectsDaysTheMonthDoesNotHave) {
   Clock::TimePoint t{};
