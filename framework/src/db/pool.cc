@@ -28,10 +28,12 @@ ThreadLease PeekLease(const State& s) {
 namespace {
 
 // Pick removes from the pool and returns the connection `use` takes now, opening one
-// when the pool may grow; null when every connection is leased (`s.mu` held). Writes
-// take `s.writes_on` when it is idle; reads take the most recently returned (warmest)
-// other idle connection, open one rather than take `s.writes_on`, and take it only
-// when nothing else is left.
+// when the pool may grow; null when the caller must wait (`s.mu` held). Writes take
+// `s.writes_on` when it is idle, and wait while another write holds it. Reads take the
+// most recently returned (warmest) other idle connection or open one; they never take
+// `s.writes_on` unless the pool has one connection, so with the pool full they wait
+// for one of the others (under concurrent Creates, reads that took it moved the
+// writes to another connection, which then prepared the request log's INSERTs too).
 Connection* Pick(State& s, Use use) {
   auto take = [&s](std::vector<Connection*>::iterator it) {
     Connection* conn = *it;
@@ -39,21 +41,27 @@ Connection* Pick(State& s, Use use) {
     return conn;
   };
   const auto writer = std::find(s.idle.begin(), s.idle.end(), s.writes_on);
+  const int max = s.memory ? 1 : s.options.max_connections;
   Connection* conn = nullptr;
   if (use == Use::kWrite && s.writes_on != nullptr && writer != s.idle.end()) {
     conn = take(writer);
+  } else if (use == Use::kWrite && s.writing_on_writes_on) {
+    return nullptr;
   } else if (s.idle.size() > (writer != s.idle.end() ? 1u : 0u)) {
     auto it = s.idle.end() - 1;
     if (it == writer) --it;
     conn = take(it);
-  } else if (static_cast<int>(s.all.size()) < (s.memory ? 1 : s.options.max_connections)) {
+  } else if (static_cast<int>(s.all.size()) < max) {
     s.all.push_back(std::make_unique<Connection>(s.options.path, s.options.busy_timeout_ms,
                                                  s.memory, s.options.cache_kib));
     conn = s.all.back().get();
-  } else if (!s.idle.empty()) {
+  } else if (!s.idle.empty() && (use == Use::kWrite || max == 1)) {
     conn = take(s.idle.end() - 1);
   }
-  if (conn != nullptr && use == Use::kWrite) s.writes_on = conn;
+  if (conn != nullptr && use == Use::kWrite) {
+    s.writes_on = conn;
+    s.writing_on_writes_on = true;
+  }
   return conn;
 }
 
@@ -111,6 +119,7 @@ void Release(State& s) {
       s.pin_busy = false;
     } else {
       s.idle.push_back(conn);
+      if (conn == s.writes_on) s.writing_on_writes_on = false;
     }
   }
   s.cv.notify_all();

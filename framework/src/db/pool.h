@@ -64,10 +64,16 @@ struct State {
   // The connection write transactions prefer: the one the last Atomic() used. Writes
   // keep to one connection, so only it holds the pages and prepared INSERTs of the
   // tables written (a request log's multi-row INSERTs on each of eight connections were
-  // a tenth of the durable blog's resident memory under load); reads avoid it while
-  // another connection is idle.
+  // a tenth of the durable blog's resident memory under load). Once a write has
+  // chosen it, reads leave it alone (unless the pool has one connection): they have
+  // max_connections - 1 connections.
   Connection* writes_on = nullptr;  // guarded by mu
-  bool pin_busy = false;            // guarded by mu
+  // A write transaction holds `writes_on`, and with it the writer lock: another write
+  // transaction waits for that connection rather than take one of its own (it would
+  // wait for the writer lock anyway; under concurrent Creates the writes otherwise
+  // rotated over the pool again).
+  bool writing_on_writes_on = false;  // guarded by mu
+  bool pin_busy = false;              // guarded by mu
 
   WriterLock writer;
 
