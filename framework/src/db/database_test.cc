@@ -50,12 +50,13 @@ std::vector<std::string> Names(Database& db) {
 
 }  // namespace
 
-TEST(Database, OpensWithWalForeignKeysAndNormalSync) {
+TEST(Database, OpensWithWalForeignKeysNormalSyncAndTempStoreInMemory) {
   TempDir dir;
   auto db = OpenWithTable(dir);
   EXPECT_EQ(db->Query("PRAGMA journal_mode")[0].at(0).AsText(), "wal");
   EXPECT_EQ(db->Query("PRAGMA foreign_keys")[0].at(0).AsInt(), 1);
   EXPECT_EQ(db->Query("PRAGMA synchronous")[0].at(0).AsInt(), 1);  // NORMAL
+  EXPECT_EQ(db->Query("PRAGMA temp_store")[0].at(0).AsInt(), 2);   // MEMORY
 }
 
 TEST(Database, BindsEveryValueTypeAsParameters) {
