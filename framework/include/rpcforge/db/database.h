@@ -52,7 +52,9 @@ struct DatabaseOptions {
   std::string path = ":memory:";
   // How long SQLite waits for a lock held by another process.
   int busy_timeout_ms = 5000;
-  // Most connections open at once (file databases). Leases wait for a free one.
+  // Most connections open at once (file databases). Leases wait for a free one. Once
+  // a write transaction has run, one connection is kept for write transactions, and
+  // reads share the others (a pool of one shares it).
   int max_connections = 8;
   // SQLite's page cache per connection, in KiB. The operating system caches the
   // file as well, so a small cache keeps memory low at little cost.
