@@ -43,11 +43,12 @@ Connection* Pick(State& s, Use use) {
   const auto writer = std::find(s.idle.begin(), s.idle.end(), s.writes_on);
   const int max = s.memory ? 1 : s.options.max_connections;
   Connection* conn = nullptr;
-  if (use == Use::kWrite && s.writes_on != nullptr && writer != s.idle.end()) {
+  const bool writer_idle = writer != s.idle.end();  // never when writes_on is null
+  if (use == Use::kWrite && writer_idle) {
     conn = take(writer);
   } else if (use == Use::kWrite && s.writing_on_writes_on) {
     return nullptr;
-  } else if (s.idle.size() > (writer != s.idle.end() ? 1u : 0u)) {
+  } else if (s.idle.size() > (writer_idle ? 1u : 0u)) {
     auto it = s.idle.end() - 1;
     if (it == writer) --it;
     conn = take(it);
@@ -55,8 +56,8 @@ Connection* Pick(State& s, Use use) {
     s.all.push_back(std::make_unique<Connection>(s.options.path, s.options.busy_timeout_ms,
                                                  s.memory, s.options.cache_kib));
     conn = s.all.back().get();
-  } else if (!s.idle.empty() && (use == Use::kWrite || max == 1)) {
-    conn = take(s.idle.end() - 1);
+  } else if (writer_idle && max == 1) {
+    conn = take(writer);  // a read in a pool of one shares the writing connection
   }
   if (conn != nullptr && use == Use::kWrite) {
     s.writes_on = conn;
