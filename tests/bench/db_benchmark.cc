@@ -6,13 +6,12 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 #include <benchmark/benchmark.h>
-#include <stdlib.h>
 
-#include <filesystem>
 #include <memory>
 #include <sstream>
 #include <string>
 
+#include "bench_database.h"
 #include "rpcforge/db/database.h"
 #include "rpcforge/db/migrate.h"
 #include "rpcforge/db/model.h"
@@ -35,9 +34,6 @@ const db::Model& Item() {
 class Env {
  public:
   Env() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "rpcforge_bench_XXXXXX").string();
-    dir_ = mkdtemp(tmpl.data());
-    path_ = (dir_ / "bench.sqlite3").string();
     db::DatabaseOptions options;
     options.path = path_;
     db_ = std::make_unique<db::Database>(options);
@@ -50,27 +46,17 @@ class Env {
     }
     Item().Objects(*db_).BulkCreate(rows);
   }
-  ~Env() {
-    db_.reset();
-    std::filesystem::remove_all(dir_);
-  }
   db::Database& database() { return *db_; }
-  const std::string& path() const { return path_; }
 
   // Baseline opens its own connection with the Database's pragmas.
   std::unique_ptr<SQLite::Database> OpenBaseline() const {
-    auto conn = std::make_unique<SQLite::Database>(
-        path_, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, 5000);
-    conn->exec("PRAGMA journal_mode=WAL");
-    conn->exec("PRAGMA synchronous=NORMAL");
-    conn->exec("PRAGMA foreign_keys=ON");
-    return conn;
+    return rpcforge::bench::OpenBaseline(path_);
   }
 
  private:
-  std::filesystem::path dir_;
-  std::string path_;
-  std::unique_ptr<db::Database> db_;
+  rpcforge::bench::TempDir dir_;
+  std::string path_ = dir_.File("bench.sqlite3");
+  std::unique_ptr<db::Database> db_;  // closed before dir_ is removed
   db::Registry registry_;
 };
 
