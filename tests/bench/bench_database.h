@@ -16,7 +16,7 @@ namespace rpcforge::bench {
 using ::rpcforge::db::testmodels::TempDir;
 
 // OpenBaseline opens `path` with SQLiteCpp and the pragmas db::Database sets on each
-// of its connections (db/sqlite_connection.h), so a baseline differs from rpcforge only
+// of its connections (db/sqlite_connection.cc), so a baseline differs from rpcforge only
 // in the framework's own work.
 inline std::unique_ptr<SQLite::Database> OpenBaseline(const std::string& path) {
   auto conn =

@@ -2,8 +2,6 @@
 // The Database facade and statement execution (Run).
 #include "rpcforge/db/database.h"
 
-#include <sqlite3.h>
-
 #include <atomic>
 #include <memory>
 #include <string>
@@ -11,7 +9,6 @@
 
 #include "core/logging.h"
 #include "db/pool.h"
-#include "db/sqlite_errors.h"
 #include "rpcforge/errors.h"
 
 namespace rpcforge::db {
@@ -57,68 +54,57 @@ ExecResult Run(State& s, std::string_view sql, const std::vector<Value>& params,
   bool ok = false;
   bool holds_writer = false;
   bool wrapped = false;
-  sqlite3_stmt* stmt = nullptr;
+  Statement* stmt = nullptr;
   ExecResult result;
   try {
     stmt = conn.Take(sql);
-    if (!control && ReadOnlyScope::active() && !sqlite3_stmt_readonly(stmt)) {
+    const bool writes = !stmt->read_only();
+    if (!control && writes && ReadOnlyScope::active()) {
       throw PermissionDenied("This service is read-only: database writes are not allowed");
     }
-    Bind(stmt, conn.handle(), params);
-    if (!control && !sqlite3_stmt_readonly(stmt)) CheckNotRolledBack(conn);
-    if (!control && !lease.tl.pinned && conn.autocommit() && !sqlite3_stmt_readonly(stmt)) {
+    stmt->Bind(params);
+    if (!control && writes) CheckNotRolledBack(conn);
+    if (!control && writes && !lease.tl.pinned && !conn.in_transaction()) {
       if (!s.writer.Acquire(s.options.lease_timeout)) {
         throw Unavailable("database: timed out waiting for the writer lock");
       }
       holds_writer = true;
-      if (CanWrapInTransaction(sql)) {
-        // A lone write statement upgrades a read snapshot to a write lock; when another
-        // process wrote in between, SQLite fails with SQLITE_BUSY_SNAPSHOT without
-        // consulting busy_timeout. BEGIN IMMEDIATE takes the write lock first (waiting
-        // under busy_timeout), so the statement cannot hit that.
-        const int rc = sqlite3_exec(conn.handle(), "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
-        if (rc != SQLITE_OK) throw db_internal::SqliteError(conn.handle(), rc);
+      if (conn.CanWrapInTransaction(sql)) {
+        // A lone write runs in a transaction that takes the engine's write lock first
+        // (SQLite: a lone write upgrades a read snapshot to a write lock, and fails with
+        // SQLITE_BUSY_SNAPSHOT, without waiting, when another process wrote in between).
+        conn.ExecControl(conn.BeginWriteSql());
         wrapped = true;
       }
     }
     std::shared_ptr<std::vector<std::string>> columns;
-    while (true) {
-      const int rc = sqlite3_step(stmt);
-      if (rc == SQLITE_DONE) break;
-      if (rc == SQLITE_INTERRUPT && CallInterrupt::Poll() != CallInterrupt::Reason::kNone) {
-        ThrowInterrupted(CallInterrupt::Poll());
-      }
-      if (rc != SQLITE_ROW) throw db_internal::SqliteError(conn.handle(), rc);
+    while (stmt->Step()) {
       if (on_row == nullptr) continue;
-      const int n = sqlite3_column_count(stmt);
+      const int n = stmt->column_count();
       if (!columns) {
         columns = std::make_shared<std::vector<std::string>>();
-        for (int i = 0; i < n; ++i) columns->emplace_back(sqlite3_column_name(stmt, i));
+        for (int i = 0; i < n; ++i) columns->push_back(stmt->column_name(i));
       }
       std::vector<Value> values;
       values.reserve(static_cast<size_t>(n));
-      for (int i = 0; i < n; ++i) values.push_back(ColumnValue(stmt, i));
+      for (int i = 0; i < n; ++i) values.push_back(stmt->column(i));
       (*on_row)(Row(columns, std::move(values)));
     }
-    result.changes = sqlite3_changes(conn.handle());
-    result.last_insert_id = sqlite3_last_insert_rowid(conn.handle());
+    result.changes = conn.changes();
+    result.last_insert_id = conn.last_insert_id();
     if (wrapped) {
       conn.Give(sql, stmt);  // a pending statement would keep COMMIT from finishing
       stmt = nullptr;
-      const int rc = sqlite3_exec(conn.handle(), "COMMIT", nullptr, nullptr, nullptr);
-      if (rc != SQLITE_OK) throw db_internal::SqliteError(conn.handle(), rc);
+      conn.ExecControl("COMMIT");
       wrapped = false;
     }
     ok = true;
   } catch (...) {
-    if (!conn.scopes.empty() && conn.autocommit() && conn.rolled_back_by.empty()) {
-      conn.rolled_back_by = sqlite3_errmsg(conn.handle());
+    if (!conn.scopes.empty() && !conn.in_transaction() && conn.rolled_back_by.empty()) {
+      conn.rolled_back_by = conn.last_error();
     }
-    if (wrapped && !conn.autocommit()) {
-      if (stmt != nullptr) sqlite3_reset(stmt);
-      sqlite3_exec(conn.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
-    }
-    if (stmt != nullptr) conn.Give(sql, stmt);
+    if (stmt != nullptr) conn.Give(sql, stmt);  // resets it, so ROLLBACK can finish
+    if (wrapped && conn.in_transaction()) conn.RollbackQuietly();
     if (holds_writer) s.writer.Release();
     Notify(s, sql, std::chrono::steady_clock::now() - start, false);
     throw;
@@ -138,14 +124,13 @@ using db_internal::State;
 
 Database::Database(DatabaseOptions options) : state_(std::make_unique<State>()) {
   state_->options = std::move(options);
-  state_->memory = state_->options.path.empty() || state_->options.path == ":memory:";
+  state_->backend = db_internal::OpenBackend(state_->options);
+  state_->memory = state_->backend->in_memory();
   if (state_->memory) state_->options.path = ":memory:";
   state_->id = g_next_db_id.fetch_add(1);
   // Open one connection now so a bad path fails here, not at the first query.
   std::lock_guard<std::mutex> lock(state_->mu);
-  state_->all.push_back(std::make_unique<Connection>(state_->options.path,
-                                                     state_->options.busy_timeout_ms,
-                                                     state_->memory, state_->options.cache_kib));
+  state_->all.push_back(state_->backend->Open());
   state_->idle.push_back(state_->all.back().get());
 }
 

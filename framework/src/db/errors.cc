@@ -1,12 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "rpcforge/db/errors.h"
 
-#include <sqlite3.h>
-
 #include <utility>
 
 #include "core/logging.h"
-#include "db/sqlite_errors.h"
 
 namespace rpcforge::db {
 namespace {
@@ -53,23 +50,4 @@ void DatabaseError::LogAtBoundary(std::string_view method) const {
   }
 }
 
-namespace db_internal {
-
-DatabaseErrorKind KindOfSqliteCode(int extended_code) {
-  if (extended_code == SQLITE_CONSTRAINT_UNIQUE || extended_code == SQLITE_CONSTRAINT_PRIMARYKEY) {
-    return DatabaseErrorKind::kUniqueViolation;
-  }
-  if (extended_code == SQLITE_CONSTRAINT_FOREIGNKEY) return DatabaseErrorKind::kForeignKeyViolation;
-  if ((extended_code & 0xff) == SQLITE_CONSTRAINT) return DatabaseErrorKind::kConstraint;
-  return DatabaseErrorKind::kOther;
-}
-
-DatabaseError SqliteError(sqlite3* handle, int rc) {
-  const int extended = handle != nullptr ? sqlite3_extended_errcode(handle) : rc;
-  const int code = (extended & 0xff) == (rc & 0xff) ? extended : rc;
-  std::string message = handle != nullptr ? sqlite3_errmsg(handle) : sqlite3_errstr(rc);
-  return DatabaseError(KindOfSqliteCode(code), std::move(message), code);
-}
-
-}  // namespace db_internal
 }  // namespace rpcforge::db

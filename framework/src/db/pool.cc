@@ -41,7 +41,7 @@ Connection* Pick(State& s, Use use) {
     return conn;
   };
   const auto writer = std::find(s.idle.begin(), s.idle.end(), s.writes_on);
-  const int max = s.memory ? 1 : s.options.max_connections;
+  const int max = s.backend->max_connections();
   Connection* conn = nullptr;
   const bool writer_idle = writer != s.idle.end();  // never when writes_on is null
   if (use == Use::kWrite && writer_idle) {
@@ -53,8 +53,7 @@ Connection* Pick(State& s, Use use) {
     if (it == writer) --it;
     conn = take(it);
   } else if (static_cast<int>(s.all.size()) < max) {
-    s.all.push_back(std::make_unique<Connection>(s.options.path, s.options.busy_timeout_ms,
-                                                 s.memory, s.options.cache_kib));
+    s.all.push_back(s.backend->Open());
     conn = s.all.back().get();
   } else if (writer_idle && max == 1) {
     conn = take(writer);  // a read in a pool of one shares the writing connection
@@ -109,10 +108,10 @@ void Release(State& s) {
   Connection* conn = tl.conn;
   const bool pinned = tl.pinned;
   t_leases.erase(s.id);  // keeps the map small for threads that outlive many databases
-  if (!pinned && !conn->autocommit()) {
+  if (!pinned && conn->in_transaction()) {
     // Hygiene: a raw BEGIN left open must not leak into the next unit of work.
     RPCFORGE_LOG_WARN("db", "connection returned with an open transaction; rolling back");
-    sqlite3_exec(conn->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+    conn->RollbackQuietly();
   }
   {
     std::lock_guard<std::mutex> lock(s.mu);
@@ -193,8 +192,9 @@ Database::PinnedConnection::BeginSavepoint() {
 
 Database::PinnedConnection::Savepoint::~Savepoint() {
   try {
-    db_internal::Run(*db_->state_, "ROLLBACK TO " + name_, {}, nullptr, /*control=*/true);
-    db_internal::Run(*db_->state_, "RELEASE " + name_, {}, nullptr, /*control=*/true);
+    db_internal::Run(*db_->state_, "ROLLBACK TO SAVEPOINT " + name_, {}, nullptr,
+                     /*control=*/true);
+    db_internal::Run(*db_->state_, "RELEASE SAVEPOINT " + name_, {}, nullptr, /*control=*/true);
   } catch (const std::exception& e) {
     RPCFORGE_LOG_ERROR("db", "cannot roll back to savepoint {}: {}", name_, e.what());
   }
@@ -213,9 +213,7 @@ Database::PinnedConnection::~PinnedConnection() {
   if (conn != nullptr) {
     for (auto& scope : conn->scopes) scope->active = false;
     conn->scopes.clear();
-    if (!conn->autocommit()) {
-      sqlite3_exec(conn->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
-    }
+    if (conn->in_transaction()) conn->RollbackQuietly();
     s.idle.push_back(conn);
   }
   lock.unlock();
@@ -255,16 +253,7 @@ int64_t Database::ReleaseWriteCache() {
       std::find(s.idle.begin(), s.idle.end(), s.writes_on) == s.idle.end()) {
     return 0;
   }
-  sqlite3* handle = s.writes_on->handle();
-  auto cache_used = [handle] {
-    int current = 0;
-    int highwater = 0;
-    sqlite3_db_status(handle, SQLITE_DBSTATUS_CACHE_USED, &current, &highwater, 0);
-    return static_cast<int64_t>(current);
-  };
-  const int64_t before = cache_used();
-  sqlite3_db_release_memory(handle);
-  return before - cache_used();
+  return s.writes_on->ReleaseCache();
 }
 
 Database::PoolUse Database::pool_use() const {
@@ -273,7 +262,7 @@ Database::PoolUse Database::pool_use() const {
   PoolUse use;
   use.open = static_cast<int>(s.all.size());
   use.in_use = use.open - static_cast<int>(s.idle.size());
-  use.max = s.memory ? 1 : s.options.max_connections;
+  use.max = s.backend->max_connections();
   return use;
 }
 

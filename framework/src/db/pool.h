@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-#include "db/sqlite_connection.h"
+#include "db/backend.h"
 #include "rpcforge/db/database.h"
 
 namespace rpcforge::db::db_internal {
@@ -52,6 +52,7 @@ struct ThreadLease {
 
 struct State {
   DatabaseOptions options;
+  std::unique_ptr<Backend> backend;
   bool memory = false;
   uint64_t id = 0;
   std::atomic<const Clock*> clock{&Clock::Real()};
@@ -109,8 +110,6 @@ struct LeaseGuard {
   ThreadLease& tl;
 };
 
-// ThrowInterrupted throws Cancelled or DeadlineExceeded for `reason`.
-[[noreturn]] void ThrowInterrupted(CallInterrupt::Reason reason);
 // WaitSlice bounds one wait on a condition variable: no later than `limit`, nor the
 // call's deadline, and short enough to notice a cancellation.
 std::chrono::steady_clock::time_point WaitSlice(std::chrono::steady_clock::time_point limit);

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "rpcforge/db/query.h"
 
-#include <sqlite3.h>
-
 #include <utility>
 
 #include "core/logging.h"

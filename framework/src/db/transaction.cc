@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
 // Atomic() scopes: transactions, savepoints, their end and their on-commit callbacks.
-#include <sqlite3.h>
-
 #include "core/logging.h"
 #include "db/pool.h"
 #include "rpcforge/errors.h"
@@ -31,14 +29,15 @@ void DivertToCapture(State& s, std::vector<std::function<void()>> callbacks) {
   for (auto& fn : callbacks) capture(std::move(fn));
 }
 
-// SQLite rolls back the transaction itself after some errors (SQLITE_FULL: e.g. an
-// AUTOINCREMENT table past the largest rowid; SQLITE_IOERR, SQLITE_NOMEM). A write or a
+// An engine may roll back the transaction itself after some errors (SQLite: SQLITE_FULL,
+// e.g. an AUTOINCREMENT table past the largest rowid; SQLITE_IOERR, SQLITE_NOMEM). A write or a
 // nested scope would otherwise wait for the writer lock that this thread's own scope
 // holds (lease_timeout, then Unavailable) or, on a pinned connection, commit outside
 // the scope. Only ending the scopes makes it usable again.
 void CheckNotRolledBack(Connection& conn) {
-  if (conn.scopes.empty() || !conn.autocommit()) return;
-  throw FailedPrecondition("database: SQLite rolled the transaction back after an earlier error" +
+  if (conn.scopes.empty() || conn.in_transaction()) return;
+  throw FailedPrecondition("database: " + std::string(conn.engine()) +
+                           " rolled the transaction back after an earlier error" +
                            (conn.rolled_back_by.empty() ? "" : " (" + conn.rolled_back_by + ")") +
                            "; end the Atomic() scope");
 }
@@ -54,17 +53,18 @@ void EndScope(State& s, const std::shared_ptr<Scope>& scope, bool commit) {
   }
   std::exception_ptr error;
   auto rollback = [&] {
-    if (conn.autocommit()) return;  // SQLite already rolled the transaction back
+    if (!conn.in_transaction()) return;  // the engine already rolled it back
     if (scope->is_transaction) {
       Run(s, "ROLLBACK", {}, nullptr, true);
     } else {
-      Run(s, "ROLLBACK TO " + scope->savepoint, {}, nullptr, true);
-      Run(s, "RELEASE " + scope->savepoint, {}, nullptr, true);
+      Run(s, "ROLLBACK TO SAVEPOINT " + scope->savepoint, {}, nullptr, true);
+      Run(s, "RELEASE SAVEPOINT " + scope->savepoint, {}, nullptr, true);
     }
   };
   try {
     if (commit) {
-      Run(s, scope->is_transaction ? "COMMIT" : "RELEASE " + scope->savepoint, {}, nullptr, true);
+      Run(s, scope->is_transaction ? "COMMIT" : "RELEASE SAVEPOINT " + scope->savepoint, {},
+          nullptr, true);
     } else {
       rollback();
     }
@@ -154,14 +154,14 @@ void Transaction::OnCommit(std::function<void()> fn) { db_->OnCommit(std::move(f
 
 Transaction Database::Atomic() {
   State& s = *state_;
-  CheckAccess(s, "BEGIN IMMEDIATE");
+  CheckAccess(s, "BEGIN");
   ThreadLease& tl = Acquire(s, db_internal::Use::kWrite);
   Connection& conn = *tl.conn;
   auto scope = std::make_shared<Scope>();
   scope->conn = &conn;
   try {
     CheckNotRolledBack(conn);
-    if (conn.autocommit()) {
+    if (!conn.in_transaction()) {
       if (!tl.pinned) {
         if (!s.writer.Acquire(s.options.lease_timeout)) {
           throw Unavailable("database: timed out waiting for the writer lock");
@@ -169,7 +169,7 @@ Transaction Database::Atomic() {
         scope->holds_writer = true;
       }
       scope->is_transaction = true;
-      Run(s, "BEGIN IMMEDIATE", {}, nullptr, true);
+      Run(s, conn.BeginWriteSql(), {}, nullptr, true);
     } else {
       scope->savepoint = "rpcforge_sp_" + std::to_string(++conn.next_savepoint);
       Run(s, "SAVEPOINT " + scope->savepoint, {}, nullptr, true);
@@ -188,7 +188,7 @@ void Database::AtomicSchemaChange(const std::function<void()>& fn) {
   State& s = *state_;
   // The lease keeps this thread on one connection from the PRAGMA to the check.
   LeaseGuard guard(s);
-  const bool toggles = guard.tl.conn->autocommit();
+  const bool toggles = !guard.tl.conn->in_transaction();
   if (toggles) Run(s, "PRAGMA foreign_keys = OFF", {}, nullptr, /*control=*/true);
   try {
     Transaction tx = Atomic();

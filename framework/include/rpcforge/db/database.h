@@ -41,7 +41,6 @@ class Database;
 
 namespace db_internal {
 struct Scope;
-class Connection;
 struct State;
 }  // namespace db_internal
 
@@ -359,7 +358,6 @@ class RPCFORGE_EXPORT Database {
 
  private:
   friend class Transaction;
-  friend class db_internal::Connection;
   std::unique_ptr<db_internal::State> state_;
 };
 
