@@ -15,14 +15,14 @@
 namespace {
 
 namespace db = ::rpcforge::db;
-namespace tm = ::rpcforge::db::testmodels;
+namespace tmodels = ::rpcforge::db::testmodels;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 class FixtureDataTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    tm::AddBlogApp(registry_);
+    tmodels::AddBlogApp(registry_);
     std::ostringstream out;
     db::Migrate(db_, registry_, out);
   }
@@ -61,7 +61,7 @@ constexpr const char* kGood = R"([
 
 TEST_F(FixtureDataTest, LoadsObjectsInAnyOrderAndUpdatesExistingPks) {
   EXPECT_EQ(Load("good.json", kGood), 2);
-  auto post = tm::Post().Objects(db_).Get("pk", 7);
+  auto post = tmodels::Post().Objects(db_).Get("pk", 7);
   EXPECT_EQ(post["title"].AsText(), "First");
   EXPECT_EQ(post["author_id"].AsInt(), 3);
   EXPECT_EQ(post["published"], db::Value(true));
@@ -69,11 +69,11 @@ TEST_F(FixtureDataTest, LoadsObjectsInAnyOrderAndUpdatesExistingPks) {
   EXPECT_EQ(post["data"].AsBlob(), (db::Blob{0, 1, 255}));
   EXPECT_EQ(post["views"].AsInt(), 0);  // default filled
   Load("update.json", R"([{"model": "blog.post", "pk": 7, "fields": {"title": "Renamed"}}])");
-  EXPECT_EQ(tm::Post().Objects(db_).Get("pk", 7)["title"].AsText(), "Renamed");
-  EXPECT_EQ(tm::Post().Objects(db_).Count(), 1);
+  EXPECT_EQ(tmodels::Post().Objects(db_).Get("pk", 7)["title"].AsText(), "Renamed");
+  EXPECT_EQ(tmodels::Post().Objects(db_).Count(), 1);
   // Without a pk the object is created.
   Load("new.json", R"([{"model": "blog.author", "fields": {"name": "B", "email": "b@b.io"}}])");
-  EXPECT_EQ(tm::Author().Objects(db_).Count(), 2);
+  EXPECT_EQ(tmodels::Author().Objects(db_).Count(), 2);
 }
 
 TEST_F(FixtureDataTest, BadFileLoadsNothingAndNamesFileIndexAndField) {
@@ -90,8 +90,8 @@ TEST_F(FixtureDataTest, BadFileLoadsNothingAndNamesFileIndexAndField) {
                           "bad.json[4]: Expected an object with a \"model\" string."));
   EXPECT_THAT(LoadErrors("bad2.json", R"([{"model": "blog.post", "fields": {"title": ""}}])"),
               ElementsAre("bad2.json[0].title: This field cannot be blank."));
-  EXPECT_EQ(tm::Author().Objects(db_).Count(), 0);
-  EXPECT_EQ(tm::Post().Objects(db_).Count(), 0);
+  EXPECT_EQ(tmodels::Author().Objects(db_).Count(), 0);
+  EXPECT_EQ(tmodels::Post().Objects(db_).Count(), 0);
   EXPECT_THAT(LoadErrors("x.json", "{nope"), ElementsAre("x.json: Not valid JSON."));
   EXPECT_THAT(LoadErrors("x.json", "{}"), ElementsAre("x.json: Expected a JSON array of objects."));
 }
@@ -102,9 +102,9 @@ TEST_F(FixtureDataTest, DanglingForeignKeyLoadsNothing) {
         {"model": "blog.post", "pk": 5, "fields": {"title": "T", "author": 99}}
       ])"),
               ElementsAre("fk.json[1]: References a missing blog_author row."));
-  EXPECT_EQ(tm::Author().Objects(db_).Count(), 0);
+  EXPECT_EQ(tmodels::Author().Objects(db_).Count(), 0);
   // Foreign keys are immediate again afterwards.
-  EXPECT_THROW(tm::Post().Objects(db_).Create({{"title", "x"}, {"author", 42}}),
+  EXPECT_THROW(tmodels::Post().Objects(db_).Create({{"title", "x"}, {"author", 42}}),
                rpcforge::FailedPrecondition);
 }
 
@@ -115,11 +115,11 @@ TEST_F(FixtureDataTest, UniqueConflictLoadsNothing) {
       ])");
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_THAT(errors[0], HasSubstr("dup.json[1]: Could not load blog.author: UNIQUE"));
-  EXPECT_EQ(tm::Author().Objects(db_).Count(), 0);
+  EXPECT_EQ(tmodels::Author().Objects(db_).Count(), 0);
 }
 
 TEST_F(FixtureDataTest, LoadDataReadsFilesAndReportsMissingOnes) {
-  tm::TempDir dir;
+  tmodels::TempDir dir;
   const std::string path = dir.File("blog.json");
   std::ofstream(path) << kGood;
   std::ostringstream out;
@@ -160,7 +160,7 @@ TEST_F(FixtureDataTest, JsonNumbersStayJsonText) {
         {"model": "blog.post", "pk": 2, "fields": {"title": "real", "meta": 0.12345678901234568}},
         {"model": "blog.post", "pk": 3, "fields": {"title": "big", "meta": 12345678901234567890}}
       ])");
-  const auto meta = [&](int64_t pk) { return tm::Post().Objects(db_).Get("pk", pk)["meta"]; };
+  const auto meta = [&](int64_t pk) { return tmodels::Post().Objects(db_).Get("pk", pk)["meta"]; };
   EXPECT_EQ(meta(1).type(), db::Value::Type::kText);
   EXPECT_EQ(meta(1).AsText(), "2");
   EXPECT_EQ(meta(2).AsText(), "0.12345678901234568");
@@ -177,12 +177,12 @@ TEST_F(FixtureDataTest, JsonNumbersStayJsonText) {
 TEST(FixtureData, DumpReadsJsonNumbersOfTablesDeclaredBeforeTheFix) {
   db::Database database{db::DatabaseOptions{}};
   db::Registry registry;
-  tm::AddBlogApp(registry);
-  std::string create = tm::Post().CreateSql()[0];
+  tmodels::AddBlogApp(registry);
+  std::string create = tmodels::Post().CreateSql()[0];
   const std::string text_meta = "\"meta\" TEXT";
   ASSERT_NE(create.find(text_meta), std::string::npos) << create;
   create.replace(create.find(text_meta), text_meta.size(), "\"meta\" JSON");
-  database.Execute(tm::Author().CreateSql()[0]);
+  database.Execute(tmodels::Author().CreateSql()[0]);
   database.Execute(create);
   database.Execute(
       "INSERT INTO blog_post (id, title, body, views, published, status, created_at, "

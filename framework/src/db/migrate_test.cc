@@ -15,7 +15,7 @@
 namespace {
 
 namespace db = ::rpcforge::db;
-namespace tm = ::rpcforge::db::testmodels;
+namespace tmodels = ::rpcforge::db::testmodels;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -43,7 +43,7 @@ std::string Statuses(db::Database& d, const db::Registry& r) {
 TEST(Migrate, AppliesMissingMigrationsOnceAndIsIdempotent) {
   db::Database d(db::DatabaseOptions{});
   db::Registry registry;
-  tm::AddBlogApp(registry);
+  tmodels::AddBlogApp(registry);
   std::ostringstream out;
   EXPECT_EQ(db::Migrate(d, registry, out), 1);
   EXPECT_EQ(out.str(), "Applying blog.0001_initial... OK\n");
@@ -57,7 +57,7 @@ TEST(Migrate, AppliesMissingMigrationsOnceAndIsIdempotent) {
 TEST(Migrate, ListShowsAppliedAndPending) {
   db::Database d(db::DatabaseOptions{});
   db::Registry registry;
-  registry.app("blog").AddModel(tm::Author()).AddInitialMigration();
+  registry.app("blog").AddModel(tmodels::Author()).AddInitialMigration();
   std::ostringstream out;
   db::Migrate(d, registry, out);
   registry.app("blog").AddMigration(
@@ -77,7 +77,7 @@ TEST(Migrate, FailingMigrationLeavesSchemaAsBefore) {
   db::Database d(db::DatabaseOptions{});
   db::Registry registry;
   registry.app("blog")
-      .AddModel(tm::Author())
+      .AddModel(tmodels::Author())
       .AddInitialMigration()
       .AddMigration(db::Migration::Sql(
           "0002_broken",
@@ -102,20 +102,20 @@ TEST(Migrate, CodeMigrationsUseModels) {
   db::Database d(db::DatabaseOptions{});
   db::Registry registry;
   registry.app("blog")
-      .AddModel(tm::Author())
+      .AddModel(tmodels::Author())
       .AddInitialMigration()
       .AddMigration(db::Migration::Code("0002_seed", [](db::Database& conn) {
-        tm::Author().Objects(conn).Create({{"name", "Root"}, {"email", "root@example.com"}});
+        tmodels::Author().Objects(conn).Create({{"name", "Root"}, {"email", "root@example.com"}});
       }));
   std::ostringstream out;
   db::Migrate(d, registry, out);
-  EXPECT_EQ(tm::Author().Objects(d).Get("name", "Root")["email"].AsText(), "root@example.com");
+  EXPECT_EQ(tmodels::Author().Objects(d).Get("name", "Root")["email"].AsText(), "root@example.com");
 }
 
 TEST(Migrate, ConcurrentMigrationsOfOneFileApplyOnce) {
-  tm::TempDir dir;
+  tmodels::TempDir dir;
   db::Registry registry;
-  tm::AddBlogApp(registry);
+  tmodels::AddBlogApp(registry);
   std::vector<std::thread> threads;
   std::atomic<int> applied{0};
   std::atomic<int> failures{0};
@@ -184,15 +184,16 @@ TEST(FrameworkApp, GlobalRegistryMigratesFrameworkTables) {
 TEST(Flush, EmptiesTablesAndResetsSequencesKeepingMigrations) {
   db::Database d(db::DatabaseOptions{});
   db::Registry registry;
-  tm::AddBlogApp(registry);
+  tmodels::AddBlogApp(registry);
   std::ostringstream out;
   db::Migrate(d, registry, out);
-  auto author = tm::Author().Objects(d).Create({{"name", "A"}, {"email", "a@b.io"}});
-  tm::Post().Objects(d).Create({{"title", "t"}, {"author", author["id"]}});
-  tm::Editor().Objects(d).Create({{"author", author["id"]}});  // PROTECT reference
+  auto author = tmodels::Author().Objects(d).Create({{"name", "A"}, {"email", "a@b.io"}});
+  tmodels::Post().Objects(d).Create({{"title", "t"}, {"author", author["id"]}});
+  tmodels::Editor().Objects(d).Create({{"author", author["id"]}});  // PROTECT reference
   EXPECT_EQ(db::Flush(d), 3);
-  EXPECT_EQ(tm::Post().Objects(d).Count(), 0);
-  EXPECT_EQ(tm::Author().Objects(d).Count(), 0);
-  EXPECT_EQ(tm::Author().Objects(d).Create({{"name", "B"}, {"email", "b@b.io"}})["id"].AsInt(), 1);
+  EXPECT_EQ(tmodels::Post().Objects(d).Count(), 0);
+  EXPECT_EQ(tmodels::Author().Objects(d).Count(), 0);
+  EXPECT_EQ(tmodels::Author().Objects(d).Create({{"name", "B"}, {"email", "b@b.io"}})["id"].AsInt(),
+            1);
   EXPECT_EQ(Statuses(d, registry), "blog.0001_initial=X ");
 }

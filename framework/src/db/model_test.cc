@@ -14,7 +14,7 @@ using ::rpcforge::db::Value;
 using ::rpcforge::db::Values;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-namespace tm = ::rpcforge::db::testmodels;
+namespace tmodels = ::rpcforge::db::testmodels;
 namespace db = ::rpcforge::db;
 
 // Violations as "field: message" strings.
@@ -33,7 +33,7 @@ std::vector<std::string> Violations(const Model& model, const Values& values,
 }  // namespace
 
 TEST(Model, DerivesTableAndAddsAutoId) {
-  const Model& post = tm::Post();
+  const Model& post = tmodels::Post();
   EXPECT_EQ(post.label(), "blog.post");
   EXPECT_EQ(post.app_label(), "blog");
   EXPECT_EQ(post.table(), "blog_post");
@@ -64,7 +64,7 @@ TEST(Model, RejectsBadDeclarations) {
 }
 
 TEST(Model, CreateSqlDeclaresConstraints) {
-  const auto sql = tm::Post().CreateSql();
+  const auto sql = tmodels::Post().CreateSql();
   ASSERT_GE(sql.size(), 3u);
   EXPECT_THAT(sql[0], HasSubstr("CREATE TABLE \"blog_post\" ("));
   EXPECT_THAT(sql[0], HasSubstr("\"id\" INTEGER PRIMARY KEY AUTOINCREMENT"));
@@ -80,17 +80,18 @@ TEST(Model, CreateSqlDeclaresConstraints) {
   EXPECT_THAT(sql,
               testing::Contains("CREATE INDEX \"blog_post_status_created_at_idx\" ON \"blog_post\" "
                                 "(\"status\", \"created_at\")"));
-  EXPECT_THAT(tm::Author().CreateSql()[0], HasSubstr("\"email\" VARCHAR(254) NOT NULL UNIQUE"));
-  EXPECT_THAT(tm::Editor().CreateSql()[0], testing::Not(HasSubstr("ON DELETE")));
+  EXPECT_THAT(tmodels::Author().CreateSql()[0],
+              HasSubstr("\"email\" VARCHAR(254) NOT NULL UNIQUE"));
+  EXPECT_THAT(tmodels::Editor().CreateSql()[0], testing::Not(HasSubstr("ON DELETE")));
 }
 
 TEST(Model, ValidateCollectsEveryFieldError) {
-  auto errors = Violations(tm::Post(), {{"title", "this title is far too long"},
-                                        {"views", -1},
-                                        {"status", "gone"},
-                                        {"published", "yes"},
-                                        {"meta", "{not json"},
-                                        {"day", "2026-02-30"}});
+  auto errors = Violations(tmodels::Post(), {{"title", "this title is far too long"},
+                                             {"views", -1},
+                                             {"status", "gone"},
+                                             {"published", "yes"},
+                                             {"meta", "{not json"},
+                                             {"day", "2026-02-30"}});
   EXPECT_THAT(errors,
               ElementsAre("title: Ensure this value has at most 20 characters (it has 26).",
                           "views: Ensure this value is greater than or equal to 0.",
@@ -100,13 +101,13 @@ TEST(Model, ValidateCollectsEveryFieldError) {
 }
 
 TEST(Model, ValidateRequiredNullAndBlank) {
-  EXPECT_THAT(Violations(tm::Author(), {}),
+  EXPECT_THAT(Violations(tmodels::Author(), {}),
               ElementsAre("name: This field is required.", "email: This field is required."));
   EXPECT_THAT(
-      Violations(tm::Author(), {{"name", ""}, {"email", nullptr}}),
+      Violations(tmodels::Author(), {{"name", ""}, {"email", nullptr}}),
       ElementsAre("name: This field cannot be blank.", "email: This field cannot be null."));
-  EXPECT_THAT(Violations(tm::Author(), {{"name", "x"}}, /*partial=*/true), ElementsAre());
-  EXPECT_THAT(Violations(tm::Post(), {{"title", "ok"}, {"body", ""}}), ElementsAre());
+  EXPECT_THAT(Violations(tmodels::Author(), {{"name", "x"}}, /*partial=*/true), ElementsAre());
+  EXPECT_THAT(Violations(tmodels::Post(), {{"title", "ok"}, {"body", ""}}), ElementsAre());
 }
 
 TEST(Model, ValidatorsEmailRegexMinMaxAndCustom) {
@@ -128,7 +129,7 @@ TEST(Model, ValidatorsEmailRegexMinMaxAndCustom) {
 
 TEST(Model, UnknownFieldIsInvalidArgumentNamingIt) {
   try {
-    tm::Post().Validate({{"nope", 1}});
+    tmodels::Post().Validate({{"nope", 1}});
     FAIL();
   } catch (const rpcforge::InvalidArgument& e) {
     EXPECT_THAT(e.what(), HasSubstr("'nope'"));
@@ -136,10 +137,10 @@ TEST(Model, UnknownFieldIsInvalidArgumentNamingIt) {
 }
 
 TEST(Model, StorageConversions) {
-  const auto& f = tm::Post().GetField("published");
+  const auto& f = tmodels::Post().GetField("published");
   EXPECT_EQ(Model::ToStorage(f, true), Value(int64_t{1}));
   EXPECT_EQ(Model::FromStorage(f, Value(int64_t{0})), Value(false));
-  const auto& dt = tm::Post().GetField("created_at");
+  const auto& dt = tmodels::Post().GetField("created_at");
   rpcforge::Clock::TimePoint t;
   ASSERT_TRUE(rpcforge::ParseTimestamp("2026-01-02T03:04:05Z", &t));
   EXPECT_EQ(Model::ToStorage(dt, t), Value("2026-01-02T03:04:05.000000Z"));

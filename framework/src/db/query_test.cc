@@ -13,7 +13,7 @@
 namespace {
 
 namespace db = ::rpcforge::db;
-namespace tm = ::rpcforge::db::testmodels;
+namespace tmodels = ::rpcforge::db::testmodels;
 using ::rpcforge::db::Row;
 using ::rpcforge::db::Value;
 using ::testing::ElementsAre;
@@ -31,7 +31,7 @@ class QueryTest : public ::testing::Test {
  protected:
   void SetUp() override {
     db_.SetClock(clock_);
-    tm::AddBlogApp(registry_);
+    tmodels::AddBlogApp(registry_);
     std::ostringstream out;
     db::Migrate(db_, registry_, out);
     ada_ = Authors().Create({{"name", "Ada"}, {"email", "ada@example.com"}})["id"].AsInt();
@@ -40,8 +40,8 @@ class QueryTest : public ::testing::Test {
     Posts().Create({{"title", "SQLite 100%"}, {"views", 5}, {"author", bob_}});
     Posts().Create({{"title", "hello again"}, {"views", 7}, {"author", nullptr}});
   }
-  db::QuerySet Posts() { return tm::Post().Objects(db_); }
-  db::QuerySet Authors() { return tm::Author().Objects(db_); }
+  db::QuerySet Posts() { return tmodels::Post().Objects(db_); }
+  db::QuerySet Authors() { return tmodels::Author().Objects(db_); }
   std::vector<std::string> Titles(const db::QuerySet& q) {
     std::vector<std::string> out;
     for (const Row& r : q.All()) out.push_back(r["title"].AsText());
@@ -187,7 +187,7 @@ TEST_F(QueryTest, UpdateValidatesAndRefreshesAutoNow) {
 }
 
 TEST_F(QueryTest, DeleteCascadesAndProtects) {
-  tm::Editor().Objects(db_).Create({{"author", bob_}});
+  tmodels::Editor().Objects(db_).Create({{"author", bob_}});
   EXPECT_THROW(Authors().Filter("id", bob_).Delete(), rpcforge::FailedPrecondition);
   EXPECT_EQ(Authors().Filter("id", ada_).Delete(), 1);
   EXPECT_EQ(Posts().Count(), 2);  // Ada's post cascaded
