@@ -43,8 +43,8 @@ FILE_LAYER = {  # files whose layer is not their folder's
 KNOWN = {
     ("framework/src/server/builtin_middlewares.cc", "auth"):
         "App::App registers the built-in middlewares, from here; they move to a "
-        "middleware layer above server, with App, once the rate-limit registry no "
-        "longer keys on App (issue 13)",
+        "middleware layer above server together with App and Server, which the status "
+        "layer reads (issue 13)",
     ("framework/src/server/builtin_middlewares.cc", "logging"): "same as above",
     ("framework/src/server/server.cc", "logging"):
         "the server flushes the request log at shutdown; moves with the middleware layer",

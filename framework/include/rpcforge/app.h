@@ -28,6 +28,12 @@
 
 namespace rpcforge {
 
+class App;
+class RateLimiter;
+namespace server_internal {
+void RegisterBuiltinMiddlewares(App& app);  // rpcforge/server/builtin_middlewares.h
+}  // namespace server_internal
+
 namespace app_internal {
 // kHasImplementedBy<T>: T derives from a generated base with ImplementedBy<T>().
 template <class T, class = void>
@@ -66,7 +72,8 @@ class RPCFORGE_EXPORT App {
   const std::vector<std::shared_ptr<Service>>& services() const { return services_; }
 
   // RegisterMiddleware makes `name` usable in the config's `middlewares` list (a
-  // later registration of the same name replaces the earlier one).
+  // later registration of the same name replaces the earlier one; replacing
+  // "rate_limit" detaches the app's limiter, see AppRateLimiter).
   void RegisterMiddleware(std::string name, MiddlewareFactory factory);
   bool HasMiddleware(const std::string& name) const;
 
@@ -115,6 +122,11 @@ class RPCFORGE_EXPORT App {
   Signals signals_;
   const Clock* clock_;
   std::string name_ = "rpcforge";
+  // The limiter of the built-in "rate_limit" middleware (rpcforge/server/rate_limit.h);
+  // null once "rate_limit" is registered again with another factory.
+  std::shared_ptr<RateLimiter> rate_limiter_;
+  friend void server_internal::RegisterBuiltinMiddlewares(App& app);
+  friend std::shared_ptr<RateLimiter> AppRateLimiter(App& app);
 };
 
 // Main is App::Default().Main(argc, argv): the whole main() of an application.

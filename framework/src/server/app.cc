@@ -30,6 +30,7 @@ void App::AddService(std::shared_ptr<Service> service) {
 }
 
 void App::RegisterMiddleware(std::string name, MiddlewareFactory factory) {
+  if (name == "rate_limit") rate_limiter_.reset();  // AppRateLimiter now says so
   for (auto& [n, f] : middlewares_) {
     if (n == name) {
       f = std::move(factory);

@@ -29,7 +29,9 @@ void RegisterBuiltinMiddlewares(App& app) {
   app.RegisterMiddleware("request_logging", &logging::RequestLoggingMiddleware::FromEnv);
   app.RegisterMiddleware("signature_check", &SignatureCheckMiddleware::FromEnv);
   app.RegisterMiddleware("auth", &auth::AuthMiddleware::FromEnv);
-  app.RegisterMiddleware("rate_limit", BuiltinRateLimitFactory(app));
+  auto limiter = std::make_shared<RateLimiter>();
+  app.RegisterMiddleware("rate_limit", RateLimitMiddlewareFactory(limiter));
+  app.rate_limiter_ = std::move(limiter);
 }
 
 }  // namespace server_internal

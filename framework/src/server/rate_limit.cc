@@ -106,32 +106,6 @@ std::optional<std::string> ReadRequestField(const google::protobuf::Message& req
   }
 }
 
-// --- The App -> limiter table behind AppRateLimiter ---------------------------------
-
-// A Registration is owned by the "rate_limit" factory registered on one App, so it
-// dies with the App (or when the name is re-registered), and its table entry with it.
-struct Registration {
-  const App* app;
-  std::shared_ptr<RateLimiter> limiter;
-  ~Registration();
-};
-
-std::mutex& TableMutex() {
-  static auto* mu = new std::mutex;
-  return *mu;
-}
-std::map<const App*, std::weak_ptr<Registration>>& Table() {
-  static auto* table = new std::map<const App*, std::weak_ptr<Registration>>;
-  return *table;
-}
-
-Registration::~Registration() {
-  std::lock_guard<std::mutex> lock(TableMutex());
-  auto it = Table().find(app);
-  // A later registration for the same App may have taken the slot; keep it.
-  if (it != Table().end() && it->second.expired()) Table().erase(it);
-}
-
 }  // namespace
 
 // --- Key encoding ---------------------------------------------------------------------
@@ -481,29 +455,13 @@ MiddlewareFactory RateLimitMiddlewareFactory(std::shared_ptr<RateLimiter> limite
   };
 }
 
-MiddlewareFactory BuiltinRateLimitFactory(App& app) {
-  auto registration = std::make_shared<Registration>();
-  registration->app = &app;
-  registration->limiter = std::make_shared<RateLimiter>();
-  {
-    std::lock_guard<std::mutex> lock(TableMutex());
-    Table()[&app] = registration;
-  }
-  return [registration](const MiddlewareEnv& env) -> std::shared_ptr<Middleware> {
-    return std::make_shared<RateLimitMiddleware>(registration->limiter, env.config, env.clock);
-  };
-}
-
 std::shared_ptr<RateLimiter> AppRateLimiter(App& app) {
-  std::lock_guard<std::mutex> lock(TableMutex());
-  auto it = Table().find(&app);
-  std::shared_ptr<Registration> registration = it == Table().end() ? nullptr : it->second.lock();
-  if (!registration) {
+  if (!app.rate_limiter_) {
     throw FailedPrecondition(
         "AppRateLimiter: the app's \"rate_limit\" middleware is not the built-in one "
         "(re-registered?); use RateLimitMiddlewareFactory with your own RateLimiter");
   }
-  return registration->limiter;
+  return app.rate_limiter_;
 }
 
 void AddRateLimit(App& app, RateLimitRule rule) { AppRateLimiter(app)->AddRule(std::move(rule)); }

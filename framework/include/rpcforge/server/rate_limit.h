@@ -200,13 +200,9 @@ class RPCFORGE_EXPORT RateLimitMiddleware final : public Middleware {
 // middlewares share `limiter`.
 RPCFORGE_EXPORT MiddlewareFactory RateLimitMiddlewareFactory(std::shared_ptr<RateLimiter> limiter);
 
-// BuiltinRateLimitFactory is what App::App() registers as "rate_limit": a factory with a
-// new RateLimiter that AppRateLimiter(app) returns while that registration stands.
-RPCFORGE_EXPORT MiddlewareFactory BuiltinRateLimitFactory(App& app);
-
-// AppRateLimiter returns the limiter of `app`'s built-in "rate_limit" middleware.
-// Throws rpcforge::FailedPrecondition when "rate_limit" was re-registered with another
-// factory. The limiter lives as long as that registration (normally: the App).
+// AppRateLimiter returns the limiter of `app`'s built-in "rate_limit" middleware (the
+// App owns it). Throws rpcforge::FailedPrecondition when "rate_limit" was re-registered
+// with another factory: rules added to it would not apply.
 RPCFORGE_EXPORT std::shared_ptr<RateLimiter> AppRateLimiter(App& app);
 
 // AddRateLimit is AppRateLimiter(app)->AddRule(rule): the C++ way to add a rule at
