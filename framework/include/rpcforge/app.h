@@ -31,7 +31,7 @@ namespace rpcforge {
 class App;
 class RateLimiter;
 namespace server_internal {
-void RegisterBuiltinMiddlewares(App& app);  // rpcforge/server/builtin_middlewares.h
+void RegisterBuiltinMiddlewares(App& app);  // rpcforge/middleware/builtins.h
 }  // namespace server_internal
 
 namespace app_internal {
@@ -78,7 +78,7 @@ class RPCFORGE_EXPORT App {
   bool HasMiddleware(const std::string& name) const;
 
   // DefaultMiddlewares is the chain used when the config names none: the built-ins
-  // still registered, in their order (rpcforge/server/builtin_middlewares.h), then the
+  // still registered, in their order (rpcforge/middleware/builtins.h), then the
   // application's own middlewares in registration order.
   std::vector<std::string> DefaultMiddlewares() const;
 
@@ -122,7 +122,7 @@ class RPCFORGE_EXPORT App {
   Signals signals_;
   const Clock* clock_;
   std::string name_ = "rpcforge";
-  // The limiter of the built-in "rate_limit" middleware (rpcforge/server/rate_limit.h);
+  // The limiter of the built-in "rate_limit" middleware (rpcforge/middleware/rate_limit.h);
   // null once "rate_limit" is registered again with another factory.
   std::shared_ptr<RateLimiter> rate_limiter_;
   friend void server_internal::RegisterBuiltinMiddlewares(App& app);

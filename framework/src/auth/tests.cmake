@@ -2,7 +2,6 @@
 rpcforge_add_test(NAME rpcforge_auth_test
   SRCS
     src/auth/api_keys_test.cc
-    src/auth/auth_middleware_test.cc
     src/auth/base_service_test.cc
     src/auth/auth_commands_test.cc
   DEPS rpcforge_fixtures rpcforge_testing rpcforge_echo_proto rpcforge_grpc_protos)

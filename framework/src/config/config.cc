@@ -145,7 +145,7 @@ int DatabaseCacheKib(const v1::Config& c) {
 // --- pipeline and services
 
 const std::vector<std::string>& DefaultMiddlewares() {
-  // The built-ins and their order (rpcforge/server/builtin_middlewares.h).
+  // The built-ins and their order (rpcforge/middleware/builtins.h).
   static const std::vector<std::string> kDefault = {"max_concurrency", "signals", "request_logging",
                                                     "signature_check", "auth",    "rate_limit"};
   return kDefault;

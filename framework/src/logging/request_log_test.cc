@@ -28,6 +28,7 @@
 #include "rpcforge/db/query.h"
 #include "rpcforge/fixtures/test_case.h"
 #include "rpcforge/log.h"
+#include "rpcforge/middleware/request_logging.h"
 #include "rpcforge/testing/fake_clock.h"
 #include "rpcforge/testing/matchers.h"
 #include "rpcforge/testing/test_server.h"

@@ -5,7 +5,7 @@
 
 #include "core/logging.h"
 #include "rpcforge/errors.h"
-#include "rpcforge/server/builtin_middlewares.h"
+#include "rpcforge/middleware/builtins.h"
 
 namespace rpcforge {
 

@@ -20,7 +20,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "rpcforge/app.h"
 #include "rpcforge/errors.h"
-#include "rpcforge/server/builtin_middlewares.h"
+#include "rpcforge/middleware/builtins.h"
 #include "rpcforge/server/dispatcher.h"
 #include "rpcforge/testing/log_capture.h"
 #include "server/testdata/echo.grpc.pb.h"

@@ -1,16 +1,15 @@
 # SPDX-License-Identifier: Apache-2.0
-# rpcforge::framework: the handler model, pipeline, server, app and commands.
+# rpcforge::framework: the handler model, pipeline, server, app, built-in middlewares and
+# commands.
 rpcforge_framework_module(framework
   SRCS
     src/server/context.cc
     src/server/server_context.cc
     src/server/pipeline.cc
     src/server/signals.cc
-    src/server/middleware.cc
     src/server/dispatcher.cc
     src/server/call_metrics.cc
     src/server/app.cc
-    src/server/builtin_middlewares.cc
     src/server/server.cc
     src/server/peer.cc
     src/server/tsan.cc
@@ -21,8 +20,6 @@ rpcforge_framework_module(framework
     src/cli/serve.cc
     src/cli/db_commands.cc
     src/cli/migration_commands.cc
-    src/server/rate_limit.cc
-    src/server/signature.cc
     src/cli/invoke.cc
     src/client/dynamic_client.cc
     src/client/json_requests.cc
@@ -32,7 +29,6 @@ rpcforge_framework_module(framework
     src/model/generate_proto.cc
     src/cli/generateproto.cc
     src/auth/api_keys.cc
-    src/auth/auth_middleware.cc
     src/auth/base_service.cc
     src/cli/auth_commands.cc
     src/logging/request_log.cc
@@ -40,6 +36,13 @@ rpcforge_framework_module(framework
     src/logging/request_log_stats.cc
     src/cli/observability_commands.cc
     src/status/server_status.cc
+    src/middleware/max_concurrency.cc
+    src/middleware/signals.cc
+    src/middleware/request_logging.cc
+    src/middleware/signature_check.cc
+    src/middleware/auth.cc
+    src/middleware/rate_limit.cc
+    src/middleware/builtins.cc
     src/admin/admin_server.cc
     src/admin/admin_api.cc
     src/admin/metrics.cc

@@ -13,12 +13,3 @@ rpcforge_add_test(NAME rpcforge_server_test
     src/server/call_metrics_test.cc
   DEPS rpcforge_testing rpcforge_echo_proto rpcforge_grpc_protos)
 target_include_directories(rpcforge_server_test PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src)
-
-rpcforge_add_test(NAME rpcforge_ratelimit_test
-  SRCS
-    src/server/rate_limit_test.cc
-    src/server/signature_test.cc
-  DEPS rpcforge_testing rpcforge_echo_proto rpcforge_grpc_protos)
-target_include_directories(rpcforge_ratelimit_test PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src)
-target_compile_definitions(rpcforge_ratelimit_test PRIVATE
-  RPCFORGE_SOURCE_DIR="${PROJECT_SOURCE_DIR}")

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // The request log: one `rpcforge_requestlog` row per RPC of any kind, committed
 // before the call is answered (group commit, db/group_commit.h) or, in write-behind
-// mode, just after it; plus the statistics and retention built on it. The "request_logging"
-// middleware is registered on every App; it is in the default chain whenever the application has a
-// database and `request_log.enabled`.
+// mode, just after it; plus the statistics and retention built on it. The
+// "request_logging" middleware (rpcforge/middleware/request_logging.h) writes the rows;
+// it is in the default chain whenever the application has a database and
+// `request_log.enabled`.
 //
 //   auto stats = rpcforge::logging::RequestLogStats(db, std::chrono::hours(24), clock);
 //   std::cout << stats.overall.total << " calls, p95 " << stats.overall.p95_ms << " ms\n";
@@ -31,7 +32,6 @@
 #include "rpcforge/clock.h"
 #include "rpcforge/db/group_commit.h"
 #include "rpcforge/export.h"
-#include "rpcforge/server/middleware.h"
 
 namespace rpcforge::config::v1 {
 class Config;
@@ -175,28 +175,6 @@ class RPCFORGE_EXPORT RequestLogWriter {
   const RequestLogOptions options_;
   std::unique_ptr<Sink> sink_;
   int purge_task_ = 0;
-};
-
-// RequestLoggingMiddleware writes one row per call through a RequestLogWriter. It
-// sets `call.stats().measure_sizes` before running the rest of the chain.
-class RPCFORGE_EXPORT RequestLoggingMiddleware : public Middleware {
- public:
-  RequestLoggingMiddleware(std::shared_ptr<RequestLogWriter> writer, const Clock* clock);
-  // The writer flushes and stops when the last middleware holding it goes away.
-  ~RequestLoggingMiddleware() override;
-
-  grpc::Status Handle(ServerCall& call, Next next) override;
-
-  RequestLogWriter& writer() { return *writer_; }
-
-  // FromEnv is the "request_logging" factory: null (the middleware is skipped) when
-  // the env has no database or `request_log.enabled` is false. It writes through
-  // `env.group_commit` when the server provides one.
-  static std::shared_ptr<Middleware> FromEnv(const MiddlewareEnv& env);
-
- private:
-  std::shared_ptr<RequestLogWriter> writer_;
-  const Clock* clock_;
 };
 
 // FlushRequestLogs flushes every live RequestLogWriter writing to `db` (the server

@@ -1,14 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// The built-in middlewares that need nothing but the pipeline: max_concurrency, signals.
-#include "rpcforge/server/middleware.h"
+#include "rpcforge/middleware/max_concurrency.h"
 
 #include <string>
 
-#include "rpcforge/errors.h"
-
 namespace rpcforge {
-
-// --- Built-in middlewares -------------------------------------------------------------
 
 MaxConcurrencyMiddleware::MaxConcurrencyMiddleware(int limit) : limit_(limit) {}
 
@@ -24,16 +19,6 @@ grpc::Status MaxConcurrencyMiddleware::Handle(ServerCall& call, Next next) {
     ~Release() { counter->fetch_sub(1); }
   } release{&in_flight_};
   return next();
-}
-
-SignalsMiddleware::SignalsMiddleware(const Signals* signals) : signals_(signals) {}
-
-grpc::Status SignalsMiddleware::Handle(ServerCall& call, Next next) {
-  signals_->SendRequestStarted(call);
-  grpc::Status status = next();
-  if (call.exception()) signals_->SendGotRequestException(call, call.exception(), status);
-  signals_->SendRequestFinished(call, status);
-  return status;
 }
 
 }  // namespace rpcforge

@@ -12,8 +12,8 @@
 // The key comes from the `x-api-key` metadata, or else `authorization: Bearer <key>`.
 // The identity it stands for is set on the request's Context only (ctx.user(),
 // ctx.api_key()), never on a shared object.
-#ifndef RPCFORGE_AUTH_AUTH_MIDDLEWARE_H_
-#define RPCFORGE_AUTH_AUTH_MIDDLEWARE_H_
+#ifndef RPCFORGE_MIDDLEWARE_AUTH_H_
+#define RPCFORGE_MIDDLEWARE_AUTH_H_
 
 #include <chrono>
 #include <deque>
@@ -123,4 +123,4 @@ class RPCFORGE_EXPORT AuthMiddleware final : public Middleware {
 
 }  // namespace rpcforge::auth
 
-#endif  // RPCFORGE_AUTH_AUTH_MIDDLEWARE_H_
+#endif  // RPCFORGE_MIDDLEWARE_AUTH_H_

@@ -2,7 +2,7 @@
 // The "rate_limit" middleware and its storage: every key kind, groups, per-method
 // counters, the message, the fixed window (FakeClock), exact counts under real
 // concurrency, unambiguous keys, eviction, rule validation and the documented examples.
-#include "rpcforge/server/rate_limit.h"
+#include "rpcforge/middleware/rate_limit.h"
 
 #include <gmock/gmock.h>
 #include <grpcpp/client_context.h>
@@ -789,7 +789,7 @@ TEST(RateLimit, DocumentedCxxExampleCompilesAndIsQuotedVerbatim) {
 
   // The block between the markers above, unindented, is what the doc shows.
   const std::string source =
-      ReadText(std::string(RPCFORGE_SOURCE_DIR) + "/framework/src/server/rate_limit_test.cc");
+      ReadText(std::string(RPCFORGE_SOURCE_DIR) + "/framework/src/middleware/rate_limit_test.cc");
   const std::string begin_marker = "  // [add_rate_limit]\n";
   size_t begin = source.find(begin_marker);
   size_t end = source.find("  // [add_rate_limit end]");

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "rpcforge/server/signature.h"
+#include "rpcforge/middleware/signature_check.h"
 
 #include <algorithm>
 #include <cstddef>

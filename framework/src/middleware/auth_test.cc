@@ -3,7 +3,7 @@
 // database: key sources, require_auth resolution, public methods, the secret key,
 // expiry with a FakeClock, the brute-force guard, identity isolation under concurrency,
 // exact usage counts flushed at shutdown, no database, and the documented config.
-#include "rpcforge/auth/auth_middleware.h"
+#include "rpcforge/middleware/auth.h"
 
 #include <gmock/gmock.h>
 #include <grpcpp/client_context.h>

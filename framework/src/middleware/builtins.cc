@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "rpcforge/server/builtin_middlewares.h"
+#include "rpcforge/middleware/builtins.h"
 
 #include <memory>
 
 #include "rpcforge/app.h"
-#include "rpcforge/auth/auth_middleware.h"
 #include "rpcforge/config/config.h"
-#include "rpcforge/logging/request_log.h"
-#include "rpcforge/server/middleware.h"
-#include "rpcforge/server/rate_limit.h"
-#include "rpcforge/server/signature.h"
+#include "rpcforge/middleware/auth.h"
+#include "rpcforge/middleware/max_concurrency.h"
+#include "rpcforge/middleware/rate_limit.h"
+#include "rpcforge/middleware/request_logging.h"
+#include "rpcforge/middleware/signals.h"
+#include "rpcforge/middleware/signature_check.h"
 
 namespace rpcforge {
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "rpcforge/auth/auth_middleware.h"
+#include "rpcforge/middleware/auth.h"
 
 #include <algorithm>
 #include <map>
@@ -11,8 +11,8 @@
 #include "rpcforge/config/config.h"
 #include "rpcforge/db/database.h"
 #include "rpcforge/errors.h"
+#include "rpcforge/middleware/signature_check.h"
 #include "rpcforge/server/peer.h"
-#include "rpcforge/server/signature.h"
 #include "server/call_state.h"
 
 namespace rpcforge::auth {

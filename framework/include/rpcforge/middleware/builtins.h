@@ -2,17 +2,20 @@
 // The built-in middlewares, the one place that names them and their order. Every App
 // registers them at construction (an application may register its own under the same
 // name to replace one); the default chain, when the config's `middlewares` names
-// none, is these in this order, then the application's own in registration order:
+// none, is these in this order, then the application's own in registration order.
+// Each has its header in this folder:
 //
 //   max_concurrency   admission: RESOURCE_EXHAUSTED beyond server.max_concurrent_rpcs
+//                     (max_concurrency.h)
 //   signals           request_started / got_request_exception / request_finished
-//   request_logging   one request-log row per call (rpcforge/logging/request_log.h)
-//   signature_check   required metadata values (rpcforge/server/signature.h), before
-//                     anything spends effort on an unsigned call
-//   auth              the API key and the identity (rpcforge/auth/auth_middleware.h)
-//   rate_limit        limits that may depend on the identity (rpcforge/server/rate_limit.h)
-#ifndef RPCFORGE_SERVER_BUILTIN_MIDDLEWARES_H_
-#define RPCFORGE_SERVER_BUILTIN_MIDDLEWARES_H_
+//                     (signals.h)
+//   request_logging   one request-log row per call (request_logging.h)
+//   signature_check   required metadata values, before anything spends effort on an
+//                     unsigned call (signature_check.h)
+//   auth              the API key and the identity (auth.h)
+//   rate_limit        limits that may depend on the identity (rate_limit.h)
+#ifndef RPCFORGE_MIDDLEWARE_BUILTINS_H_
+#define RPCFORGE_MIDDLEWARE_BUILTINS_H_
 
 #include <string>
 #include <vector>
@@ -33,4 +36,4 @@ void RegisterBuiltinMiddlewares(App& app);
 
 }  // namespace rpcforge
 
-#endif  // RPCFORGE_SERVER_BUILTIN_MIDDLEWARES_H_
+#endif  // RPCFORGE_MIDDLEWARE_BUILTINS_H_

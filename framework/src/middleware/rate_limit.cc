@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "rpcforge/server/rate_limit.h"
+#include "rpcforge/middleware/rate_limit.h"
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>

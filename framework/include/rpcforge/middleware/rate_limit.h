@@ -15,8 +15,8 @@
 // call for a key opens a window of `period`; up to `max_calls` calls are allowed in it;
 // once it ends, the next call opens a new one. Rejected calls do not count (they
 // neither use up the window nor extend it). See docs/security.md.
-#ifndef RPCFORGE_SERVER_RATE_LIMIT_H_
-#define RPCFORGE_SERVER_RATE_LIMIT_H_
+#ifndef RPCFORGE_MIDDLEWARE_RATE_LIMIT_H_
+#define RPCFORGE_MIDDLEWARE_RATE_LIMIT_H_
 
 #include <chrono>
 #include <cstddef>
@@ -225,4 +225,4 @@ RPCFORGE_EXPORT void AppendKeyPart(std::string* key, std::string_view part);
 
 }  // namespace rpcforge
 
-#endif  // RPCFORGE_SERVER_RATE_LIMIT_H_
+#endif  // RPCFORGE_MIDDLEWARE_RATE_LIMIT_H_

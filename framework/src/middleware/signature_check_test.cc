@@ -2,7 +2,7 @@
 // The signature check: the constant-time comparison, required metadata through the
 // in-process server, public methods, the pass-through when nothing is configured, and
 // the documented example.
-#include "rpcforge/server/signature.h"
+#include "rpcforge/middleware/signature_check.h"
 
 #include <gmock/gmock.h>
 #include <grpcpp/client_context.h>

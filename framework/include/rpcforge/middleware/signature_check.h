@@ -13,8 +13,8 @@
 // schema uses); with no pairs configured it passes every call
 // through. Health (grpc.health.v1.Health) and reflection (grpc.reflection.*) are
 // public and never checked.
-#ifndef RPCFORGE_SERVER_SIGNATURE_H_
-#define RPCFORGE_SERVER_SIGNATURE_H_
+#ifndef RPCFORGE_MIDDLEWARE_SIGNATURE_CHECK_H_
+#define RPCFORGE_MIDDLEWARE_SIGNATURE_CHECK_H_
 
 #include <map>
 #include <string>
@@ -62,4 +62,4 @@ class RPCFORGE_EXPORT SignatureCheckMiddleware final : public Middleware {
 
 }  // namespace rpcforge
 
-#endif  // RPCFORGE_SERVER_SIGNATURE_H_
+#endif  // RPCFORGE_MIDDLEWARE_SIGNATURE_CHECK_H_
