@@ -419,6 +419,23 @@ std::optional<db::Value> ProtoSerializer::ValueFromField(const Message& message,
   return std::nullopt;
 }
 
+namespace {
+
+// SetTimestamp sets a google.protobuf.Timestamp: seconds floored (pre-1970 times have
+// a negative seconds and positive nanos), then nanos.
+void SetTimestamp(Clock::TimePoint t, Message* timestamp) {
+  const auto since = t.time_since_epoch();
+  auto seconds = std::chrono::duration_cast<std::chrono::seconds>(since);
+  if (seconds > since) seconds -= std::chrono::seconds(1);
+  const auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(since - seconds);
+  const Descriptor* type = timestamp->GetDescriptor();
+  timestamp->GetReflection()->SetInt64(timestamp, type->FindFieldByNumber(1), seconds.count());
+  timestamp->GetReflection()->SetInt32(timestamp, type->FindFieldByNumber(2),
+                                       static_cast<int32_t>(nanos.count()));
+}
+
+}  // namespace
+
 void ProtoSerializer::SetField(const db::Value& value, const FieldDescriptor& field,
                                const db::Field* column, Message* message) const {
   const Reflection* r = message->GetReflection();
@@ -475,13 +492,7 @@ void ProtoSerializer::SetField(const db::Value& value, const FieldDescriptor& fi
         Message* sub = r->MutableMessage(message, &field);
         const Descriptor* type = field.message_type();
         if (model_internal::IsTimestamp(type)) {
-          const auto since = value.AsTime().time_since_epoch();
-          auto seconds = std::chrono::duration_cast<std::chrono::seconds>(since);
-          if (seconds > since) seconds -= std::chrono::seconds(1);  // floor for pre-1970
-          const auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(since - seconds);
-          sub->GetReflection()->SetInt64(sub, type->FindFieldByNumber(1), seconds.count());
-          sub->GetReflection()->SetInt32(sub, type->FindFieldByNumber(2),
-                                         static_cast<int32_t>(nanos.count()));
+          SetTimestamp(value.AsTime(), sub);
           return;
         }
         if (model_internal::IsWrapper(type)) {

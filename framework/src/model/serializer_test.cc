@@ -137,6 +137,20 @@ TEST(ModelProtoSerializer, NullValueOneofMapsToNull) {
   EXPECT_EQ(out.rating_value(), 5);
 }
 
+TEST(ModelProtoSerializer, TimesBefore1970BecomeFlooredSecondsAndPositiveNanos) {
+  ModelProtoSerializer s(GadgetModel());
+  // 1969-12-31T23:59:58.75Z: 1.25 s before the epoch.
+  const rpcforge::Clock::TimePoint t{-std::chrono::milliseconds(1250)};
+  Row row(std::make_shared<std::vector<std::string>>(std::vector<std::string>{"released"}),
+          {Value(t)});
+  Gadget out;
+  s.ToMessage(row, &out);
+  EXPECT_EQ(out.released().seconds(), -2);
+  EXPECT_EQ(out.released().nanos(), 750000000);
+  // And back: the same instant.
+  EXPECT_EQ(Find(s.ToValues(out, WriteMode::kCreate), "released")->AsTime(), t);
+}
+
 TEST(ModelProtoSerializer, PartialUpdateWritesOnlyWhatWasSet) {
   ModelProtoSerializer s(GadgetModel());
   Gadget g;
