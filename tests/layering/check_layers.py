@@ -46,12 +46,6 @@ KNOWN = {
     ("framework/src/server/app.cc", "middleware"):
         "App::App registers the built-in middlewares (rpcforge/middleware/builtins.h); "
         "App and Server belong above them, but the status layer reads both (issue 13)",
-    ("framework/src/server/server.cc", "logging"):
-        "the server flushes the request log at shutdown; moves with the middleware layer",
-    ("framework/src/server/journal_replay.cc", "auth"):
-        "journal replay applies API-key usage records; moves with the middleware layer",
-    ("framework/src/server/journal_replay.cc", "logging"):
-        "journal replay applies request-log records; moves with the middleware layer",
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)

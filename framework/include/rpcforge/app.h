@@ -11,6 +11,7 @@
 #ifndef RPCFORGE_APP_H_
 #define RPCFORGE_APP_H_
 
+#include <cstdint>
 #include <functional>
 #include <iosfwd>
 #include <map>
@@ -30,6 +31,9 @@ namespace rpcforge {
 
 class App;
 class RateLimiter;
+namespace db {
+class Database;
+}  // namespace db
 namespace server_internal {
 void RegisterBuiltinMiddlewares(App& app);  // rpcforge/middleware/builtins.h
 }  // namespace server_internal
@@ -91,6 +95,18 @@ class RPCFORGE_EXPORT App {
   std::shared_ptr<const Pipeline> BuildPipeline(const std::vector<std::string>& names,
                                                 const MiddlewareEnv& env) const;
 
+  // JournalApplier applies the payloads of one batch of journal records of one kind
+  // (rpcforge/db/journal.h), in order, inside the replay's transaction.
+  using JournalApplier =
+      std::function<void(db::Database& db, const std::vector<std::string>& payloads)>;
+  // RegisterJournalApplier says how records of `kind` are applied when a server starts
+  // (or a command opens the database) and finds the journal of a process that died.
+  // The built-in middlewares register theirs (request-log rows, API-key uses); a later
+  // registration of the same kind replaces the earlier one.
+  void RegisterJournalApplier(uint8_t kind, JournalApplier apply);
+  // journal_appliers are the registered appliers, by kind.
+  const std::map<uint8_t, JournalApplier>& journal_appliers() const { return journal_appliers_; }
+
   // signals are the app's request signals (all servers of the app send them).
   Signals& signals() { return signals_; }
 
@@ -119,6 +135,7 @@ class RPCFORGE_EXPORT App {
   std::vector<std::shared_ptr<Service>> services_;
   std::vector<std::pair<std::string, MiddlewareFactory>> middlewares_;
   std::vector<std::function<void()>> shutdown_hooks_;
+  std::map<uint8_t, JournalApplier> journal_appliers_;
   Signals signals_;
   const Clock* clock_;
   std::string name_ = "rpcforge";

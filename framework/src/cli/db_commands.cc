@@ -43,7 +43,7 @@ std::unique_ptr<db::Database> OpenDatabase(const CommandEnv& env, OpenMode mode)
   }
   database->SetClock(env.app->clock());
   // Rows that a killed server journaled but did not commit go in before anyone reads.
-  server_internal::ReplayJournals(*database);
+  server_internal::ReplayJournals(*database, *env.app);
   return database;
 }
 

@@ -4,7 +4,10 @@
 #include <memory>
 
 #include "rpcforge/app.h"
+#include "rpcforge/auth/api_keys.h"
 #include "rpcforge/config/config.h"
+#include "rpcforge/db/journal.h"
+#include "rpcforge/logging/request_log.h"
 #include "rpcforge/middleware/auth.h"
 #include "rpcforge/middleware/max_concurrency.h"
 #include "rpcforge/middleware/rate_limit.h"
@@ -33,6 +36,9 @@ void RegisterBuiltinMiddlewares(App& app) {
   auto limiter = std::make_shared<RateLimiter>();
   app.RegisterMiddleware("rate_limit", RateLimitMiddlewareFactory(limiter));
   app.rate_limiter_ = std::move(limiter);
+  // What the request_logging and auth middlewares journal before a call is answered.
+  app.RegisterJournalApplier(db::kJournalRequestLogRow, &logging::ApplyRequestLogRecords);
+  app.RegisterJournalApplier(db::kJournalApiKeyUse, &auth::auth_internal::ApplyKeyUses);
 }
 
 }  // namespace server_internal

@@ -21,6 +21,8 @@ RequestLoggingMiddleware::RequestLoggingMiddleware(std::shared_ptr<RequestLogWri
 
 RequestLoggingMiddleware::~RequestLoggingMiddleware() = default;
 
+void RequestLoggingMiddleware::Flush() { writer_->Flush(); }
+
 std::shared_ptr<Middleware> RequestLoggingMiddleware::FromEnv(const MiddlewareEnv& env) {
   if (env.database == nullptr) return nullptr;
   const config::v1::Config defaults;

@@ -40,6 +40,10 @@ void App::RegisterMiddleware(std::string name, MiddlewareFactory factory) {
   middlewares_.emplace_back(std::move(name), std::move(factory));
 }
 
+void App::RegisterJournalApplier(uint8_t kind, JournalApplier apply) {
+  journal_appliers_[kind] = std::move(apply);
+}
+
 bool App::HasMiddleware(const std::string& name) const {
   return std::any_of(middlewares_.begin(), middlewares_.end(),
                      [&](const auto& m) { return m.first == name; });

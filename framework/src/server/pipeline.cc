@@ -60,6 +60,10 @@ void Pipeline::Reset() const {
   for (const auto& m : middlewares_) m->Reset();
 }
 
+void Pipeline::Flush() const {
+  for (const auto& m : middlewares_) m->Flush();
+}
+
 grpc::Status Pipeline::Run(ServerCall& call, HandlerRef handler) const {
   return Invoke(0, call, handler);
 }

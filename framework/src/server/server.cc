@@ -32,7 +32,6 @@
 #include "rpcforge/db/group_commit.h"
 #include "rpcforge/db/journal.h"
 #include "rpcforge/errors.h"
-#include "rpcforge/logging/request_log.h"
 #include "rpcforge/server/dispatcher.h"
 #include "rpcforge/server/internal/grpc_streams.h"
 #include "rpcforge/server/internal/tsan.h"
@@ -42,6 +41,20 @@
 
 namespace rpcforge {
 namespace {
+
+// CommitOptionsFromConfig configures the server's group commit, which the request
+// log's rows and the API-key usage counts share, from the config's `request_log`
+// section: its mode, queue size and batch size.
+db::GroupCommit::Options CommitOptionsFromConfig(const config::v1::Config* config) {
+  const config::v1::Config defaults;
+  const config::v1::Config& c = config ? *config : defaults;
+  db::GroupCommit::Options o;
+  o.mode = config::RequestLogDurable(c) ? db::GroupCommitMode::kDurable
+                                        : db::GroupCommitMode::kWriteBehind;
+  o.max_pending = static_cast<size_t>(std::max(1, config::RequestLogQueueSize(c)));
+  o.batch_size = static_cast<size_t>(std::max(1, config::RequestLogBatchSize(c)));
+  return o;
+}
 
 // Turns reflection on or off for one builder. Loading libgrpc++_reflection registers
 // its plugin for every server in the process, so "off" must remove it, and "on" adds
@@ -207,6 +220,7 @@ struct Server::Impl {
   // before both, as the group commit's last batches mark it applied.
   std::unique_ptr<db::Journal> journal;
   std::unique_ptr<db::GroupCommit> group_commit;
+  std::shared_ptr<const Pipeline> pipeline;  // also the dispatcher's
   std::unique_ptr<Dispatcher> dispatcher;
   std::vector<std::unique_ptr<grpc::Service>> adapters;
   std::unique_ptr<UnknownMethods> unknown_methods;
@@ -256,10 +270,9 @@ std::unique_ptr<Server> Server::Start(App& app, const ServerSettings& settings,
 
   // The pipeline and the dispatcher.
   if (env.database != nullptr) {
-    db::GroupCommit::Options commit =
-        logging::RequestLogOptions::FromConfig(env.config).CommitOptions();
+    db::GroupCommit::Options commit = CommitOptionsFromConfig(env.config);
     if (commit.mode == db::GroupCommitMode::kDurable && env.journal && !env.database->in_memory()) {
-      server_internal::ReplayJournals(*env.database);
+      server_internal::ReplayJournals(*env.database, app);
       try {
         impl->journal = db::Journal::Open(*env.database);
       } catch (const Error& e) {
@@ -278,8 +291,9 @@ std::unique_ptr<Server> Server::Start(App& app, const ServerSettings& settings,
   menv.max_concurrent_rpcs = settings.max_concurrent_rpcs;
   menv.config = env.config;
   DispatcherOptions dopts;
-  dopts.pipeline = app.BuildPipeline(
+  impl->pipeline = app.BuildPipeline(
       settings.middlewares.empty() ? app.DefaultMiddlewares() : settings.middlewares, menv);
+  dopts.pipeline = impl->pipeline;
   dopts.clock = clock;
   dopts.database = env.database;
   dopts.max_workers = settings.max_workers;
@@ -397,9 +411,10 @@ void Server::Shutdown(std::chrono::milliseconds grace) {
   SetServing(false);
   impl_->server->Shutdown(std::chrono::system_clock::now() + grace);
   impl_->server->Wait();
-  // Every call has finished: write their request-log rows before reporting stopped.
+  // Every call has finished: write what the middlewares queued (the request log's rows,
+  // on their own group commit or the server's) before reporting stopped.
+  if (impl_->pipeline) impl_->pipeline->Flush();
   if (impl_->group_commit) impl_->group_commit->Flush();
-  if (impl_->env.database != nullptr) logging::FlushRequestLogs(impl_->env.database);
   impl_->app->RunShutdownHooks();
   RPCFORGE_LOG(impl_->lifecycle_level, "server", "stopped");
 

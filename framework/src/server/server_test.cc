@@ -12,13 +12,19 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <iterator>
+#include <sstream>
 #include <thread>
 
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "rpcforge/app.h"
+#include "rpcforge/db/database.h"
+#include "rpcforge/db/journal.h"
+#include "rpcforge/db/migrate.h"
+#include "rpcforge/db/registry.h"
 #include "rpcforge/errors.h"
 #include "rpcforge/middleware/builtins.h"
 #include "rpcforge/server/dispatcher.h"
@@ -31,6 +37,7 @@ using rpcforge::test::EchoRequest;
 using rpcforge::test::EchoResponse;
 using rpcforge::test::EchoService;
 using rpcforge_test::EchoImpl;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAre;
 
@@ -183,6 +190,66 @@ TEST(Server, GraceExpiryCancelsStragglersAndHooksRunOnce) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
   EXPECT_FALSE(held.get().ok());
   EXPECT_EQ(hooks, 1);
+}
+
+// FlushCounter records when the server flushes it, and what the shutdown hooks saw.
+class FlushCounter : public rpcforge::Middleware {
+ public:
+  grpc::Status Handle(rpcforge::ServerCall& call, rpcforge::Next next) override { return next(); }
+  void Flush() override { ++flushes; }
+  int flushes = 0;
+};
+
+TEST(Server, FlushesItsMiddlewaresWhenItStopsBeforeTheShutdownHooks) {
+  rpcforge::App app;
+  app.AddService<EchoImpl>();
+  auto counter = std::make_shared<FlushCounter>();
+  app.RegisterMiddleware("counter", [counter](const rpcforge::MiddlewareEnv&) { return counter; });
+  int flushes_seen_by_hook = -1;
+  app.OnShutdown([&] { flushes_seen_by_hook = counter->flushes; });
+  auto settings = Loopback();
+  settings.middlewares = {"counter"};
+  auto server = rpcforge::Server::Start(app, settings);
+  EXPECT_EQ(counter->flushes, 0);
+  server->Shutdown();
+  server->Shutdown();  // once only
+  EXPECT_EQ(counter->flushes, 1);
+  EXPECT_EQ(flushes_seen_by_hook, 1);
+}
+
+TEST(Server, ReplaysWhatAGoneProcessJournaledThroughTheAppsAppliers) {
+  std::string tmpl =
+      (std::filesystem::temp_directory_path() / "rpcforge_server_journal_XXXXXX").string();
+  const std::filesystem::path dir = mkdtemp(tmpl.data());
+  const std::string path = (dir / "app.sqlite3").string();
+  {
+    auto db = rpcforge::db::Database::Open(path);
+    std::ostringstream ignored;
+    rpcforge::db::Migrate(*db, rpcforge::db::Registry::Global(), ignored);
+    auto journal = rpcforge::db::Journal::Open(*db);
+    EXPECT_GT(journal->Append(9, "first"), 0u);
+    EXPECT_GT(journal->Append(9, "second"), 0u);
+  }  // the process "dies" before applying them: its journal stays, unlocked
+  {
+    auto db = rpcforge::db::Database::Open(path);
+    rpcforge::App app;
+    app.AddService<EchoImpl>();
+    std::vector<std::string> applied;
+    app.RegisterJournalApplier(9, [&](rpcforge::db::Database&, const std::vector<std::string>& p) {
+      applied.insert(applied.end(), p.begin(), p.end());
+    });
+    rpcforge::ServerEnv env;
+    env.database = db.get();
+    env.quiet = true;
+    auto server = rpcforge::Server::Start(app, Loopback(), env);
+    EXPECT_THAT(applied, ElementsAre("first", "second"));
+    server->Shutdown();
+  }
+  // Every App knows how to apply what the built-in middlewares journal.
+  rpcforge::App plain;
+  EXPECT_EQ(plain.journal_appliers().count(rpcforge::db::kJournalRequestLogRow), 1u);
+  EXPECT_EQ(plain.journal_appliers().count(rpcforge::db::kJournalApiKeyUse), 1u);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Server, ReflectionListsTheRegisteredServices) {

@@ -177,8 +177,8 @@ class RPCFORGE_EXPORT RequestLogWriter {
   int purge_task_ = 0;
 };
 
-// FlushRequestLogs flushes every live RequestLogWriter writing to `db` (the server
-// calls it when it shuts down). Thread-safe.
+// FlushRequestLogs flushes every live RequestLogWriter writing to `db`, whoever made
+// it (a server flushes its own through Middleware::Flush when it stops). Thread-safe.
 RPCFORGE_EXPORT void FlushRequestLogs(const db::Database* db);
 
 // RequestLogTotals sums the live writers of one database (the admin port's metrics).

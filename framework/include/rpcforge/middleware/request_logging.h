@@ -23,6 +23,8 @@ class RPCFORGE_EXPORT RequestLoggingMiddleware : public Middleware {
   ~RequestLoggingMiddleware() override;
 
   grpc::Status Handle(ServerCall& call, Next next) override;
+  // Flush writes every queued row (RequestLogWriter::Flush).
+  void Flush() override;
 
   RequestLogWriter& writer() { return *writer_; }
 

@@ -156,6 +156,11 @@ class RPCFORGE_EXPORT Middleware {
   // peers, caches), as if the server had just started. The testing library calls it
   // between tests that share a server, with no call in flight. Default: nothing.
   virtual void Reset() {}
+
+  // Flush writes out what the middleware keeps for later (the request log's queued
+  // rows). The server calls it when it stops, once no call is in flight, before its
+  // shutdown hooks run. Default: nothing.
+  virtual void Flush() {}
 };
 
 // MiddlewareEnv is what a middleware factory gets when a server is built. Everything
@@ -188,6 +193,8 @@ class RPCFORGE_EXPORT Pipeline {
   size_t size() const { return middlewares_.size(); }
   // Reset calls Middleware::Reset on every middleware.
   void Reset() const;
+  // Flush calls Middleware::Flush on every middleware, in order.
+  void Flush() const;
 
  private:
   friend class Next;
