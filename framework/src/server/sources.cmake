@@ -24,6 +24,7 @@ rpcforge_framework_module(framework
     src/client/dynamic_client.cc
     src/client/json_requests.cc
     src/client/describe.cc
+    src/model/proto_util.cc
     src/model/serializer.cc
     src/model/generic_service.cc
     src/model/generate_proto.cc
