@@ -8,10 +8,11 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <regex>
 #include <set>
 #include <sstream>
+
+#include "core/source_file_for_tests.h"
 
 namespace cfg = rpcforge::config;
 using ::testing::ElementsAre;
@@ -20,13 +21,6 @@ using ::testing::IsEmpty;
 using ::testing::SizeIs;
 
 namespace {
-
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // Loads `yaml` expecting exactly one error and returns it.
 cfg::ConfigError OneError(const std::string& yaml) {
@@ -911,7 +905,7 @@ TEST(ConfigDocs, ExampleFileLoadsValidatesAndShowsEveryKey) {
 }
 
 TEST(ConfigDocs, ReferenceDocumentsEveryKeyAndVariable) {
-  const std::string doc = ReadText(std::string(RPCFORGE_SOURCE_DIR) + "/docs/configuration.md");
+  const std::string doc = rpcforge::strings::ReadSourceFile("docs/configuration.md");
   ASSERT_FALSE(doc.empty());
   std::vector<std::string> paths;
   CollectPaths(rpcforge::config::v1::Config::descriptor(), "", &paths);
@@ -923,15 +917,14 @@ TEST(ConfigDocs, ReferenceDocumentsEveryKeyAndVariable) {
     EXPECT_THAT(doc, HasSubstr(cfg::EnvironmentVariableName(p)));
   }
   // The page shows the example file verbatim.
-  const std::string example =
-      ReadText(std::string(RPCFORGE_SOURCE_DIR) + "/docs/examples/config.yaml");
+  const std::string example = rpcforge::strings::ReadSourceFile("docs/examples/config.yaml");
   ASSERT_FALSE(example.empty());
   EXPECT_THAT(doc, HasSubstr("```yaml\n" + example + "```"));
 }
 
 TEST(ConfigDocs, EveryProtoFieldAndEnumValueHasAComment) {
   const std::string proto =
-      ReadText(std::string(RPCFORGE_SOURCE_DIR) + "/proto/rpcforge/config/v1/config.proto");
+      rpcforge::strings::ReadSourceFile("proto/rpcforge/config/v1/config.proto");
   ASSERT_FALSE(proto.empty());
   std::istringstream in(proto);
   std::string line, previous;

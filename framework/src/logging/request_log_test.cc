@@ -20,6 +20,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core/source_file_for_tests.h"
 #include "rpcforge/app.h"
 #include "rpcforge/config/config.h"
 #include "rpcforge/db/database.h"
@@ -238,13 +239,6 @@ RequestLogEntry Entry(const std::string& full_method, const std::string& status,
   e.created_at = created;
   e.completed_at = created;
   return e;
-}
-
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 // MigratedInMemory is a private in-memory database with every registered migration.
@@ -979,7 +973,7 @@ TEST(RequestLog, OptionsComeFromTheConfig) {
 // ---------------------------------------------------------------- docs/security.md
 
 TEST(RequestLog, DocumentedConfigAndCommandsAreValid) {
-  const std::string doc = ReadText(std::string(RPCFORGE_SOURCE_DIR) + "/docs/security.md");
+  const std::string doc = rpcforge::strings::ReadSourceFile("docs/security.md");
   const std::string heading = "\n## Request logging and server status\n";
   size_t at = doc.find(heading);
   ASSERT_NE(at, std::string::npos);

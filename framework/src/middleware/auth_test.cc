@@ -9,12 +9,11 @@
 #include <grpcpp/client_context.h>
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <future>
-#include <sstream>
 #include <thread>
 #include <vector>
 
+#include "core/source_file_for_tests.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "rpcforge/app.h"
 #include "rpcforge/auth/api_keys.h"
@@ -100,13 +99,6 @@ class AuthMiddlewareTest : public rpcforge::fixtures::TestCase {
   rpcforge::App app_;
   FakeClock clock_;
 };
-
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 }  // namespace
 
@@ -504,7 +496,7 @@ TEST_F(AuthMiddlewareTest, WithoutADatabaseEveryKeyIsInvalid) {
 // ---------------------------------------------------------------- docs/security.md
 
 TEST_F(AuthMiddlewareTest, DocumentedConfigWorks) {
-  const std::string doc = ReadText(std::string(RPCFORGE_SOURCE_DIR) + "/docs/security.md");
+  const std::string doc = rpcforge::strings::ReadSourceFile("docs/security.md");
   const size_t at = doc.find("## API keys and authentication");
   ASSERT_NE(at, std::string::npos);
   size_t begin = doc.find("```yaml\n", at);

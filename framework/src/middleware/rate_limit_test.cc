@@ -9,13 +9,13 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <fstream>
 #include <future>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "core/source_file_for_tests.h"
 #include "rpcforge/app.h"
 #include "rpcforge/config/config.h"
 #include "rpcforge/errors.h"
@@ -173,16 +173,9 @@ grpc::Status Direct(rpcforge::App& app, const rpcforge::config::v1::Config* conf
       app, ctx, method, request, [](rpcforge::Context&) {}, {"rate_limit"}, env);
 }
 
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // The first ```yaml block under the heading `heading` of docs/security.md.
 std::string DocYaml(const std::string& heading) {
-  const std::string doc = ReadText(std::string(RPCFORGE_SOURCE_DIR) + "/docs/security.md");
+  const std::string doc = rpcforge::strings::ReadSourceFile("docs/security.md");
   size_t at = doc.find("\n" + heading + "\n");
   if (at == std::string::npos) return "";
   size_t begin = doc.find("```yaml\n", at);
@@ -789,7 +782,7 @@ TEST(RateLimit, DocumentedCxxExampleCompilesAndIsQuotedVerbatim) {
 
   // The block between the markers above, unindented, is what the doc shows.
   const std::string source =
-      ReadText(std::string(RPCFORGE_SOURCE_DIR) + "/framework/src/middleware/rate_limit_test.cc");
+      rpcforge::strings::ReadSourceFile("framework/src/middleware/rate_limit_test.cc");
   const std::string begin_marker = "  // [add_rate_limit]\n";
   size_t begin = source.find(begin_marker);
   size_t end = source.find("  // [add_rate_limit end]");
@@ -801,6 +794,6 @@ TEST(RateLimit, DocumentedCxxExampleCompilesAndIsQuotedVerbatim) {
   while (std::getline(body, line)) {
     snippet += (line.rfind("  ", 0) == 0 ? line.substr(2) : line) + "\n";
   }
-  const std::string doc = ReadText(std::string(RPCFORGE_SOURCE_DIR) + "/docs/security.md");
+  const std::string doc = rpcforge::strings::ReadSourceFile("docs/security.md");
   EXPECT_THAT(doc, HasSubstr("```cpp\n" + snippet + "```"));
 }

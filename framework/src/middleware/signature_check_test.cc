@@ -9,11 +9,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "core/source_file_for_tests.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "rpcforge/app.h"
 #include "rpcforge/config/config.h"
@@ -83,13 +82,6 @@ rpcforge::MethodInfo Method(const std::string& service, const std::string& metho
   m.service = service;
   m.method = method;
   return m;
-}
-
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 }  // namespace
@@ -224,7 +216,7 @@ TEST(Signature, MetadataWithoutTheMiddlewareListedIsAConfigError) {
 // ---------------------------------------------------------------- docs/security.md
 
 TEST(Signature, DocumentedConfigExampleBehavesAsDescribed) {
-  const std::string doc = ReadText(std::string(RPCFORGE_SOURCE_DIR) + "/docs/security.md");
+  const std::string doc = rpcforge::strings::ReadSourceFile("docs/security.md");
   size_t at = doc.find("\n## Signature check\n");
   ASSERT_NE(at, std::string::npos);
   size_t begin = doc.find("```yaml\n", at);
