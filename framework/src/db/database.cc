@@ -125,8 +125,7 @@ using db_internal::State;
 Database::Database(DatabaseOptions options) : state_(std::make_unique<State>()) {
   state_->options = std::move(options);
   state_->backend = db_internal::OpenBackend(state_->options);
-  state_->memory = state_->backend->in_memory();
-  if (state_->memory) state_->options.path = ":memory:";
+  if (state_->backend->in_memory()) state_->options.path = ":memory:";
   state_->id = g_next_db_id.fetch_add(1);
   // Open one connection now so a bad path fails here, not at the first query.
   std::lock_guard<std::mutex> lock(state_->mu);
@@ -149,7 +148,7 @@ Database::~Database() {
 }
 
 const std::string& Database::path() const noexcept { return state_->options.path; }
-bool Database::in_memory() const noexcept { return state_->memory; }
+bool Database::in_memory() const noexcept { return state_->backend->in_memory(); }
 const Clock& Database::clock() const noexcept { return *state_->clock.load(); }
 void Database::SetClock(const Clock& clock) { state_->clock.store(&clock); }
 

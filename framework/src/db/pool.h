@@ -53,7 +53,6 @@ struct ThreadLease {
 struct State {
   DatabaseOptions options;
   std::unique_ptr<Backend> backend;
-  bool memory = false;
   uint64_t id = 0;
   std::atomic<const Clock*> clock{&Clock::Real()};
 
