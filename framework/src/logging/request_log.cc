@@ -18,6 +18,7 @@
 #include "rpcforge/db/journal.h"
 #include "rpcforge/errors.h"
 #include "rpcforge/server/peer.h"
+#include "server/commit_options.h"
 
 namespace rpcforge::logging {
 namespace {
@@ -200,11 +201,11 @@ int64_t DeleteRequestLogsBefore(db::Database& db, Clock::TimePoint cutoff) {
 RequestLogOptions RequestLogOptions::FromConfig(const config::v1::Config* config) {
   const config::v1::Config defaults;
   const config::v1::Config& c = config ? *config : defaults;
+  const db::GroupCommit::Options commit = server_internal::CommitOptionsFromConfig(&c);
   RequestLogOptions o;
-  o.mode = config::RequestLogDurable(c) ? db::GroupCommitMode::kDurable
-                                        : db::GroupCommitMode::kWriteBehind;
-  o.queue_size = static_cast<size_t>(std::max(1, config::RequestLogQueueSize(c)));
-  o.batch_size = static_cast<size_t>(std::max(1, config::RequestLogBatchSize(c)));
+  o.mode = commit.mode;
+  o.queue_size = commit.max_pending;
+  o.batch_size = commit.batch_size;
   o.retention = config::RequestLogRetention(c);
   return o;
 }

@@ -36,25 +36,12 @@
 #include "rpcforge/server/internal/grpc_streams.h"
 #include "rpcforge/server/internal/tsan.h"
 #include "rpcforge/server/service.h"
+#include "server/commit_options.h"
 #include "server/grpc_log.h"
 #include "server/journal_replay.h"
 
 namespace rpcforge {
 namespace {
-
-// CommitOptionsFromConfig configures the server's group commit, which the request
-// log's rows and the API-key usage counts share, from the config's `request_log`
-// section: its mode, queue size and batch size.
-db::GroupCommit::Options CommitOptionsFromConfig(const config::v1::Config* config) {
-  const config::v1::Config defaults;
-  const config::v1::Config& c = config ? *config : defaults;
-  db::GroupCommit::Options o;
-  o.mode = config::RequestLogDurable(c) ? db::GroupCommitMode::kDurable
-                                        : db::GroupCommitMode::kWriteBehind;
-  o.max_pending = static_cast<size_t>(std::max(1, config::RequestLogQueueSize(c)));
-  o.batch_size = static_cast<size_t>(std::max(1, config::RequestLogBatchSize(c)));
-  return o;
-}
 
 // Turns reflection on or off for one builder. Loading libgrpc++_reflection registers
 // its plugin for every server in the process, so "off" must remove it, and "on" adds
@@ -270,7 +257,7 @@ std::unique_ptr<Server> Server::Start(App& app, const ServerSettings& settings,
 
   // The pipeline and the dispatcher.
   if (env.database != nullptr) {
-    db::GroupCommit::Options commit = CommitOptionsFromConfig(env.config);
+    db::GroupCommit::Options commit = server_internal::CommitOptionsFromConfig(env.config);
     if (commit.mode == db::GroupCommitMode::kDurable && env.journal && !env.database->in_memory()) {
       server_internal::ReplayJournals(*env.database, app);
       try {
@@ -433,5 +420,20 @@ Dispatcher& Server::dispatcher() { return *impl_->dispatcher; }
 db::GroupCommit* Server::group_commit() { return impl_->group_commit.get(); }
 
 const std::vector<std::string>& Server::registered_services() const { return impl_->services; }
+
+namespace server_internal {
+
+db::GroupCommit::Options CommitOptionsFromConfig(const config::v1::Config* config) {
+  const config::v1::Config defaults;
+  const config::v1::Config& c = config ? *config : defaults;
+  db::GroupCommit::Options o;
+  o.mode = config::RequestLogDurable(c) ? db::GroupCommitMode::kDurable
+                                        : db::GroupCommitMode::kWriteBehind;
+  o.max_pending = static_cast<size_t>(std::max(1, config::RequestLogQueueSize(c)));
+  o.batch_size = static_cast<size_t>(std::max(1, config::RequestLogBatchSize(c)));
+  return o;
+}
+
+}  // namespace server_internal
 
 }  // namespace rpcforge
