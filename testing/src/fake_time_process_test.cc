@@ -43,7 +43,15 @@ Reading Ask(FakeTimeProcess& p) {
   return {std::stoll((*groups)[1]), std::stoll((*groups)[2]), std::stoll((*groups)[3])};
 }
 
-long long RealNow() { return static_cast<long long>(std::time(nullptr)); }
+// The real time in whole seconds, read from the precise CLOCK_REALTIME. Not time():
+// glibc serves time() from the coarse clock, which lags the precise one by up to a
+// tick, so near a second boundary it read one second behind the child (whose time()
+// libfaketime computes from the precise clock) and the upper bounds below failed.
+long long RealNow() {
+  return std::chrono::duration_cast<seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 long long SteadyNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
