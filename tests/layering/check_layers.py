@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-"""Fails when a lower layer of rpcforge includes a higher one.
+"""Fails when a lower layer of rpcforge includes a higher one, or its CMake library links
+a higher one.
 
 The layers, lowest first (docs/architecture.md):
   0 core     framework/src/core, rpcforge/{clock,errors,log,export,limits}.h
   1 db, config, client, plugin
-  2 server   the pipeline, dispatcher, server, App, Context (rpcforge/{app,context}.h),
-             and rpcforge/auth/identity.h (the identity data a Context carries)
-  3 model, auth, logging, status   what a server is made of
-  3.2 middleware  the built-in middlewares (rpcforge/middleware/builtins.h)
+  2 server   the pipeline, dispatcher, Context (rpcforge/context.h), and
+             rpcforge/auth/identity.h (the identity data a Context carries)
+  3 model, auth, logging   what a service and a call are made of
+  3.2 middleware  the built-in middlewares (rpcforge/middleware/builtins.h lists them)
+  3.3 app    App (rpcforge/app.h) and Server (rpcforge/server/server.h): App::App
+             registers the built-in middlewares, a Server serves an App
+  3.4 status server status (reads the App and the Server)
   3.5 admin  the admin HTTP port (reads the request log, status, keys, metrics)
   4 cli      the commands
   5 testing  the testing library
@@ -27,8 +31,10 @@ RANK = {
     "core": 0,
     "db": 1, "config": 1, "client": 1, "plugin": 1,
     "server": 2,
-    "model": 3, "auth": 3, "logging": 3, "status": 3,
+    "model": 3, "auth": 3, "logging": 3,
     "middleware": 3.2,
+    "app": 3.3,
+    "status": 3.4,
     "admin": 3.5,
     "cli": 4,
     "testing": 5,
@@ -36,19 +42,40 @@ RANK = {
 }
 TOP_LEVEL = {  # framework/include/rpcforge/<file>
     "clock.h": "core", "errors.h": "core", "log.h": "core", "export.h": "core",
-    "limits.h": "core", "app.h": "server", "context.h": "server",
+    "limits.h": "core", "app.h": "app", "context.h": "server",
 }
 FILE_LAYER = {  # files whose layer is not their folder's
     "framework/include/rpcforge/auth/identity.h": "server",
+    "framework/include/rpcforge/server/server.h": "app",
 }
 # (file, included folder): why it is still there.
 KNOWN = {
-    ("framework/src/server/app.cc", "middleware"):
-        "App::App registers the built-in middlewares (rpcforge/middleware/builtins.h); "
-        "App and Server belong above them, but the status layer reads both (issue 13)",
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
+MODULE = re.compile(r"rpcforge_framework_module\((\w+)(.*?)\)", re.S)
+
+
+def cmake_problems(root):
+    """Each folder's library (framework/src/<folder>/sources.cmake) links only lower
+    layers' libraries: the targets follow the same layers as the includes."""
+    problems = []
+    src = os.path.join(root, "framework", "src")
+    for folder in sorted(os.listdir(src)):
+        path = os.path.join(src, folder, "sources.cmake")
+        if not os.path.isfile(path):
+            continue
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        for name, body in MODULE.findall(text):
+            if name not in RANK:
+                continue
+            for dep in re.findall(r"\brpcforge_(\w+)", body):
+                if dep in RANK and dep != name and RANK[dep] > RANK[name]:
+                    problems.append(f"framework/src/{folder}/sources.cmake: rpcforge_{name} "
+                                    f"(layer {RANK[name]}) links rpcforge_{dep} "
+                                    f"(layer {RANK[dep]})")
+    return problems
 
 
 def layer_of_file(rel):
@@ -108,6 +135,7 @@ def main(root):
                         continue
                     problems.append(f"{rel} ({src}, layer {RANK[src]}) includes \"{inc}\" "
                                     f"({dst}, layer {RANK[dst]})")
+    problems += cmake_problems(root)
     for key in sorted(set(KNOWN) - seen_known):
         problems.append(f"KNOWN lists {key[0]} -> {key[1]}, which is gone: remove it")
     for p in problems:
@@ -140,11 +168,15 @@ def self_test():
                     "framework/src/server/a.cc": "\n", "framework/src/core/c.cc": "\n"})
         private = tree({"framework/src/core/c.cc": '#include "server/call_state.h"\n',
                         "framework/src/server/a.cc": "\n"})
-        results = (main(good), main(bad), main(private))
+        cmake = tree({"framework/src/db/sources.cmake":
+                      "rpcforge_framework_module(db\n  SRCS src/db/b.cc\n"
+                      "  PUBLIC_DEPS rpcforge_core rpcforge_server)\n",
+                      "framework/src/db/b.cc": "\n", "framework/src/core/c.cc": "\n"})
+        results = (main(good), main(bad), main(private), main(cmake))
     finally:
         KNOWN.update(saved)
-    if results != (0, 1, 1):
-        print(f"layering self-test: expected (0, 1, 1), got {results}")
+    if results != (0, 1, 1, 1):
+        print(f"layering self-test: expected (0, 1, 1, 1), got {results}")
         return 1
     print("layering self-test: ok")
     return 0

@@ -34,9 +34,6 @@ class RateLimiter;
 namespace db {
 class Database;
 }  // namespace db
-namespace server_internal {
-void RegisterBuiltinMiddlewares(App& app);  // rpcforge/middleware/builtins.h
-}  // namespace server_internal
 
 namespace app_internal {
 // kHasImplementedBy<T>: T derives from a generated base with ImplementedBy<T>().
@@ -142,7 +139,6 @@ class RPCFORGE_EXPORT App {
   // The limiter of the built-in "rate_limit" middleware (rpcforge/middleware/rate_limit.h);
   // null once "rate_limit" is registered again with another factory.
   std::shared_ptr<RateLimiter> rate_limiter_;
-  friend void server_internal::RegisterBuiltinMiddlewares(App& app);
   friend std::shared_ptr<RateLimiter> AppRateLimiter(App& app);
 };
 

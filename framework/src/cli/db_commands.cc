@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "app/journal_replay.h"
 #include "cli/commands.h"
 #include "rpcforge/db/database.h"
 #include "rpcforge/db/errors.h"
@@ -11,7 +12,6 @@
 #include "rpcforge/db/migrate.h"
 #include "rpcforge/db/registry.h"
 #include "rpcforge/errors.h"
-#include "server/journal_replay.h"
 
 namespace rpcforge::cli_internal {
 

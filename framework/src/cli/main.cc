@@ -174,6 +174,8 @@ int RunMain(App& app, int argc, char** argv, std::ostream& out, std::ostream& er
 
 }  // namespace cli_internal
 
+int Main(int argc, char** argv) { return App::Default().Main(argc, argv); }
+
 int App::Main(int argc, char** argv) {
   if (argc > 0 && name_ == "rpcforge") {
     std::string self = argv[0];

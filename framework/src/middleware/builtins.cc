@@ -3,7 +3,6 @@
 
 #include <memory>
 
-#include "rpcforge/app.h"
 #include "rpcforge/auth/api_keys.h"
 #include "rpcforge/config/config.h"
 #include "rpcforge/db/journal.h"
@@ -21,25 +20,26 @@ namespace rpcforge {
 // `middlewares` key), so the config layer can check the chain without the server.
 const std::vector<std::string>& BuiltinMiddlewareNames() { return config::DefaultMiddlewares(); }
 
-namespace server_internal {
+namespace middleware_internal {
 
-void RegisterBuiltinMiddlewares(App& app) {
-  app.RegisterMiddleware("max_concurrency", [](const MiddlewareEnv& env) {
+Builtins MakeBuiltins() {
+  Builtins b;
+  b.factories.emplace_back("max_concurrency", [](const MiddlewareEnv& env) {
     return std::make_shared<MaxConcurrencyMiddleware>(env.max_concurrent_rpcs);
   });
-  app.RegisterMiddleware("signals", [](const MiddlewareEnv& env) {
+  b.factories.emplace_back("signals", [](const MiddlewareEnv& env) {
     return std::make_shared<SignalsMiddleware>(env.signals);
   });
-  app.RegisterMiddleware("request_logging", &logging::RequestLoggingMiddleware::FromEnv);
-  app.RegisterMiddleware("signature_check", &SignatureCheckMiddleware::FromEnv);
-  app.RegisterMiddleware("auth", &auth::AuthMiddleware::FromEnv);
-  auto limiter = std::make_shared<RateLimiter>();
-  app.RegisterMiddleware("rate_limit", RateLimitMiddlewareFactory(limiter));
-  app.rate_limiter_ = std::move(limiter);
+  b.factories.emplace_back("request_logging", &logging::RequestLoggingMiddleware::FromEnv);
+  b.factories.emplace_back("signature_check", &SignatureCheckMiddleware::FromEnv);
+  b.factories.emplace_back("auth", &auth::AuthMiddleware::FromEnv);
+  b.rate_limiter = std::make_shared<RateLimiter>();
+  b.factories.emplace_back("rate_limit", RateLimitMiddlewareFactory(b.rate_limiter));
   // What the request_logging and auth middlewares journal before a call is answered.
-  app.RegisterJournalApplier(db::kJournalRequestLogRow, &logging::ApplyRequestLogRecords);
-  app.RegisterJournalApplier(db::kJournalApiKeyUse, &auth::auth_internal::ApplyKeyUses);
+  b.journal_appliers.emplace_back(db::kJournalRequestLogRow, &logging::ApplyRequestLogRecords);
+  b.journal_appliers.emplace_back(db::kJournalApiKeyUse, &auth::auth_internal::ApplyKeyUses);
+  return b;
 }
 
-}  // namespace server_internal
+}  // namespace middleware_internal
 }  // namespace rpcforge

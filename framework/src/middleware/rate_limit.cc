@@ -16,7 +16,6 @@
 #include <utility>
 
 #include "core/logging.h"
-#include "rpcforge/app.h"
 #include "rpcforge/config/config.h"
 #include "rpcforge/errors.h"
 #include "rpcforge/server/peer.h"
@@ -447,23 +446,12 @@ grpc::Status RateLimitMiddleware::Handle(ServerCall& call, Next next) {
   return next();
 }
 
-// --- Factories and the App's limiter ------------------------------------------------------
+// --- The factory ---------------------------------------------------------------------
 
 MiddlewareFactory RateLimitMiddlewareFactory(std::shared_ptr<RateLimiter> limiter) {
   return [limiter](const MiddlewareEnv& env) -> std::shared_ptr<Middleware> {
     return std::make_shared<RateLimitMiddleware>(limiter, env.config, env.clock);
   };
 }
-
-std::shared_ptr<RateLimiter> AppRateLimiter(App& app) {
-  if (!app.rate_limiter_) {
-    throw FailedPrecondition(
-        "AppRateLimiter: the app's \"rate_limit\" middleware is not the built-in one "
-        "(re-registered?); use RateLimitMiddlewareFactory with your own RateLimiter");
-  }
-  return app.rate_limiter_;
-}
-
-void AddRateLimit(App& app, RateLimitRule rule) { AppRateLimiter(app)->AddRule(std::move(rule)); }
 
 }  // namespace rpcforge

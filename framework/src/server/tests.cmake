@@ -7,7 +7,6 @@ rpcforge_add_test(NAME rpcforge_server_test
   SRCS
     src/server/handler_model_test.cc
     src/server/pipeline_test.cc
-    src/server/server_test.cc
     src/server/peer_test.cc
     src/server/dispatcher_test.cc
     src/server/call_metrics_test.cc

@@ -17,22 +17,40 @@
 #ifndef RPCFORGE_MIDDLEWARE_BUILTINS_H_
 #define RPCFORGE_MIDDLEWARE_BUILTINS_H_
 
+#include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "rpcforge/export.h"
+#include "rpcforge/server/pipeline.h"
 
 namespace rpcforge {
 
-class App;
+class RateLimiter;
+namespace db {
+class Database;
+}  // namespace db
 
 // BuiltinMiddlewareNames is the list above, in its order.
 RPCFORGE_EXPORT const std::vector<std::string>& BuiltinMiddlewareNames();
 
-namespace server_internal {
-// RegisterBuiltinMiddlewares registers each built-in's factory on `app` (App::App).
-void RegisterBuiltinMiddlewares(App& app);
-}  // namespace server_internal
+namespace middleware_internal {
+// Builtins is what App::App registers (rpcforge/app.h): the built-ins' factories in
+// the order above, the limiter the built-in "rate_limit" shares with AppRateLimiter,
+// and how the records the built-ins journal are applied after a crash. This layer
+// lists them; the App, a layer above, owns them.
+struct Builtins {
+  std::vector<std::pair<std::string, MiddlewareFactory>> factories;
+  std::shared_ptr<RateLimiter> rate_limiter;
+  using JournalApplier =
+      std::function<void(db::Database& db, const std::vector<std::string>& payloads)>;
+  std::vector<std::pair<uint8_t, JournalApplier>> journal_appliers;
+};
+RPCFORGE_EXPORT Builtins MakeBuiltins();
+}  // namespace middleware_internal
 
 }  // namespace rpcforge
 

@@ -201,7 +201,8 @@ class RPCFORGE_EXPORT RateLimitMiddleware final : public Middleware {
 RPCFORGE_EXPORT MiddlewareFactory RateLimitMiddlewareFactory(std::shared_ptr<RateLimiter> limiter);
 
 // AppRateLimiter returns the limiter of `app`'s built-in "rate_limit" middleware (the
-// App owns it). Throws rpcforge::FailedPrecondition when "rate_limit" was re-registered
+// App owns it, so this and AddRateLimit are defined with the App, in src/app/app.cc).
+// Throws rpcforge::FailedPrecondition when "rate_limit" was re-registered
 // with another factory: rules added to it would not apply.
 RPCFORGE_EXPORT std::shared_ptr<RateLimiter> AppRateLimiter(App& app);
 

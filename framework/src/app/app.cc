@@ -6,10 +6,20 @@
 #include "core/logging.h"
 #include "rpcforge/errors.h"
 #include "rpcforge/middleware/builtins.h"
+#include "rpcforge/middleware/rate_limit.h"
 
 namespace rpcforge {
 
-App::App() : clock_(&Clock::Real()) { server_internal::RegisterBuiltinMiddlewares(*this); }
+App::App() : clock_(&Clock::Real()) {
+  middleware_internal::Builtins builtins = middleware_internal::MakeBuiltins();
+  for (auto& [name, factory] : builtins.factories) {
+    RegisterMiddleware(std::move(name), std::move(factory));
+  }
+  rate_limiter_ = std::move(builtins.rate_limiter);
+  for (auto& [kind, apply] : builtins.journal_appliers) {
+    RegisterJournalApplier(kind, std::move(apply));
+  }
+}
 
 App::~App() = default;
 
@@ -96,6 +106,17 @@ void App::RunShutdownHooks() const {
   }
 }
 
-int Main(int argc, char** argv) { return App::Default().Main(argc, argv); }
+// Declared with the rate-limit middleware (rpcforge/middleware/rate_limit.h), defined
+// here because the App owns the built-in limiter.
+std::shared_ptr<RateLimiter> AppRateLimiter(App& app) {
+  if (!app.rate_limiter_) {
+    throw FailedPrecondition(
+        "AppRateLimiter: the app's \"rate_limit\" middleware is not the built-in one "
+        "(re-registered?); use RateLimitMiddlewareFactory with your own RateLimiter");
+  }
+  return app.rate_limiter_;
+}
+
+void AddRateLimit(App& app, RateLimitRule rule) { AppRateLimiter(app)->AddRule(std::move(rule)); }
 
 }  // namespace rpcforge

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "server/journal_replay.h"
+#include "app/journal_replay.h"
 
 #include <map>
 #include <string>

@@ -24,6 +24,7 @@
 #include <mutex>
 #include <sstream>
 
+#include "app/journal_replay.h"
 #include "core/logging.h"
 #include "core/strings.h"
 #include "rpcforge/app.h"
@@ -38,7 +39,6 @@
 #include "rpcforge/server/service.h"
 #include "server/commit_options.h"
 #include "server/grpc_log.h"
-#include "server/journal_replay.h"
 
 namespace rpcforge {
 namespace {
