@@ -12,7 +12,10 @@ function(rpcforge_add_test)
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 120)
   endif()
+  # PRE_TEST: ctest lists a binary's tests when it runs, not the build after every link
+  # (a one-file edit relinks dozens of test binaries; listing each was part of the wait).
   gtest_discover_tests(${T_NAME}
+    DISCOVERY_MODE PRE_TEST
     DISCOVERY_TIMEOUT 60
     PROPERTIES TIMEOUT ${T_TIMEOUT} LABELS "${T_LABELS}")
 endfunction()

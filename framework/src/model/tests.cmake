@@ -21,7 +21,12 @@ add_custom_command(
   OUTPUT "${_genproto_dir}/shop/v1/gadget.proto"
   COMMAND ${CMAKE_COMMAND} -E make_directory "${_genproto_dir}/shop/v1"
   COMMAND rpcforge_genproto_app --log-level off generateproto --model modeltest.gadget
-          --package shop.v1 --file "${_genproto_dir}/shop/v1/gadget.proto"
+          --package shop.v1 --file "${_genproto_dir}/shop/v1/gadget.proto.new"
+  # An unchanged .proto keeps its time stamp, so a relinked app (any framework edit)
+  # does not re-run protoc and recompile the test.
+  COMMAND ${CMAKE_COMMAND} -E copy_if_different "${_genproto_dir}/shop/v1/gadget.proto.new"
+          "${_genproto_dir}/shop/v1/gadget.proto"
+  BYPRODUCTS "${_genproto_dir}/shop/v1/gadget.proto.new"
   DEPENDS rpcforge_genproto_app
   COMMENT "rpcforge: generateproto --model modeltest.gadget"
   VERBATIM)
