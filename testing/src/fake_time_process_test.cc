@@ -48,8 +48,7 @@ Reading Ask(FakeTimeProcess& p) {
 // tick, so near a second boundary it read one second behind the child (whose time()
 // libfaketime computes from the precise clock) and the upper bounds below failed.
 long long RealNow() {
-  return std::chrono::duration_cast<seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<seconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
