@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-"""Fails when a lower layer of rpcforge includes a higher one, or its CMake library links
-a higher one.
+"""Fails when a lower layer of rpcforge includes a higher one, its CMake library links
+a higher one, or a file outside the SQLite backend writes SQLite's own SQL.
 
 The layers, lowest first (docs/architecture.md):
   0 core     framework/src/core, rpcforge/{clock,errors,log,export,limits}.h
@@ -54,6 +54,26 @@ KNOWN = {
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 MODULE = re.compile(r"rpcforge_framework_module\((\w+)(.*?)\)", re.S)
+
+
+# The SQL engine stays behind the db layer's backend seam (db/backend.h, db/dialect.h):
+# its own SQL and API appear only in the SQLite backend's files.
+ENGINE_WORDS = re.compile(r"\bPRAGMA\b|\bsqlite_master\b|\bsqlite_sequence\b|\bsqlite3_\w+")
+ENGINE_FILES = {
+    "framework/src/db/sqlite_connection.h",
+    "framework/src/db/sqlite_connection.cc",
+    "framework/src/db/schema_sqlite.cc",
+}
+
+
+def engine_problems(rel, text):
+    if rel in ENGINE_FILES or "test" in os.path.basename(rel):
+        return []
+    code = re.sub(r"//[^\n]*", "", text)  # comments may say what the engine does
+    found = sorted(set(ENGINE_WORDS.findall(code)))
+    if not found:
+        return []
+    return [f"{rel} names the SQL engine ({', '.join(found)}): put it behind db/dialect.h"]
 
 
 def cmake_problems(root):
@@ -125,6 +145,7 @@ def main(root):
                     continue
                 with open(path, encoding="utf-8", errors="replace") as f:
                     text = f.read()
+                problems += engine_problems(rel, text)
                 for inc in INCLUDE.findall(text):
                     dst = layer_of_include(inc, src_folders)
                     if dst not in RANK or dst == src or RANK[dst] < RANK[src]:
@@ -172,11 +193,13 @@ def self_test():
                       "rpcforge_framework_module(db\n  SRCS src/db/b.cc\n"
                       "  PUBLIC_DEPS rpcforge_core rpcforge_server)\n",
                       "framework/src/db/b.cc": "\n", "framework/src/core/c.cc": "\n"})
-        results = (main(good), main(bad), main(private), main(cmake))
+        engine = tree({"framework/src/db/migrate.cc": 'void F() { Run("PRAGMA foreign_keys"); }\n',
+                       "framework/src/core/c.cc": "\n"})
+        results = (main(good), main(bad), main(private), main(cmake), main(engine))
     finally:
         KNOWN.update(saved)
-    if results != (0, 1, 1, 1):
-        print(f"layering self-test: expected (0, 1, 1, 1), got {results}")
+    if results != (0, 1, 1, 1, 1):
+        print(f"layering self-test: expected (0, 1, 1, 1, 1), got {results}")
         return 1
     print("layering self-test: ok")
     return 0

@@ -3,7 +3,7 @@
 // opens Connections, a Connection prepares Statements and knows its engine's
 // transaction SQL. The Database above it owns the pool, the leases, the writer lock,
 // the Atomic() scopes and the query observers, and never names an engine; SQLite is
-// the first backend (sqlite_connection.h).
+// the first backend (sqlite_connection.h), with its Dialect (schema_sqlite.h).
 //
 // Errors: every method throws db::DatabaseError (rpcforge/db/errors.h) with the
 // engine's code classified, never an engine's own exception type, or
@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "db/dialect.h"
 #include "rpcforge/db/database.h"
 #include "rpcforge/db/value.h"
 
@@ -115,6 +116,8 @@ class Backend {
   virtual int max_connections() const = 0;
   // in_memory is true for a database that lives only in this process.
   virtual bool in_memory() const = 0;
+  // dialect is the engine's SQL for migrations, foreign keys and the catalog.
+  virtual const Dialect& dialect() const = 0;
 };
 
 // ThrowInterrupted throws Cancelled or DeadlineExceeded for `reason` (call_scopes.cc).

@@ -20,6 +20,8 @@ std::atomic<uint64_t> g_next_db_id{1};
 
 namespace db_internal {
 
+const Dialect& DialectOf(const Database& db) { return db.state_->backend->dialect(); }
+
 void CheckAccess(State& s, std::string_view sql) {
   if (!s.has_access_hook.load(std::memory_order_acquire)) return;
   std::shared_ptr<std::function<void(std::string_view)>> hook;

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "core/strings.h"
+#include "db/dialect.h"
 #include "db/sql.h"
 #include "rpcforge/db/errors.h"
 #include "rpcforge/db/model.h"
@@ -263,7 +264,8 @@ int LoadFixtures(Database& db, const Registry& registry, const std::vector<Fixtu
   error.ThrowIfAny();
 
   Transaction tx = db.Atomic();
-  db.Execute("PRAGMA defer_foreign_keys = ON");
+  const db_internal::Dialect& dialect = db_internal::DialectOf(db);
+  db.Execute(dialect.DeferForeignKeysSql(true));
   std::map<std::pair<std::string, int64_t>, std::string> origin;  // (table, pk) -> where
   for (const auto& p : objects) {
     std::string cols;
@@ -298,21 +300,19 @@ int LoadFixtures(Database& db, const Registry& registry, const std::vector<Fixtu
     }
   }
   // Name the objects whose references dangle instead of failing at COMMIT.
-  for (const Row& r : db.Query("PRAGMA foreign_key_check")) {
-    const std::string table = r.at(0).AsText();
-    const int64_t rowid = r.at(1).is_null() ? 0 : r.at(1).AsInt();
-    auto it = origin.find({table, rowid});
+  for (const db_internal::ForeignKeyViolation& v : dialect.ForeignKeyViolations(db)) {
+    auto it = origin.find({v.table, v.rowid});
     const std::string where =
-        it != origin.end() ? it->second : table + " row " + std::to_string(rowid);
-    error.Add(where, "References a missing " + r.at(2).AsText() + " row.");
+        it != origin.end() ? it->second : v.table + " row " + std::to_string(v.rowid);
+    error.Add(where, "References a missing " + v.parent + " row.");
   }
   if (!error.empty()) {
     tx.Rollback();  // nothing is loaded
-    // Inside an outer transaction (a pinned test) the pragma would outlive the scope.
-    db.Execute("PRAGMA defer_foreign_keys = OFF");
+    // Inside an outer transaction (a pinned test) the deferral would outlive the scope.
+    db.Execute(dialect.DeferForeignKeysSql(false));
     throw error;
   }
-  db.Execute("PRAGMA defer_foreign_keys = OFF");
+  db.Execute(dialect.DeferForeignKeysSql(false));
   tx.Commit();
   out << "Installed " << objects.size() << " object(s) from " << sources.size() << " fixture(s)\n";
   return static_cast<int>(objects.size());

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "db/dialect.h"
 #include "rpcforge/db/database.h"
 
 namespace rpcforge::db {
@@ -112,10 +113,8 @@ namespace {
 // creates them; the migration then only adds what is missing.
 Migration RequestLogPeerMigration() {
   return Migration::Code("0002_requestlog_peer", [](Database& db) {
-    std::set<std::string> columns;
-    for (const Row& row : db.Query("PRAGMA table_info(\"rpcforge_requestlog\")")) {
-      columns.insert(row["name"].AsText());
-    }
+    const std::set<std::string> columns =
+        db_internal::DialectOf(db).ColumnNames(db, "rpcforge_requestlog");
     const std::vector<std::pair<std::string, std::string>> added = {
         {"peer_host", "VARCHAR(255) NOT NULL DEFAULT ''"},
         {"peer_port", "INTEGER NULL"},

@@ -89,6 +89,7 @@ bool Run(Database& db, const App& app, const Plan& plan, size_t i, bool backward
          std::ostream& out) {
   const Migration& migration = plan.migrations[i];
   const std::string full = app.label() + "." + migration.name;
+  const db_internal::Dialect& dialect = db_internal::DialectOf(db);
   bool done = false;
   try {
     db.AtomicSchemaChange([&] {
@@ -98,7 +99,7 @@ bool Run(Database& db, const App& app, const Plan& plan, size_t i, bool backward
         std::vector<Step> steps = StepsOf(plan, i);
         if (backwards) {
           for (auto it = steps.rbegin(); it != steps.rend(); ++it) {
-            RunStatements(db, db_internal::SqliteBackward(*it->op, it->before, it->after));
+            RunStatements(db, dialect.Backward(*it->op, it->before, it->after));
             if (it->op->kind == Operation::Kind::kRunCode) it->op->reverse_code(db);
           }
           db.Execute(std::string("DELETE FROM ") + kMigrationsTable +
@@ -106,7 +107,7 @@ bool Run(Database& db, const App& app, const Plan& plan, size_t i, bool backward
                      {app.label(), migration.name});
         } else {
           for (const Step& step : steps) {
-            RunStatements(db, db_internal::SqliteForward(*step.op, step.before, step.after));
+            RunStatements(db, dialect.Forward(*step.op, step.before, step.after));
             if (step.op->kind == Operation::Kind::kRunCode) step.op->code(db);
           }
           RecordApplied(db, app.label(), migration.name);
@@ -243,6 +244,8 @@ std::string MigrationSql(const Registry& registry, const std::string& label,
                          const std::string& name, bool backwards) {
   const App& app = FindApp(registry, label);
   const Plan plan = PlanFor(app);
+  // sqlmigrate opens no database: it prints SQLite's SQL, the one backend today.
+  const db_internal::Dialect& dialect = db_internal::SqliteDialect();
   for (size_t i = 0; i < plan.migrations.size(); ++i) {
     if (plan.migrations[i].name != name) continue;
     std::vector<Step> steps = StepsOf(plan, i);
@@ -254,15 +257,14 @@ std::string MigrationSql(const Registry& registry, const std::string& label,
         out += "-- (code: runs in the binary, no SQL to show)\n";
         continue;
       }
-      const auto statements = backwards
-                                  ? db_internal::SqliteBackward(*step.op, step.before, step.after)
-                                  : db_internal::SqliteForward(*step.op, step.before, step.after);
+      const auto statements = backwards ? dialect.Backward(*step.op, step.before, step.after)
+                                        : dialect.Forward(*step.op, step.before, step.after);
       for (const auto& s : statements) {
         std::string sql;
         size_t p = 0;
         for (char c : s.sql) {
           if (c == '?' && p < s.params.size()) {
-            sql += db_internal::SqlLiteral(s.params[p++]);
+            sql += dialect.Literal(s.params[p++]);
           } else {
             sql += c;
           }
@@ -316,21 +318,16 @@ void PrintMigrations(Database& db, const Registry& registry, std::ostream& out) 
 }
 
 int Flush(Database& db) {
+  const db_internal::Dialect& dialect = db_internal::DialectOf(db);
   std::vector<std::string> tables;
-  for (const Row& row :
-       db.Query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-                "ORDER BY name")) {
-    if (row["name"].AsText() != kMigrationsTable) tables.push_back(row["name"].AsText());
+  for (std::string& name : dialect.TableNames(db)) {
+    if (name != kMigrationsTable) tables.push_back(std::move(name));
   }
-  const bool has_sequence =
-      !db.Query("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").empty();
   Transaction tx = db.Atomic();
-  db.Execute("PRAGMA defer_foreign_keys = ON");
+  db.Execute(dialect.DeferForeignKeysSql(true));
   for (const auto& t : tables) db.Execute("DELETE FROM " + sql::Quote(t));
-  if (has_sequence) {
-    db.Execute("DELETE FROM sqlite_sequence WHERE name != ?", {std::string(kMigrationsTable)});
-  }
-  db.Execute("PRAGMA defer_foreign_keys = OFF");  // in case the caller's transaction goes on
+  dialect.ResetIds(db, kMigrationsTable);
+  db.Execute(dialect.DeferForeignKeysSql(false));  // in case the caller's transaction goes on
   tx.Commit();
   return static_cast<int>(tables.size());
 }

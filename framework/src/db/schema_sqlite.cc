@@ -6,6 +6,7 @@
 #include <map>
 
 #include "db/sql.h"
+#include "rpcforge/db/database.h"
 #include "rpcforge/errors.h"
 
 namespace rpcforge::db::db_internal {
@@ -106,10 +107,8 @@ Statements Raw(const std::vector<std::string>& sql) {
 
 const Model& RenamedTarget(const Operation& op, const SchemaState& s) { return s.Get(op.new_name); }
 
-}  // namespace
-
-std::vector<SchemaStatement> SqliteForward(const Operation& op, const SchemaState& before,
-                                           const SchemaState& after) {
+std::vector<SchemaStatement> Forward(const Operation& op, const SchemaState& before,
+                                     const SchemaState& after) {
   using Kind = Operation::Kind;
   switch (op.kind) {
     case Kind::kCreateModel:
@@ -138,8 +137,8 @@ std::vector<SchemaStatement> SqliteForward(const Operation& op, const SchemaStat
   return {};
 }
 
-std::vector<SchemaStatement> SqliteBackward(const Operation& op, const SchemaState& before,
-                                            const SchemaState& after) {
+std::vector<SchemaStatement> Backward(const Operation& op, const SchemaState& before,
+                                      const SchemaState& after) {
   using Kind = Operation::Kind;
   switch (op.kind) {
     case Kind::kCreateModel:
@@ -174,7 +173,7 @@ std::vector<SchemaStatement> SqliteBackward(const Operation& op, const SchemaSta
   return {};
 }
 
-std::string SqlLiteral(const Value& v) {
+std::string Literal(const Value& v) {
   switch (v.type()) {
     case Value::Type::kNull:
       return "NULL";
@@ -206,6 +205,66 @@ std::string SqlLiteral(const Value& v) {
     }
   }
   return "NULL";
+}
+
+class Sqlite final : public Dialect {
+ public:
+  std::vector<SchemaStatement> Forward(const Operation& op, const SchemaState& before,
+                                       const SchemaState& after) const override {
+    return db_internal::Forward(op, before, after);
+  }
+  std::vector<SchemaStatement> Backward(const Operation& op, const SchemaState& before,
+                                        const SchemaState& after) const override {
+    return db_internal::Backward(op, before, after);
+  }
+  std::string Literal(const Value& v) const override { return db_internal::Literal(v); }
+
+  // SQLite cannot drop a column that others reference without a table rebuild, and a
+  // rebuild drops the old table: enforcement is off around it (a no-op inside a
+  // transaction, hence outside), and foreign_key_check runs before COMMIT.
+  std::string EnforceForeignKeysSql(bool on) const override {
+    return on ? "PRAGMA foreign_keys = ON" : "PRAGMA foreign_keys = OFF";
+  }
+  std::string DeferForeignKeysSql(bool on) const override {
+    return on ? "PRAGMA defer_foreign_keys = ON" : "PRAGMA defer_foreign_keys = OFF";
+  }
+  std::vector<ForeignKeyViolation> ForeignKeyViolations(Database& db) const override {
+    std::vector<ForeignKeyViolation> out;
+    for (const Row& r : db.Query("PRAGMA foreign_key_check")) {
+      out.push_back({r["table"].AsText(), r["rowid"].is_null() ? 0 : r["rowid"].AsInt(),
+                     r["parent"].AsText()});
+    }
+    return out;
+  }
+
+  std::vector<std::string> TableNames(Database& db) const override {
+    std::vector<std::string> out;
+    for (const Row& row : db.Query("SELECT name FROM sqlite_master WHERE type = 'table' AND "
+                                   "name NOT LIKE 'sqlite_%' ORDER BY name")) {
+      out.push_back(row["name"].AsText());
+    }
+    return out;
+  }
+  std::set<std::string> ColumnNames(Database& db, const std::string& table) const override {
+    std::set<std::string> out;
+    for (const Row& row : db.Query("PRAGMA table_info(" + sql::Quote(table) + ")")) {
+      out.insert(row["name"].AsText());
+    }
+    return out;
+  }
+  // AUTOINCREMENT keeps each table's last id in sqlite_sequence (which exists once such
+  // a table does).
+  void ResetIds(Database& db, const std::string& keep) const override {
+    if (db.Query("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").empty()) return;
+    db.Execute("DELETE FROM sqlite_sequence WHERE name != ?", {keep});
+  }
+};
+
+}  // namespace
+
+const Dialect& SqliteDialect() {
+  static const Sqlite dialect;
+  return dialect;
 }
 
 }  // namespace rpcforge::db::db_internal

@@ -9,7 +9,7 @@
 namespace rpcforge::db::sql {
 
 // Quote renders an identifier as a double-quoted SQL identifier. Names reaching it
-// were checked against a Model (or came from sqlite_master), never from a request.
+// were checked against a Model (or came from the engine's catalog), never from a request.
 inline std::string Quote(std::string_view name) {
   std::string out = "\"";
   for (char c : name) {

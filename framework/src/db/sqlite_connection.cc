@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "db/schema_sqlite.h"
 #include "rpcforge/db/errors.h"
 #include "rpcforge/errors.h"
 
@@ -287,6 +288,7 @@ class SqliteBackend final : public Backend {
   }
   int max_connections() const override { return max_connections_; }
   bool in_memory() const override { return memory_; }
+  const Dialect& dialect() const override { return SqliteDialect(); }
 
  private:
   const std::string path_;

@@ -186,27 +186,31 @@ Transaction Database::Atomic() {
 
 void Database::AtomicSchemaChange(const std::function<void()>& fn) {
   State& s = *state_;
-  // The lease keeps this thread on one connection from the PRAGMA to the check.
+  const db_internal::Dialect& dialect = s.backend->dialect();
+  // The lease keeps this thread on one connection from enforcement off to the check.
   LeaseGuard guard(s);
-  const bool toggles = !guard.tl.conn->in_transaction();
-  if (toggles) Run(s, "PRAGMA foreign_keys = OFF", {}, nullptr, /*control=*/true);
+  const std::string off = dialect.EnforceForeignKeysSql(false);
+  const std::string on = dialect.EnforceForeignKeysSql(true);
+  const bool toggles = !guard.tl.conn->in_transaction() && !off.empty();
+  if (toggles) Run(s, off, {}, nullptr, /*control=*/true);
   try {
     Transaction tx = Atomic();
     fn();
-    const std::vector<Row> broken = Query("PRAGMA foreign_key_check");
+    const std::vector<db_internal::ForeignKeyViolation> broken =
+        dialect.ForeignKeyViolations(*this);
     if (!broken.empty()) {
-      const Row& row = broken.front();
+      const db_internal::ForeignKeyViolation& v = broken.front();
       throw FailedPrecondition("foreign key check failed: " + std::to_string(broken.size()) +
-                               " row(s), the first in table " + row["table"].AsText() + " (rowid " +
-                               std::to_string(row["rowid"].AsInt()) +
-                               ") references a missing row of " + row["parent"].AsText());
+                               " row(s), the first in table " + v.table + " (rowid " +
+                               std::to_string(v.rowid) + ") references a missing row of " +
+                               v.parent);
     }
     tx.Commit();
   } catch (...) {
-    if (toggles) Run(s, "PRAGMA foreign_keys = ON", {}, nullptr, /*control=*/true);
+    if (toggles) Run(s, on, {}, nullptr, /*control=*/true);
     throw;
   }
-  if (toggles) Run(s, "PRAGMA foreign_keys = ON", {}, nullptr, /*control=*/true);
+  if (toggles) Run(s, on, {}, nullptr, /*control=*/true);
 }
 
 void Database::OnCommit(std::function<void()> fn) {

@@ -42,6 +42,8 @@ class Database;
 namespace db_internal {
 struct Scope;
 struct State;
+class Dialect;
+const Dialect& DialectOf(const Database& db);
 }  // namespace db_internal
 
 // DatabaseOptions configures `Database`.
@@ -358,6 +360,7 @@ class RPCFORGE_EXPORT Database {
 
  private:
   friend class Transaction;
+  friend const db_internal::Dialect& db_internal::DialectOf(const Database& db);
   std::unique_ptr<db_internal::State> state_;
 };
 

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: Apache-2.0
+// Private: what the db layer's own work needs from a SQL engine beyond the statements
+// every supported engine accepts: the DDL of each schema operation (migrations),
+// foreign-key control and checks (schema changes, loaddata, flush), and the catalog
+// (tables, columns). Each Backend has one (Backend::dialect(), backend.h); SQLite's is
+// in schema_sqlite.cc. Callers above the backend never write an engine's own SQL.
+#ifndef RPCFORGE_SRC_DB_DIALECT_H_
+#define RPCFORGE_SRC_DB_DIALECT_H_
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "rpcforge/db/schema.h"
+#include "rpcforge/db/value.h"
+
+namespace rpcforge::db {
+class Database;
+}  // namespace rpcforge::db
+
+namespace rpcforge::db::db_internal {
+
+// SchemaStatement is one statement with its bound parameters.
+struct SchemaStatement {
+  std::string sql;
+  std::vector<Value> params;
+};
+
+// ForeignKeyViolation is one row whose reference dangles: its table, its row id and
+// the table it references.
+struct ForeignKeyViolation {
+  std::string table;
+  int64_t rowid = 0;
+  std::string parent;
+};
+
+class Dialect {
+ public:
+  virtual ~Dialect() = default;
+
+  // --- Migrations ----------------------------------------------------------------------
+  // Forward is what `op` runs to take the database from `before` to `after` (the
+  // states around it); Backward undoes it (`after` back to `before`). RunCode gives no
+  // statements (the caller runs its function); an irreversible operation throws
+  // rpcforge::FailedPrecondition from Backward. Run inside Database::AtomicSchemaChange.
+  virtual std::vector<SchemaStatement> Forward(const Operation& op, const SchemaState& before,
+                                               const SchemaState& after) const = 0;
+  virtual std::vector<SchemaStatement> Backward(const Operation& op, const SchemaState& before,
+                                                const SchemaState& after) const = 0;
+  // Literal renders `v` as an SQL literal (for sqlmigrate's output).
+  virtual std::string Literal(const Value& v) const = 0;
+
+  // --- Foreign keys --------------------------------------------------------------------
+  // EnforceForeignKeysSql turns the connection's enforcement off (false) before a schema
+  // change that rebuilds tables, outside any transaction, and on again after it; empty
+  // when the engine needs no such step.
+  virtual std::string EnforceForeignKeysSql(bool on) const = 0;
+  // DeferForeignKeysSql defers the open transaction's checks to its COMMIT (true), or
+  // makes them immediate again (false).
+  virtual std::string DeferForeignKeysSql(bool on) const = 0;
+  // ForeignKeyViolations lists the rows whose references dangle, seen from the open
+  // transaction on this thread's connection (empty when the engine checks them itself).
+  virtual std::vector<ForeignKeyViolation> ForeignKeyViolations(Database& db) const = 0;
+
+  // --- Catalog -------------------------------------------------------------------------
+  // TableNames lists the database's tables, the engine's own excluded, by name.
+  virtual std::vector<std::string> TableNames(Database& db) const = 0;
+  // ColumnNames lists the columns of `table`.
+  virtual std::set<std::string> ColumnNames(Database& db, const std::string& table) const = 0;
+  // ResetIds makes the generated ids of every table but `keep` start again (after
+  // their rows were deleted).
+  virtual void ResetIds(Database& db, const std::string& keep) const = 0;
+};
+
+// DialectOf is the dialect of `db`'s backend (database.cc).
+const Dialect& DialectOf(const Database& db);
+
+}  // namespace rpcforge::db::db_internal
+
+#endif  // RPCFORGE_SRC_DB_DIALECT_H_
