@@ -169,10 +169,14 @@ def main(root):
 
 def self_test():
     """The check fails on an inversion and passes without one (a tree in a temp dir)."""
+    import shutil
     import tempfile
+
+    made = []
 
     def tree(files):
         d = tempfile.mkdtemp(prefix="rpcforge-layers-")
+        made.append(d)
         for rel, text in files.items():
             os.makedirs(os.path.dirname(os.path.join(d, rel)), exist_ok=True)
             with open(os.path.join(d, rel), "w") as f:
@@ -198,6 +202,8 @@ def self_test():
         results = (main(good), main(bad), main(private), main(cmake), main(engine))
     finally:
         KNOWN.update(saved)
+        for d in made:
+            shutil.rmtree(d, ignore_errors=True)
     if results != (0, 1, 1, 1, 1):
         print(f"layering self-test: expected (0, 1, 1, 1, 1), got {results}")
         return 1
