@@ -30,10 +30,16 @@ Result RunCli(rpcforge::App& app, const std::vector<std::string>& args) {
   return rpcforge::testing::RunCommand(app, args);
 }
 
+// WriteConfig writes `text` to this process's config file, removed when the process
+// exits (each test runs in a process of its own under ctest).
 std::string WriteConfig(const std::string& text) {
-  std::string path = ::testing::TempDir() + "/rpcforge_cli_" + std::to_string(getpid()) + ".yaml";
-  std::ofstream(path) << text;
-  return path;
+  struct RemovedAtExit {
+    std::string path = ::testing::TempDir() + "/rpcforge_cli_" + std::to_string(getpid()) + ".yaml";
+    ~RemovedAtExit() { std::remove(path.c_str()); }
+  };
+  static const RemovedAtExit file;
+  std::ofstream(file.path) << text;
+  return file.path;
 }
 
 TEST(Cli, HelpListsTheCommands) {
