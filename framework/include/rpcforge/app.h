@@ -11,6 +11,7 @@
 #ifndef RPCFORGE_APP_H_
 #define RPCFORGE_APP_H_
 
+#include <any>
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
@@ -30,7 +31,6 @@
 namespace rpcforge {
 
 class App;
-class RateLimiter;
 namespace db {
 class Database;
 }  // namespace db
@@ -72,11 +72,15 @@ class RPCFORGE_EXPORT App {
   }
   const std::vector<std::shared_ptr<Service>>& services() const { return services_; }
 
-  // RegisterMiddleware makes `name` usable in the config's `middlewares` list (a
-  // later registration of the same name replaces the earlier one; replacing
-  // "rate_limit" detaches the app's limiter, see AppRateLimiter).
-  void RegisterMiddleware(std::string name, MiddlewareFactory factory);
+  // RegisterMiddleware makes `name` usable in the config's `middlewares` list. `state`
+  // is what the factory's middlewares share and others may reach through the App (the
+  // built-in "rate_limit" registers its RateLimiter, see AppRateLimiter). A later
+  // registration of the same name replaces the earlier one, state included.
+  void RegisterMiddleware(std::string name, MiddlewareFactory factory, std::any state = {});
   bool HasMiddleware(const std::string& name) const;
+  // MiddlewareState is the state registered with `name`; null when `name` is not
+  // registered or has none.
+  const std::any* MiddlewareState(const std::string& name) const;
 
   // DefaultMiddlewares is the chain used when the config names none: the built-ins
   // still registered, in their order (rpcforge/middleware/builtins.h), then the
@@ -130,16 +134,17 @@ class RPCFORGE_EXPORT App {
 
  private:
   std::vector<std::shared_ptr<Service>> services_;
-  std::vector<std::pair<std::string, MiddlewareFactory>> middlewares_;
+  struct Registered {
+    std::string name;
+    MiddlewareFactory factory;
+    std::any state;
+  };
+  std::vector<Registered> middlewares_;
   std::vector<std::function<void()>> shutdown_hooks_;
   std::map<uint8_t, JournalApplier> journal_appliers_;
   Signals signals_;
   const Clock* clock_;
   std::string name_ = "rpcforge";
-  // The limiter of the built-in "rate_limit" middleware (rpcforge/middleware/rate_limit.h);
-  // null once "rate_limit" is registered again with another factory.
-  std::shared_ptr<RateLimiter> rate_limiter_;
-  friend std::shared_ptr<RateLimiter> AppRateLimiter(App& app);
 };
 
 // Main is App::Default().Main(argc, argv): the whole main() of an application.

@@ -12,10 +12,9 @@ namespace rpcforge {
 
 App::App() : clock_(&Clock::Real()) {
   middleware_internal::Builtins builtins = middleware_internal::MakeBuiltins();
-  for (auto& [name, factory] : builtins.factories) {
-    RegisterMiddleware(std::move(name), std::move(factory));
+  for (auto& b : builtins.middlewares) {
+    RegisterMiddleware(std::move(b.name), std::move(b.factory), std::move(b.state));
   }
-  rate_limiter_ = std::move(builtins.rate_limiter);
   for (auto& [kind, apply] : builtins.journal_appliers) {
     RegisterJournalApplier(kind, std::move(apply));
   }
@@ -39,15 +38,22 @@ void App::AddService(std::shared_ptr<Service> service) {
   services_.push_back(std::move(service));
 }
 
-void App::RegisterMiddleware(std::string name, MiddlewareFactory factory) {
-  if (name == "rate_limit") rate_limiter_.reset();  // AppRateLimiter now says so
-  for (auto& [n, f] : middlewares_) {
-    if (n == name) {
-      f = std::move(factory);
+void App::RegisterMiddleware(std::string name, MiddlewareFactory factory, std::any state) {
+  for (Registered& m : middlewares_) {
+    if (m.name == name) {
+      m.factory = std::move(factory);
+      m.state = std::move(state);
       return;
     }
   }
-  middlewares_.emplace_back(std::move(name), std::move(factory));
+  middlewares_.push_back({std::move(name), std::move(factory), std::move(state)});
+}
+
+const std::any* App::MiddlewareState(const std::string& name) const {
+  for (const Registered& m : middlewares_) {
+    if (m.name == name) return m.state.has_value() ? &m.state : nullptr;
+  }
+  return nullptr;
 }
 
 void App::RegisterJournalApplier(uint8_t kind, JournalApplier apply) {
@@ -56,7 +62,7 @@ void App::RegisterJournalApplier(uint8_t kind, JournalApplier apply) {
 
 bool App::HasMiddleware(const std::string& name) const {
   return std::any_of(middlewares_.begin(), middlewares_.end(),
-                     [&](const auto& m) { return m.first == name; });
+                     [&](const Registered& m) { return m.name == name; });
 }
 
 std::vector<std::string> App::DefaultMiddlewares() const {
@@ -64,8 +70,8 @@ std::vector<std::string> App::DefaultMiddlewares() const {
   for (const std::string& builtin : BuiltinMiddlewareNames()) {
     if (HasMiddleware(builtin)) names.push_back(builtin);
   }
-  for (const auto& m : middlewares_) {
-    if (std::find(names.begin(), names.end(), m.first) == names.end()) names.push_back(m.first);
+  for (const Registered& m : middlewares_) {
+    if (std::find(names.begin(), names.end(), m.name) == names.end()) names.push_back(m.name);
   }
   return names;
 }
@@ -74,7 +80,7 @@ void App::CheckMiddlewareNames(const std::vector<std::string>& names) const {
   for (const std::string& name : names) {
     if (HasMiddleware(name)) continue;
     std::string known;
-    for (const auto& m : middlewares_) known += (known.empty() ? "" : ", ") + m.first;
+    for (const Registered& m : middlewares_) known += (known.empty() ? "" : ", ") + m.name;
     throw InvalidArgument("unknown middleware '" + name + "' (known: " + known + ")");
   }
 }
@@ -85,8 +91,8 @@ std::shared_ptr<const Pipeline> App::BuildPipeline(const std::vector<std::string
   std::vector<std::shared_ptr<Middleware>> chain;
   for (const std::string& name : names) {
     auto it = std::find_if(middlewares_.begin(), middlewares_.end(),
-                           [&](const auto& m) { return m.first == name; });
-    auto middleware = it->second(env);
+                           [&](const Registered& m) { return m.name == name; });
+    auto middleware = it->factory(env);
     if (middleware) chain.push_back(std::move(middleware));
   }
   return std::make_shared<const Pipeline>(std::move(chain));
@@ -107,14 +113,16 @@ void App::RunShutdownHooks() const {
 }
 
 // Declared with the rate-limit middleware (rpcforge/middleware/rate_limit.h), defined
-// here because the App owns the built-in limiter.
+// here because it reads the App (the middleware layer is below it).
 std::shared_ptr<RateLimiter> AppRateLimiter(App& app) {
-  if (!app.rate_limiter_) {
+  const std::any* state = app.MiddlewareState("rate_limit");
+  const auto* limiter = state ? std::any_cast<std::shared_ptr<RateLimiter>>(state) : nullptr;
+  if (limiter == nullptr || *limiter == nullptr) {
     throw FailedPrecondition(
         "AppRateLimiter: the app's \"rate_limit\" middleware is not the built-in one "
         "(re-registered?); use RateLimitMiddlewareFactory with your own RateLimiter");
   }
-  return app.rate_limiter_;
+  return *limiter;
 }
 
 void AddRateLimit(App& app, RateLimitRule rule) { AppRateLimiter(app)->AddRule(std::move(rule)); }

@@ -24,17 +24,19 @@ namespace middleware_internal {
 
 Builtins MakeBuiltins() {
   Builtins b;
-  b.factories.emplace_back("max_concurrency", [](const MiddlewareEnv& env) {
+  auto add = [&b](std::string name, MiddlewareFactory factory, std::any state = {}) {
+    b.middlewares.push_back({std::move(name), std::move(factory), std::move(state)});
+  };
+  add("max_concurrency", [](const MiddlewareEnv& env) {
     return std::make_shared<MaxConcurrencyMiddleware>(env.max_concurrent_rpcs);
   });
-  b.factories.emplace_back("signals", [](const MiddlewareEnv& env) {
-    return std::make_shared<SignalsMiddleware>(env.signals);
-  });
-  b.factories.emplace_back("request_logging", &logging::RequestLoggingMiddleware::FromEnv);
-  b.factories.emplace_back("signature_check", &SignatureCheckMiddleware::FromEnv);
-  b.factories.emplace_back("auth", &auth::AuthMiddleware::FromEnv);
-  b.rate_limiter = std::make_shared<RateLimiter>();
-  b.factories.emplace_back("rate_limit", RateLimitMiddlewareFactory(b.rate_limiter));
+  add("signals",
+      [](const MiddlewareEnv& env) { return std::make_shared<SignalsMiddleware>(env.signals); });
+  add("request_logging", &logging::RequestLoggingMiddleware::FromEnv);
+  add("signature_check", &SignatureCheckMiddleware::FromEnv);
+  add("auth", &auth::AuthMiddleware::FromEnv);
+  auto limiter = std::make_shared<RateLimiter>();
+  add("rate_limit", RateLimitMiddlewareFactory(limiter), limiter);
   // What the request_logging and auth middlewares journal before a call is answered.
   b.journal_appliers.emplace_back(db::kJournalRequestLogRow, &logging::ApplyRequestLogRecords);
   b.journal_appliers.emplace_back(db::kJournalApiKeyUse, &auth::auth_internal::ApplyKeyUses);

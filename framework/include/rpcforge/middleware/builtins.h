@@ -17,6 +17,7 @@
 #ifndef RPCFORGE_MIDDLEWARE_BUILTINS_H_
 #define RPCFORGE_MIDDLEWARE_BUILTINS_H_
 
+#include <any>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -29,7 +30,6 @@
 
 namespace rpcforge {
 
-class RateLimiter;
 namespace db {
 class Database;
 }  // namespace db
@@ -38,13 +38,18 @@ class Database;
 RPCFORGE_EXPORT const std::vector<std::string>& BuiltinMiddlewareNames();
 
 namespace middleware_internal {
-// Builtins is what App::App registers (rpcforge/app.h): the built-ins' factories in
-// the order above, the limiter the built-in "rate_limit" shares with AppRateLimiter,
-// and how the records the built-ins journal are applied after a crash. This layer
-// lists them; the App, a layer above, owns them.
+// Builtins is what App::App registers (rpcforge/app.h): the built-ins in the order
+// above, each with its factory and the state its middlewares share (for "rate_limit",
+// the std::shared_ptr<RateLimiter> AppRateLimiter returns), and how the records the
+// built-ins journal are applied after a crash. This layer lists them; the App, a layer
+// above, owns them.
 struct Builtins {
-  std::vector<std::pair<std::string, MiddlewareFactory>> factories;
-  std::shared_ptr<RateLimiter> rate_limiter;
+  struct Middleware {
+    std::string name;
+    MiddlewareFactory factory;
+    std::any state;
+  };
+  std::vector<Middleware> middlewares;
   using JournalApplier =
       std::function<void(db::Database& db, const std::vector<std::string>& payloads)>;
   std::vector<std::pair<uint8_t, JournalApplier>> journal_appliers;
