@@ -5,6 +5,8 @@ find_package(Protobuf REQUIRED)
 find_package(gRPC CONFIG REQUIRED)
 find_package(SQLite3 REQUIRED)
 find_package(SQLiteCpp CONFIG REQUIRED)
+# The PostgreSQL backend (libpq-dev): CMake's FindPostgreSQL gives PostgreSQL::PostgreSQL.
+find_package(PostgreSQL REQUIRED)
 find_package(OpenSSL REQUIRED)
 find_package(yaml-cpp CONFIG REQUIRED)
 find_package(CLI11 CONFIG REQUIRED)

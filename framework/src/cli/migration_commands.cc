@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "rpcforge/config/config.h"
 #include "rpcforge/db/database.h"
 #include "rpcforge/db/migrate.h"
 #include "rpcforge/db/registry.h"
@@ -234,8 +235,8 @@ void RegisterMigrationCommands() {
                      sub.add_option("name", *name, "the migration's name")->required();
                      sub.add_flag("--backwards", *backwards, "the SQL that unapplies it");
                      return [app, name, backwards](CommandEnv& env) {
-                       *env.out << db::MigrationSql(db::Registry::Global(), *app, *name,
-                                                    *backwards);
+                       *env.out << db::MigrationSql(db::Registry::Global(), *app, *name, *backwards,
+                                                    config::DatabasePath(env.config));
                        return 0;
                      };
                    }});

@@ -123,9 +123,13 @@ class Backend {
 // ThrowInterrupted throws Cancelled or DeadlineExceeded for `reason` (call_scopes.cc).
 [[noreturn]] void ThrowInterrupted(CallInterrupt::Reason reason);
 
-// OpenBackend chooses the backend for `options` (today: SQLite, for a file path or
-// ":memory:").
+// OpenBackend chooses the backend for `options.path`: PostgreSQL for a
+// "postgresql://" (or "postgres://") URL, else SQLite (a file path or ":memory:").
 std::unique_ptr<Backend> OpenBackend(const DatabaseOptions& options);
+
+// CanonicalDatabasePath is `path` without a "sqlite:" scheme ("sqlite:app.db",
+// "sqlite:///abs/app.db"; "sqlite:" alone is ":memory:"); other paths are unchanged.
+std::string CanonicalDatabasePath(const std::string& path);
 
 }  // namespace rpcforge::db::db_internal
 

@@ -126,6 +126,7 @@ using db_internal::State;
 
 Database::Database(DatabaseOptions options) : state_(std::make_unique<State>()) {
   state_->options = std::move(options);
+  state_->options.path = db_internal::CanonicalDatabasePath(state_->options.path);
   state_->backend = db_internal::OpenBackend(state_->options);
   if (state_->backend->in_memory()) state_->options.path = ":memory:";
   state_->id = g_next_db_id.fetch_add(1);

@@ -71,7 +71,31 @@ class Dialect {
   // ResetIds makes the generated ids of every table but `keep` start again (after
   // their rows were deleted).
   virtual void ResetIds(Database& db, const std::string& keep) const = 0;
+  // SyncIds makes the next generated id of each of `tables` follow its largest id (after
+  // rows were written with explicit ids, as loaddata does); a no-op where the engine
+  // tracks it itself.
+  virtual void SyncIds(Database& db, const std::vector<std::string>& tables) const = 0;
+
+  // --- Queries -------------------------------------------------------------------------
+  // CaseInsensitiveLike is the operator of a LIKE that ignores ASCII case (SQLite's LIKE,
+  // PostgreSQL's ILIKE).
+  virtual std::string CaseInsensitiveLike() const = 0;
+  // Position is the 1-based position of the parameter's text in `column`, 0 when absent
+  // (one `?`): instr(column, ?) or strpos(column, ?).
+  virtual std::string Position(const std::string& column) const = 0;
+
+  // --- Concurrency ---------------------------------------------------------------------
+  // SchemaLockSql, run first in a transaction, serializes schema changes between
+  // processes until that transaction ends; empty when the engine's write transaction
+  // already does (SQLite's BEGIN IMMEDIATE).
+  virtual std::string SchemaLockSql() const = 0;
+  // MigrationsTableSql creates the table of applied migrations when it is missing.
+  virtual std::string MigrationsTableSql(const std::string& table) const = 0;
 };
+
+// IndexDiff drops the indexes of `from` that `to` lacks and creates the new ones (the
+// CREATE INDEX and DROP INDEX IF EXISTS every engine accepts; schema.cc).
+std::vector<SchemaStatement> IndexDiff(const Model& from, const Model& to);
 
 // DialectOf is the dialect of `db`'s backend (database.cc).
 const Dialect& DialectOf(const Database& db);

@@ -15,6 +15,10 @@ grpc::StatusCode CodeOf(DatabaseErrorKind kind) {
     case DatabaseErrorKind::kForeignKeyViolation:
     case DatabaseErrorKind::kConstraint:
       return grpc::StatusCode::FAILED_PRECONDITION;
+    case DatabaseErrorKind::kConflict:
+      return grpc::StatusCode::ABORTED;
+    case DatabaseErrorKind::kConnectionLost:
+      return grpc::StatusCode::UNAVAILABLE;
     case DatabaseErrorKind::kOther:
       break;
   }
@@ -28,6 +32,10 @@ std::string ClientMessage(DatabaseErrorKind kind) {
     case DatabaseErrorKind::kForeignKeyViolation:
     case DatabaseErrorKind::kConstraint:
       return "Constraint failed: constraint failed";
+    case DatabaseErrorKind::kConflict:
+      return "Aborted: the transaction conflicted with another; retry it";
+    case DatabaseErrorKind::kConnectionLost:
+      return "Unavailable: the database is unreachable";
     case DatabaseErrorKind::kOther:
       break;
   }
@@ -43,7 +51,7 @@ DatabaseError::DatabaseError(DatabaseErrorKind kind, std::string backend_message
       backend_code_(backend_code) {}
 
 void DatabaseError::LogAtBoundary(std::string_view method) const {
-  if (kind_ == DatabaseErrorKind::kOther) {
+  if (kind_ == DatabaseErrorKind::kOther || kind_ == DatabaseErrorKind::kConnectionLost) {
     RPCFORGE_LOG_ERROR("errors", "{}: unhandled database error: {}", method, backend_message_);
   } else {
     RPCFORGE_LOG_INFO("errors", "{}: constraint violation: {}", method, backend_message_);

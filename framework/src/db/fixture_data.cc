@@ -313,6 +313,13 @@ int LoadFixtures(Database& db, const Registry& registry, const std::vector<Fixtu
     throw error;
   }
   db.Execute(dialect.DeferForeignKeysSql(false));
+  std::vector<std::string> tables;
+  for (const auto& p : objects) {
+    if (p.pk && std::find(tables.begin(), tables.end(), p.model->table()) == tables.end()) {
+      tables.push_back(p.model->table());
+    }
+  }
+  dialect.SyncIds(db, tables);  // explicit ids: the next generated one follows them
   tx.Commit();
   out << "Installed " << objects.size() << " object(s) from " << sources.size() << " fixture(s)\n";
   return static_cast<int>(objects.size());

@@ -132,7 +132,10 @@ std::vector<JournalRecord> ReadRecords(const std::string& path, uint64_t after) 
 std::string Journal::Directory(const std::string& db_path) { return db_path + "-rpcforge-journal"; }
 
 std::unique_ptr<Journal> Journal::Open(Database& db) {
-  if (db.in_memory()) return nullptr;
+  // No journal beside a database that is not a local file: an in-memory one dies with
+  // the process anyway, and a PostgreSQL server is shared by instances on other
+  // machines (docs/database.md: what a crash can lose there).
+  if (db.in_memory() || IsPostgresUrl(db.path())) return nullptr;
   const std::string dir = Directory(db.path());
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
     throw Unavailable("cannot create the journal directory " + dir + ": " + std::strerror(errno));

@@ -7,6 +7,8 @@
 #include <utility>
 
 #include "core/logging.h"
+#include "db/postgres_connection.h"
+#include "db/schema_postgres.h"
 #include "db/schema_sqlite.h"
 #include "db/sql.h"
 #include "rpcforge/db/schema.h"
@@ -16,10 +18,12 @@ namespace rpcforge::db {
 namespace {
 
 void EnsureTable(Database& db) {
-  db.Execute(std::string("CREATE TABLE IF NOT EXISTS ") + kMigrationsTable +
-             " (\"id\" INTEGER PRIMARY KEY AUTOINCREMENT, \"app\" VARCHAR(255) NOT NULL,"
-             " \"name\" VARCHAR(255) NOT NULL, \"applied_at\" DATETIME NOT NULL,"
-             " UNIQUE (\"app\", \"name\"))");
+  const db_internal::Dialect& dialect = db_internal::DialectOf(db);
+  // Under the schema lock: two processes creating it at once would collide.
+  Transaction tx = db.Atomic();
+  if (const std::string lock = dialect.SchemaLockSql(); !lock.empty()) db.Query(lock);
+  db.Execute(dialect.MigrationsTableSql(kMigrationsTable));
+  tx.Commit();
 }
 
 bool IsApplied(Database& db, const std::string& app, const std::string& name) {
@@ -241,11 +245,12 @@ std::vector<std::string> UnappliedMigrations(Database& db, const Registry& regis
 }
 
 std::string MigrationSql(const Registry& registry, const std::string& label,
-                         const std::string& name, bool backwards) {
+                         const std::string& name, bool backwards, const std::string& database) {
   const App& app = FindApp(registry, label);
   const Plan plan = PlanFor(app);
-  // sqlmigrate opens no database: it prints SQLite's SQL, the one backend today.
-  const db_internal::Dialect& dialect = db_internal::SqliteDialect();
+  // sqlmigrate opens no database: the URL alone chooses the dialect.
+  const db_internal::Dialect& dialect =
+      IsPostgresUrl(database) ? db_internal::PostgresDialect() : db_internal::SqliteDialect();
   for (size_t i = 0; i < plan.migrations.size(); ++i) {
     if (plan.migrations[i].name != name) continue;
     std::vector<Step> steps = StepsOf(plan, i);

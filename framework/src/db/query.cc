@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "core/logging.h"
+#include "db/dialect.h"
 #include "db/sql.h"
 #include "rpcforge/db/errors.h"
 
@@ -78,6 +79,8 @@ QuerySet QuerySet::AddCondition(bool negate, std::string_view lookup, std::vecto
   c.description =
       field.name() + (op == "exact" ? "" : "__" + op) + "=" + (is_list ? "[" + shown + "]" : shown);
   auto stored = [&](const Value& v) { return Model::ToStorage(field, v); };
+  const db_internal::Dialect& dialect = db_internal::DialectOf(*db_);
+  const std::string ilike = " " + dialect.CaseInsensitiveLike() + " ? ESCAPE '\\'";
   auto text = [&](const Value& v) -> std::string {
     if (v.type() != Value::Type::kText) {
       throw InvalidArgument(model_->label() + ": lookup '" + std::string(lookup) +
@@ -87,7 +90,7 @@ QuerySet QuerySet::AddCondition(bool negate, std::string_view lookup, std::vecto
   };
   if (op == "in") {
     if (values.empty()) {
-      c.sql = "0";
+      c.sql = "1 = 0";  // a boolean on every engine (PostgreSQL refuses WHERE 0)
     } else {
       c.sql = col + " IN (";
       for (size_t i = 0; i < values.size(); ++i) {
@@ -108,20 +111,20 @@ QuerySet QuerySet::AddCondition(bool negate, std::string_view lookup, std::vecto
     }
     c.params.push_back(stored(values[0]));
   } else if (op == "iexact") {
-    c.sql = col + " LIKE ? ESCAPE '\\'";
+    c.sql = col + ilike;
     c.params.emplace_back(sql::EscapeLike(text(values[0])));
   } else if (op == "icontains") {
-    c.sql = col + " LIKE ? ESCAPE '\\'";
+    c.sql = col + ilike;
     c.params.emplace_back("%" + sql::EscapeLike(text(values[0])) + "%");
   } else if (op == "istartswith") {
-    c.sql = col + " LIKE ? ESCAPE '\\'";
+    c.sql = col + ilike;
     c.params.emplace_back(sql::EscapeLike(text(values[0])) + "%");
   } else if (op == "contains") {
-    c.sql = "instr(" + col + ", ?) > 0";
+    c.sql = dialect.Position(col) + " > 0";
     c.params.emplace_back(text(values[0]));
   } else if (op == "startswith") {
     // The first occurrence is at 1 exactly when the value starts with it.
-    c.sql = "instr(" + col + ", ?) = 1";
+    c.sql = dialect.Position(col) + " = 1";
     c.params.emplace_back(text(values[0]));
   }
   QuerySet copy = *this;

@@ -7,6 +7,8 @@
 #include <set>
 #include <utility>
 
+#include "db/dialect.h"
+#include "db/sql.h"
 #include "rpcforge/db/registry.h"
 #include "rpcforge/errors.h"
 
@@ -514,3 +516,25 @@ std::string MigrationName(int number, const std::vector<Operation>& ops) {
 }
 
 }  // namespace rpcforge::db
+
+namespace rpcforge::db::db_internal {
+
+std::vector<SchemaStatement> IndexDiff(const Model& from, const Model& to) {
+  std::vector<SchemaStatement> out;
+  const auto old_names = from.IndexNames();
+  const auto new_names = to.IndexNames();
+  const auto new_sql = to.IndexSql();
+  for (const auto& name : old_names) {
+    if (std::find(new_names.begin(), new_names.end(), name) == new_names.end()) {
+      out.push_back({"DROP INDEX IF EXISTS " + sql::Quote(name), {}});
+    }
+  }
+  for (size_t i = 0; i < new_names.size(); ++i) {
+    if (std::find(old_names.begin(), old_names.end(), new_names[i]) == old_names.end()) {
+      out.push_back({new_sql[i], {}});
+    }
+  }
+  return out;
+}
+
+}  // namespace rpcforge::db::db_internal

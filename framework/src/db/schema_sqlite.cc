@@ -62,25 +62,6 @@ Statements Rebuild(const Model& from, const Model& to,
   return out;
 }
 
-// IndexDiff drops the indexes of `from` that `to` lacks and creates the new ones.
-Statements IndexDiff(const Model& from, const Model& to) {
-  Statements out;
-  const auto old_names = from.IndexNames();
-  const auto new_names = to.IndexNames();
-  const auto new_sql = to.IndexSql();
-  for (const auto& name : old_names) {
-    if (std::find(new_names.begin(), new_names.end(), name) == new_names.end()) {
-      out.push_back({"DROP INDEX IF EXISTS " + sql::Quote(name), {}});
-    }
-  }
-  for (size_t i = 0; i < new_names.size(); ++i) {
-    if (std::find(old_names.begin(), old_names.end(), new_names[i]) == old_names.end()) {
-      out.push_back({new_sql[i], {}});
-    }
-  }
-  return out;
-}
-
 Statements RenameTable(const Model& from, const Model& to) {
   Statements out{
       {"ALTER TABLE " + sql::Quote(from.table()) + " RENAME TO " + sql::Quote(to.table()), {}}};
@@ -257,6 +238,19 @@ class Sqlite final : public Dialect {
   void ResetIds(Database& db, const std::string& keep) const override {
     if (db.Query("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").empty()) return;
     db.Execute("DELETE FROM sqlite_sequence WHERE name != ?", {keep});
+  }
+  // AUTOINCREMENT follows the largest id written, explicit ones included.
+  void SyncIds(Database&, const std::vector<std::string>&) const override {}
+  std::string SchemaLockSql() const override { return ""; }
+  std::string CaseInsensitiveLike() const override { return "LIKE"; }
+  std::string Position(const std::string& column) const override {
+    return "instr(" + column + ", ?)";
+  }
+  std::string MigrationsTableSql(const std::string& table) const override {
+    return "CREATE TABLE IF NOT EXISTS " + sql::Quote(table) +
+           " (\"id\" INTEGER PRIMARY KEY AUTOINCREMENT, \"app\" VARCHAR(255) NOT NULL,"
+           " \"name\" VARCHAR(255) NOT NULL, \"applied_at\" DATETIME NOT NULL,"
+           " UNIQUE (\"app\", \"name\"))";
   }
 };
 

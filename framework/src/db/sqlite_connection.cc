@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "db/postgres_connection.h"
 #include "db/schema_sqlite.h"
 #include "rpcforge/db/errors.h"
 #include "rpcforge/errors.h"
@@ -304,7 +305,15 @@ std::unique_ptr<Backend> NewSqliteBackend(const DatabaseOptions& options) {
   return std::make_unique<SqliteBackend>(options);
 }
 
+std::string CanonicalDatabasePath(const std::string& path) {
+  if (path.rfind("sqlite:", 0) != 0) return path;
+  std::string file = path.substr(7);
+  if (file.rfind("//", 0) == 0) file = file.substr(2);  // sqlite:///abs/path, sqlite://rel
+  return file.empty() ? ":memory:" : file;
+}
+
 std::unique_ptr<Backend> OpenBackend(const DatabaseOptions& options) {
+  if (IsPostgresUrl(options.path)) return NewPostgresBackend(options);
   return NewSqliteBackend(options);
 }
 

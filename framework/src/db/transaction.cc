@@ -195,6 +195,8 @@ void Database::AtomicSchemaChange(const std::function<void()>& fn) {
   if (toggles) Run(s, off, {}, nullptr, /*control=*/true);
   try {
     Transaction tx = Atomic();
+    // Another process's schema change waits here until this one commits.
+    if (const std::string lock = dialect.SchemaLockSql(); !lock.empty()) Query(lock);
     fn();
     const std::vector<db_internal::ForeignKeyViolation> broken =
         dialect.ForeignKeyViolations(*this);

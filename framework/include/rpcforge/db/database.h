@@ -46,10 +46,16 @@ class Dialect;
 const Dialect& DialectOf(const Database& db);
 }  // namespace db_internal
 
+// IsPostgresUrl is true for a PostgreSQL URL ("postgresql://..." or "postgres://..."):
+// a path the PostgreSQL backend opens, not a file.
+RPCFORGE_EXPORT bool IsPostgresUrl(std::string_view path);
+
 // DatabaseOptions configures `Database`.
 struct DatabaseOptions {
-  // A file path, or ":memory:" for a private in-memory database. An in-memory database
-  // has exactly one connection, so its units of work run one at a time.
+  // A file path ("sqlite:" before it is allowed), ":memory:" for a private in-memory
+  // database, or a PostgreSQL URL ("postgresql://user@host:port/db", libpq's syntax;
+  // docs/database.md). An in-memory database has exactly one connection, so its units
+  // of work run one at a time.
   std::string path = ":memory:";
   // How long SQLite waits for a lock held by another process.
   int busy_timeout_ms = 5000;

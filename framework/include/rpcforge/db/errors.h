@@ -23,12 +23,16 @@ enum class DatabaseErrorKind {
   kUniqueViolation,      // UNIQUE or PRIMARY KEY
   kForeignKeyViolation,  // a missing referenced row, or a protected reference
   kConstraint,           // CHECK, NOT NULL and other constraints
+  kConflict,             // a serialization failure or a deadlock: the transaction may be retried
+  kConnectionLost,       // the connection to a database server broke (the pool reconnects)
   kOther,                // anything else: syntax, I/O, a full disk, a locked database
 };
 
 // DatabaseError carries a client-safe status: ALREADY_EXISTS "Already exists: ..." for a
 // unique violation, FAILED_PRECONDITION "Constraint failed: ..." for the other
-// constraints, INTERNAL "Internal server error" otherwise. The backend's own message
+// constraints, ABORTED "Aborted: the transaction conflicted with another; retry it" for
+// a conflict, UNAVAILABLE "Unavailable: the database is unreachable" for a lost
+// connection, INTERNAL "Internal server error" otherwise. The backend's own message
 // names tables and columns: it is in what() and backend_message(), and the RPC boundary
 // logs it (info for constraints, error otherwise) without sending it.
 class RPCFORGE_EXPORT DatabaseError : public Error {
@@ -38,7 +42,9 @@ class RPCFORGE_EXPORT DatabaseError : public Error {
   DatabaseErrorKind kind() const noexcept { return kind_; }
   // backend_message is the backend's text, e.g. "UNIQUE constraint failed: blog_tag.name".
   const std::string& backend_message() const noexcept { return backend_message_; }
-  // backend_code is the backend's own code (SQLite: the extended result code).
+  // backend_code is the backend's own code (SQLite: the extended result code;
+  // PostgreSQL: the five SQLSTATE characters, 6 bits each, as PostgreSQL's own
+  // MAKE_SQLSTATE packs them).
   int backend_code() const noexcept { return backend_code_; }
 
   const char* what() const noexcept override { return backend_message_.c_str(); }

@@ -57,7 +57,7 @@ struct JournalRecord {
 class RPCFORGE_EXPORT Journal {
  public:
   // Open creates this process's journal file for `db` and locks it (flock) for the
-  // life of the Journal. Returns null when `db` is in memory. Throws
+  // life of the Journal. Returns null when `db` is in memory or on PostgreSQL. Throws
   // rpcforge::Unavailable naming the directory when it cannot be created.
   static std::unique_ptr<Journal> Open(Database& db);
   // The destructor closes the file, and removes it when every record it holds was

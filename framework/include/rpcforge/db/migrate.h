@@ -73,9 +73,12 @@ RPCFORGE_EXPORT std::vector<std::string> UnappliedMigrations(Database& db,
 
 // MigrationSql is the SQL migration `name` of `app` runs (backwards: to unapply it), as
 // `sqlmigrate` prints it: BEGIN; the statements with their parameters inlined; COMMIT.
-// RunCode shows as a comment. Throws rpcforge::NotFound for an unknown migration.
+// RunCode shows as a comment. `database` (a path or URL, never opened) chooses the
+// dialect: PostgreSQL's for a "postgresql://" URL, else SQLite's. Throws
+// rpcforge::NotFound for an unknown migration.
 RPCFORGE_EXPORT std::string MigrationSql(const Registry& registry, const std::string& app,
-                                         const std::string& name, bool backwards);
+                                         const std::string& name, bool backwards,
+                                         const std::string& database = "");
 
 // ListMigrations returns every registered migration in order with whether it is
 // applied. Recorded migrations no longer registered are listed last, applied.
