@@ -150,11 +150,12 @@ std::string Timeline(db::Database& db, const Clock& clock, const Param& param) {
   std::string bucket = param("bucket");
   if (bucket.empty()) bucket = "hour";
   if (bucket != "hour" && bucket != "day") throw InvalidArgument("bucket must be hour or day");
-  // created_at is RFC 3339 text: its first 13 characters are the hour, 10 the day.
+  // created_at as text ("2026-12-02T15:..." on SQLite, "2026-12-02 15:..." on
+  // PostgreSQL): its first 13 characters are the hour, 10 the day.
   const int prefix = bucket == "hour" ? 13 : 10;
   const std::string since = FormatTimestamp(clock.Now() - std::chrono::hours(hours));
   const std::vector<db::Row> rows = db.Query(
-      "SELECT substr(\"created_at\", 1, " + std::to_string(prefix) +
+      "SELECT substr(CAST(\"created_at\" AS TEXT), 1, " + std::to_string(prefix) +
           ") AS \"b\", count(*) AS \"n\", "
           "sum(CASE WHEN \"status\" = 'success' THEN 1 ELSE 0 END) AS \"ok\", "
           "sum(CASE WHEN \"status\" = 'error' THEN 1 ELSE 0 END) AS \"errors\", "
@@ -163,7 +164,8 @@ std::string Timeline(db::Database& db, const Clock& clock, const Param& param) {
       {since});
   json points = json::array();
   for (const db::Row& r : rows) {
-    const std::string b = r["b"].AsText();
+    std::string b = r["b"].AsText();
+    if (b.size() > 10 && b[10] == ' ') b[10] = 'T';
     points.push_back({{"start", b + (bucket == "hour" ? ":00:00Z" : "T00:00:00Z")},
                       {"requests", r["n"].AsInt()},
                       {"successful", r["ok"].AsInt()},

@@ -503,8 +503,9 @@ Value PostgresStatement::column(int i) const {
     }
     case kTimestampOid:
     case kTimestamptzOid: {
-      // ISO output in UTC: "2026-12-02 15:02:03.123456+00" (timestamptz) or without
-      // the offset (timestamp); as RFC 3339 for ParseTimestamp.
+      // ISO output in UTC, "2026-12-02 15:02:03.123456+00" (timestamptz) or without the
+      // offset (timestamp), read as the RFC 3339 text SQLite stores: the same Value on
+      // both backends (Model::FromStorage makes a DateTimeField's a kTime).
       std::string iso(text, static_cast<size_t>(length));
       if (iso.size() > 10 && iso[10] == ' ') iso[10] = 'T';
       if (iso.size() > 3 && iso.compare(iso.size() - 3, 3, "+00") == 0) {
@@ -513,7 +514,7 @@ Value PostgresStatement::column(int i) const {
         iso += 'Z';
       }
       Clock::TimePoint t;
-      if (ParseTimestamp(iso, &t)) return Value(t);
+      if (ParseTimestamp(iso, &t)) return Value(FormatTimestamp(t));
       return Value(std::string(text, static_cast<size_t>(length)));
     }
     default:

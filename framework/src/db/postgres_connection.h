@@ -14,6 +14,8 @@
 // - read_only is decided from the statement's first keyword (SELECT, VALUES, SHOW,
 //   EXPLAIN, TABLE; WITH without INSERT, UPDATE or DELETE): libpq has no
 //   sqlite3_stmt_readonly.
+// - TIMESTAMPTZ columns read as RFC 3339 text ("2026-12-02T15:02:03.123456Z"), the
+//   form SQLite stores, so a raw query sees the same Value on both.
 // - CallInterrupt: a statement runs asynchronously and is cancelled (PQcancel) within
 //   10 ms of its call's deadline or cancellation.
 #ifndef RPCFORGE_SRC_DB_POSTGRES_CONNECTION_H_
