@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Many server processes on one PostgreSQL database behind one client channel: grpc's
 // round_robin over the three addresses, concurrent clients, every call logged exactly
-// once, `status` rows for each instance; kill -9 one and the clients go on through the
+// once, a rate limit exact across instances (rate_limit_storage: database), `status`
+// rows for each instance; kill -9 one and the clients go on through the
 // others (the channel's retry policy takes the calls the dead one refused), its status
 // row stops counting as running after its heartbeat window, and it comes back.
 //
@@ -14,7 +15,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <string>
@@ -93,10 +96,30 @@ class SharedDatabase {
   std::string key_;
 };
 
+// kConfig limits Expand to 50 calls an hour in total, counted in the database.
+constexpr const char* kConfig = R"(rate_limit_storage: database
+rate_limits:
+  - methods: [rpcforge.test.EchoService/Expand]
+    max_calls: 50
+    period: 1h
+    key: "metadata:x-tenant"
+)";
+
+std::string ConfigPath() {
+  return ::testing::TempDir() + "/rpcforge_multi_instance_" + std::to_string(::getpid()) + ".yaml";
+}
+
+std::string ConfigFile() {
+  const std::string path = ConfigPath();
+  std::ofstream(path) << kConfig;
+  return path;
+}
+
 std::unique_ptr<FakeTimeProcess> Serve(const SharedDatabase& db, const std::string& address) {
+  static const std::string config = ConfigFile();
   FakeTimeProcess::Options options;
-  options.argv = {ECHO_APP_BIN, "--database", db.url(),    "--log-level",
-                  "warn",       "serve",      "--address", address};
+  options.argv = {ECHO_APP_BIN,  "--config", config,  "--database", db.url(),
+                  "--log-level", "warn",     "serve", "--address",  address};
   options.env = {{"RPCFORGE_SERVER_STATUS_HEARTBEAT_INTERVAL", "200ms"}};
   auto server = std::make_unique<FakeTimeProcess>(options);
   server->Start();
@@ -140,6 +163,39 @@ Calls Load(const std::shared_ptr<grpc::Channel>& channel, const std::string& key
   }
   for (auto& t : threads) t.join();
   return all;
+}
+
+// Expands makes `n` Expand calls for tenant "t1" over `channel` from 5 threads and
+// counts the answers by code.
+std::map<grpc::StatusCode, int> Expands(const std::shared_ptr<grpc::Channel>& channel,
+                                        const std::string& key, int n) {
+  std::map<grpc::StatusCode, int> codes;
+  std::mutex mu;
+  std::atomic<int> next{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 5; ++t) {
+    threads.emplace_back([&] {
+      auto stub = EchoService::NewStub(channel);
+      EchoRequest request;
+      request.set_message("x");
+      request.set_count(1);
+      while (next.fetch_add(1) < n) {
+        grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() + 10s);
+        ctx.AddMetadata("x-api-key", key);
+        ctx.AddMetadata("x-tenant", "t1");
+        auto reader = stub->Expand(&ctx, request);
+        EchoResponse response;
+        while (reader->Read(&response)) {
+        }
+        const grpc::Status status = reader->Finish();
+        std::lock_guard<std::mutex> lock(mu);
+        ++codes[status.error_code()];
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  return codes;
 }
 
 int64_t OkEchoRows(const std::string& url) {
@@ -204,6 +260,15 @@ TEST(MultiInstance, ThreeServersOnOnePostgresBehindOneChannel) {
   EXPECT_TRUE(WaitFor([&] { return Running(db.url()) == 3; }, 5s)) << Running(db.url());
   EXPECT_TRUE(WaitFor([&] { return OkEchoRows(db.url()) == 480; }, 5s)) << OkEchoRows(db.url());
 
+  // The rate limit counts the three instances' calls together: 50 of 90, not 150.
+  const std::map<grpc::StatusCode, int> codes = Expands(channel, db.key(), 90);
+  EXPECT_EQ(codes.size(), 2u);
+  EXPECT_EQ(codes.count(grpc::StatusCode::OK) ? codes.at(grpc::StatusCode::OK) : 0, 50);
+  EXPECT_EQ(codes.count(grpc::StatusCode::RESOURCE_EXHAUSTED)
+                ? codes.at(grpc::StatusCode::RESOURCE_EXHAUSTED)
+                : 0,
+            40);
+
   // kill -9 one of them under load: the clients go on through the other two.
   std::atomic<bool> killed{false};
   std::thread killer([&] {
@@ -238,4 +303,5 @@ TEST(MultiInstance, ThreeServersOnOnePostgresBehindOneChannel) {
     EXPECT_TRUE(exit.success()) << exit.ToString();
   }
   EXPECT_EQ(Running(db.url()), 0);
+  std::remove(ConfigPath().c_str());
 }

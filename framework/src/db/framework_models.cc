@@ -106,6 +106,15 @@ const Model& JournalModel() {
   return *model;
 }
 
+const Model& RateLimitModel() {
+  static const Model* model = new Model("rpcforge.ratelimit", {
+                                                                  BinaryField("key").Unique(),
+                                                                  BigIntegerField("window_end_ms"),
+                                                                  BigIntegerField("calls"),
+                                                              });
+  return *model;
+}
+
 namespace {
 
 // 0002 adds the request log's parsed peer and message counts to databases created by
@@ -148,8 +157,8 @@ void AddFrameworkMigrationFiles(App& app);
 void RegisterFrameworkApp(Registry& registry) {
   App& app = registry.app("rpcforge");
   if (!app.models().empty()) return;
-  // 0001_initial and 0004_journal are files (src/db/migrations), frozen as the tables
-  // were when they were written: a change to these models without its migration fails
+  // 0001_initial, 0004_journal and 0005_ratelimit are files (src/db/migrations), frozen as the
+  // tables were when they were written: a change to these models without its migration fails
   // FrameworkMigrations.MatchTheModels. 0002 and 0003 are code for databases created
   // by an earlier 0001 (no change to the schema a fresh database gets).
   app.AddModel(UserModel())
@@ -157,6 +166,7 @@ void RegisterFrameworkApp(Registry& registry) {
       .AddModel(RequestLogModel())
       .AddModel(ServerStatusModel())
       .AddModel(JournalModel())
+      .AddModel(RateLimitModel())
       .AddMigration(RequestLogPeerMigration())
       .AddMigration(RequestLogIndexesMigration());
   db_internal::AddFrameworkMigrationFiles(app);

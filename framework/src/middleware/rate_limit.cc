@@ -17,6 +17,8 @@
 
 #include "core/logging.h"
 #include "rpcforge/config/config.h"
+#include "rpcforge/db/database.h"
+#include "rpcforge/db/value.h"
 #include "rpcforge/errors.h"
 #include "rpcforge/server/peer.h"
 
@@ -358,11 +360,53 @@ struct RateLimitMiddleware::Limit {
   }
 };
 
+RateLimitDecision DatabaseRateLimitStorage::TryAcquire(std::string_view key, uint32_t max_calls,
+                                                       std::chrono::milliseconds period,
+                                                       const Clock& clock) {
+  // The counter is the framework's write on the call's behalf, also for a read-only
+  // method.
+  db::ReadOnlyScope::Suspended writable;
+  const int64_t now = std::chrono::duration_cast<Ms>(clock.Now().time_since_epoch()).count();
+  const db::Blob bytes(key.begin(), key.end());
+  // One statement, so the engine's row lock (PostgreSQL) or write lock (SQLite) makes
+  // it atomic across processes: a window that has ended starts again at this call.
+  const std::vector<db::Row> rows = db_.Query(
+      R"(INSERT INTO "rpcforge_ratelimit" ("key", "window_end_ms", "calls") VALUES (?, ?, 1) )"
+      R"(ON CONFLICT ("key") DO UPDATE SET )"
+      R"("calls" = CASE WHEN "rpcforge_ratelimit"."window_end_ms" <= ? THEN 1 )"
+      R"(ELSE "rpcforge_ratelimit"."calls" + 1 END, )"
+      R"("window_end_ms" = CASE WHEN "rpcforge_ratelimit"."window_end_ms" <= ? )"
+      R"(THEN excluded."window_end_ms" ELSE "rpcforge_ratelimit"."window_end_ms" END )"
+      R"(RETURNING "calls", "window_end_ms")",
+      {bytes, now + period.count(), now, now});
+  if ((acquired_.fetch_add(1, std::memory_order_relaxed) & 1023) == 1023) {
+    db_.Execute("DELETE FROM \"rpcforge_ratelimit\" WHERE \"window_end_ms\" <= ?", {now});
+  }
+  const int64_t calls = rows.at(0)["calls"].AsInt();
+  const int64_t end = rows.at(0)["window_end_ms"].AsInt();
+  RateLimitDecision d;
+  d.allowed = calls <= static_cast<int64_t>(max_calls);
+  if (d.allowed) {
+    d.remaining = static_cast<uint32_t>(max_calls - calls);
+  } else {
+    d.retry_after = Ms(std::max<int64_t>(1, end - now));
+  }
+  return d;
+}
+
 RateLimitMiddleware::RateLimitMiddleware(std::shared_ptr<RateLimiter> limiter,
-                                         const config::v1::Config* config, const Clock* clock)
+                                         const config::v1::Config* config, const Clock* clock,
+                                         db::Database* database)
     : limiter_(std::move(limiter)),
       storage_(limiter_->storage()),
       clock_(clock ? clock : &Clock::Real()) {
+  if (config != nullptr &&
+      config->rate_limit_storage() == config::v1::RATE_LIMIT_STORAGE_DATABASE) {
+    if (database == nullptr) {
+      throw InvalidArgument("rate_limit_storage: database needs the application's database");
+    }
+    storage_ = std::make_shared<DatabaseRateLimitStorage>(*database);
+  }
   std::vector<std::pair<std::string, RateLimitRule>> rules;
   const std::vector<RateLimitRule> cxx = limiter_->rules();
   for (size_t i = 0; i < cxx.size(); ++i) {
@@ -450,7 +494,7 @@ grpc::Status RateLimitMiddleware::Handle(ServerCall& call, Next next) {
 
 MiddlewareFactory RateLimitMiddlewareFactory(std::shared_ptr<RateLimiter> limiter) {
   return [limiter](const MiddlewareEnv& env) -> std::shared_ptr<Middleware> {
-    return std::make_shared<RateLimitMiddleware>(limiter, env.config, env.clock);
+    return std::make_shared<RateLimitMiddleware>(limiter, env.config, env.clock, env.database);
   };
 }
 

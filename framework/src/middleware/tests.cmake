@@ -4,6 +4,7 @@ rpcforge_add_test(NAME rpcforge_middleware_test
   SRCS
     src/middleware/auth_test.cc
     src/middleware/rate_limit_test.cc
+    src/middleware/rate_limit_storage_test.cc
     src/middleware/signature_check_test.cc
     src/middleware/request_logging_test.cc
   DEPS rpcforge_fixtures rpcforge_testing rpcforge_echo_proto rpcforge_grpc_protos)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// The framework's own tables, app "rpcforge": users, API keys, request logs and server
-// status. They are ordinary Models, so services, commands and tests query them with
-// the usual API:
+// The framework's own tables, app "rpcforge": users, API keys, request logs, server
+// status and shared rate-limit windows. They are ordinary Models, so services,
+// commands and tests query them with the usual API:
 //
 //   auto keys = rpcforge::db::ApiKeyModel().Objects(db);
 //   auto live = keys.Filter("revoked_at__isnull", true).Filter("user", user_id).All();
@@ -40,8 +40,14 @@ RPCFORGE_EXPORT const Model& ServerStatusModel();
 // (the last of its records in the database; see rpcforge/db/journal.h).
 RPCFORGE_EXPORT const Model& JournalModel();
 
+// RateLimitModel is "rpcforge.ratelimit": key (the rate limiter's opaque key, unique),
+// window_end_ms (Unix milliseconds when its window ends) and calls (taken in it, the
+// refused ones included); the rows of `rate_limit_storage: database`.
+RPCFORGE_EXPORT const Model& RateLimitModel();
+
 // RegisterFrameworkApp adds the "rpcforge" app (these models, migrations 0001_initial,
-// 0002_requestlog_peer, 0003_requestlog_fewer_indexes and 0004_journal) to `registry`.
+// 0002_requestlog_peer, 0003_requestlog_fewer_indexes, 0004_journal and
+// 0005_ratelimit) to `registry`.
 // Registry::Global() does it on first use; call it on registries you build yourself. Idempotent.
 RPCFORGE_EXPORT void RegisterFrameworkApp(Registry& registry);
 

@@ -18,6 +18,7 @@
 #ifndef RPCFORGE_MIDDLEWARE_RATE_LIMIT_H_
 #define RPCFORGE_MIDDLEWARE_RATE_LIMIT_H_
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -38,6 +39,9 @@ class RateLimitRule;
 
 namespace rpcforge {
 class App;
+namespace db {
+class Database;
+}  // namespace db
 
 // RateLimitDecision is the outcome of one RateLimitStorage::TryAcquire.
 struct RateLimitDecision {
@@ -96,6 +100,27 @@ class RPCFORGE_EXPORT InMemoryRateLimitStorage final : public RateLimitStorage {
   struct Shard;
   static constexpr size_t kShards = 16;
   std::unique_ptr<Shard[]> shards_;
+};
+
+// DatabaseRateLimitStorage keeps the windows in table rpcforge_ratelimit of `db`
+// (migration rpcforge.0005_ratelimit), one row per key, so every process on the
+// database counts in the same windows: `rate_limit_storage: database`. Each TryAcquire
+// is one atomic upsert (INSERT ... ON CONFLICT DO UPDATE ... RETURNING) on the
+// database's clock in Unix milliseconds (clock.Now(): the instances' clocks must
+// agree); refused calls are counted in the row but never allow a call nor extend the
+// window. Every 1024th call deletes the windows that have ended. Throws what the
+// database throws (the call then fails, UNAVAILABLE for an unreachable database).
+// Clear does nothing: other processes share the rows. `db` must outlive it.
+class RPCFORGE_EXPORT DatabaseRateLimitStorage final : public RateLimitStorage {
+ public:
+  explicit DatabaseRateLimitStorage(db::Database& db) : db_(db) {}
+
+  RateLimitDecision TryAcquire(std::string_view key, uint32_t max_calls,
+                               std::chrono::milliseconds period, const Clock& clock) override;
+
+ private:
+  db::Database& db_;
+  std::atomic<uint64_t> acquired_{0};
 };
 
 // RateLimitKeyFn computes the key of a call for a rule with a C++ key. It runs on the
@@ -178,10 +203,13 @@ class RPCFORGE_EXPORT RateLimiter {
 class RPCFORGE_EXPORT RateLimitMiddleware final : public Middleware {
  public:
   // RateLimitMiddleware reads the limiter's rules now and `config`'s `rate_limits`
-  // (config may be null). Throws rpcforge::InvalidArgument for a bad rule or for
-  // group rules that disagree. `limiter` and `clock` must outlive the middleware.
+  // (config may be null). With `rate_limit_storage: database` it counts in a
+  // DatabaseRateLimitStorage on `database` instead of the limiter's storage. Throws
+  // rpcforge::InvalidArgument for a bad rule, for group rules that disagree, or for
+  // the database storage without a database. `limiter`, `clock` and `database` must
+  // outlive the middleware.
   RateLimitMiddleware(std::shared_ptr<RateLimiter> limiter, const config::v1::Config* config,
-                      const Clock* clock);
+                      const Clock* clock, db::Database* database = nullptr);
   ~RateLimitMiddleware() override;
 
   grpc::Status Handle(ServerCall& call, Next next) override;
