@@ -116,6 +116,8 @@ class Backend {
   virtual int max_connections() const = 0;
   // in_memory is true for a database that lives only in this process.
   virtual bool in_memory() const = 0;
+  // failed_statement_aborts_transaction: see Database's.
+  virtual bool failed_statement_aborts_transaction() const = 0;
   // dialect is the engine's SQL for migrations, foreign keys and the catalog.
   virtual const Dialect& dialect() const = 0;
 };

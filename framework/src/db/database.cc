@@ -152,6 +152,9 @@ Database::~Database() {
 
 const std::string& Database::path() const noexcept { return state_->options.path; }
 bool Database::in_memory() const noexcept { return state_->backend->in_memory(); }
+bool Database::failed_statement_aborts_transaction() const noexcept {
+  return state_->backend->failed_statement_aborts_transaction();
+}
 const Clock& Database::clock() const noexcept { return *state_->clock.load(); }
 void Database::SetClock(const Clock& clock) { state_->clock.store(&clock); }
 

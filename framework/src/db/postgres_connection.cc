@@ -579,6 +579,7 @@ class PostgresBackend final : public Backend {
   std::unique_ptr<Connection> Open() override { return std::make_unique<PostgresConnection>(url_); }
   int max_connections() const override { return max_connections_; }
   bool in_memory() const override { return false; }
+  bool failed_statement_aborts_transaction() const override { return true; }
   const Dialect& dialect() const override { return PostgresDialect(); }
 
  private:

@@ -10,6 +10,7 @@
 #include <exception>
 #include <iterator>
 #include <mutex>
+#include <optional>
 
 #include "core/logging.h"
 #include "rpcforge/config/config.h"
@@ -119,10 +120,16 @@ void InsertRows(db::Database& db, const std::vector<RequestLogEntry>& entries) {
     params.clear();
     params.reserve(n * kParamsPerRow);
     for (size_t i = 0; i < n; ++i) AppendParams(entries[at + i], &params);
+    // Where a failed statement aborts the whole transaction (PostgreSQL), the trusted
+    // attempt runs in a savepoint so the checked one can follow it.
+    std::optional<db::Transaction> attempt;
+    if (db.in_atomic() && db.failed_statement_aborts_transaction()) attempt.emplace(db.Atomic());
     try {
       db.Execute(InsertSql(n, Links::kTrusted), params);
+      if (attempt) attempt->Commit();
     } catch (const db::DatabaseError& e) {
       if (e.kind() != db::DatabaseErrorKind::kForeignKeyViolation) throw;
+      if (attempt) attempt->Rollback();
       db.Execute(InsertSql(n, Links::kChecked), params);
     }
     at += n;

@@ -222,6 +222,11 @@ class RPCFORGE_EXPORT Database {
 
   const std::string& path() const noexcept;
   bool in_memory() const noexcept;
+  // failed_statement_aborts_transaction is true on PostgreSQL, where a statement that
+  // fails inside a transaction leaves it refusing every statement until it ends (run
+  // the statement in a nested Atomic() to go on after its failure); false on SQLite,
+  // which undoes the failed statement alone.
+  bool failed_statement_aborts_transaction() const noexcept;
 
   // clock is the clock models read for auto_now/auto_now_add (default Clock::Real()).
   // SetClock stores a reference: `clock` must outlive the Database or the next
