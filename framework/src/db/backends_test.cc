@@ -323,6 +323,25 @@ TEST_F(PostgresOnly, ALostConnectionIsUnavailableAndThePoolReconnects) {
   EXPECT_NE(d.Query("SELECT pg_backend_pid() AS pid")[0]["pid"].AsInt(), pid);
 }
 
+TEST_F(PostgresOnly, AConnectionLostInsideATransactionFailsItsScopeThenReconnects) {
+  db::Database& d = *database_;
+  d.Execute("CREATE TABLE t (id BIGINT PRIMARY KEY)");
+  {
+    db::Transaction tx = d.Atomic();
+    d.Execute("INSERT INTO t (id) VALUES (1)");
+    const int64_t pid = d.Query("SELECT pg_backend_pid() AS pid")[0]["pid"].AsInt();
+    scratch_->admin()->Query("SELECT pg_terminate_backend(?)", {pid});
+    // Neither this statement nor a later one of the scope runs on a new connection
+    // outside the transaction.
+    EXPECT_THROW(d.Execute("INSERT INTO t (id) VALUES (2)"), db::DatabaseError);
+    EXPECT_THROW(d.Execute("INSERT INTO t (id) VALUES (3)"), rpcforge::Error);
+    EXPECT_THROW(tx.Commit(), rpcforge::Error);
+  }
+  EXPECT_TRUE(d.Query("SELECT id FROM t").empty());  // nothing of it committed
+  d.Execute("INSERT INTO t (id) VALUES (4)");        // and the pool goes on
+  EXPECT_EQ(d.Query("SELECT id FROM t").size(), 1u);
+}
+
 TEST_F(PostgresOnly, ADeadlineCancelsARunningStatement) {
   const auto start = std::chrono::steady_clock::now();
   {

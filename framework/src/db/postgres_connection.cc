@@ -298,6 +298,13 @@ PostgresConnection::PostgresConnection(const std::string& url) : url_(url), conn
 
 void PostgresConnection::EnsureConnected() {
   if (PQstatus(conn_) == CONNECTION_OK) return;
+  // A transaction died with the connection: its scopes must end (and fail) before the
+  // connection is used again, or their later statements would run outside any
+  // transaction on a new one.
+  if (!scopes.empty()) {
+    throw DatabaseError(DatabaseErrorKind::kConnectionLost,
+                        "PostgreSQL connection lost inside a transaction", 0);
+  }
   // The server forgot this session's prepared statements with the session.
   for (auto& [sql, cached] : cache_) {
     if (cached->busy) {
