@@ -93,6 +93,23 @@ class Dialect {
   virtual std::string MigrationsTableSql(const std::string& table) const = 0;
 };
 
+// RawStatements is what a RunSql or RunCode operation runs, the same on every engine:
+// its `sql` (forward) or `reverse_sql` (backward), nothing for RunCode (the caller runs
+// its function). Throws rpcforge::FailedPrecondition backward when it has no reverse.
+// `op` must be RunSql or RunCode (schema.cc).
+std::vector<SchemaStatement> RawStatements(const Operation& op, bool backward);
+
+// LiteralStyle is what differs between engines in an SQL literal.
+struct LiteralStyle {
+  const char* true_word;    // "1" or "TRUE"
+  const char* false_word;   // "0" or "FALSE"
+  const char* blob_prefix;  // "X'" or "'\\x"
+  const char* blob_suffix;  // "'" or "'::bytea"
+  const char* hex_digits;   // upper or lower case
+};
+// RenderLiteral renders `v` as an SQL literal in `style` (schema.cc).
+std::string RenderLiteral(const Value& v, const LiteralStyle& style);
+
 // IndexDiff drops the indexes of `from` that `to` lacks and creates the new ones (the
 // CREATE INDEX and DROP INDEX IF EXISTS every engine accepts; schema.cc).
 std::vector<SchemaStatement> IndexDiff(const Model& from, const Model& to);

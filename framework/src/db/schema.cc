@@ -3,6 +3,7 @@
 #include "rpcforge/db/schema.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <set>
 #include <utility>
@@ -518,6 +519,54 @@ std::string MigrationName(int number, const std::vector<Operation>& ops) {
 }  // namespace rpcforge::db
 
 namespace rpcforge::db::db_internal {
+
+std::vector<SchemaStatement> RawStatements(const Operation& op, bool backward) {
+  std::vector<SchemaStatement> out;
+  if (op.kind == Operation::Kind::kRunCode) {
+    if (backward && !op.reverse_code) {
+      throw FailedPrecondition("the RunCode operation has no reverse: it cannot be undone");
+    }
+    return out;
+  }
+  if (backward && !op.reverse_sql) {
+    throw FailedPrecondition("the RunSQL operation has no reverse_sql: it cannot be undone");
+  }
+  for (const auto& s : backward ? *op.reverse_sql : op.sql) out.push_back({s, {}});
+  return out;
+}
+
+std::string RenderLiteral(const Value& v, const LiteralStyle& style) {
+  switch (v.type()) {
+    case Value::Type::kNull:
+      return "NULL";
+    case Value::Type::kInt:
+      return std::to_string(v.AsInt());
+    case Value::Type::kBool:
+      return v.AsBool() ? style.true_word : style.false_word;
+    case Value::Type::kDouble: {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.17g", v.AsDouble());
+      return buf;
+    }
+    case Value::Type::kBlob: {
+      std::string out = style.blob_prefix;
+      for (unsigned char c : v.AsBlob()) {
+        out += style.hex_digits[c >> 4];
+        out += style.hex_digits[c & 15];
+      }
+      return out + style.blob_suffix;
+    }
+    case Value::Type::kText:
+    case Value::Type::kTime: {
+      const std::string text =
+          v.type() == Value::Type::kText ? v.AsText() : FormatTimestamp(v.AsTime());
+      std::string out = "'";
+      for (char c : text) out += c == '\'' ? std::string("''") : std::string(1, c);
+      return out + "'";
+    }
+  }
+  return "NULL";
+}
 
 std::vector<SchemaStatement> IndexDiff(const Model& from, const Model& to) {
   std::vector<SchemaStatement> out;

@@ -50,41 +50,9 @@ std::string ConstraintName(const std::string& table, const Field& f, const char*
   return sql::Quote(table + "_" + f.column() + suffix);
 }
 
-std::string QuotedText(const std::string& text) {
-  std::string out = "'";
-  for (char c : text) out += c == '\'' ? std::string("''") : std::string(1, c);
-  return out + "'";
-}
+constexpr LiteralStyle kPostgresLiteral{"TRUE", "FALSE", "'\\x", "'::bytea", "0123456789abcdef"};
 
-std::string Literal(const Value& v) {
-  switch (v.type()) {
-    case Value::Type::kNull:
-      return "NULL";
-    case Value::Type::kInt:
-      return std::to_string(v.AsInt());
-    case Value::Type::kBool:
-      return v.AsBool() ? "TRUE" : "FALSE";
-    case Value::Type::kDouble: {
-      char buf[32];
-      std::snprintf(buf, sizeof buf, "%.17g", v.AsDouble());
-      return buf;
-    }
-    case Value::Type::kBlob: {
-      std::string out = "'\\x";
-      static const char* const kHex = "0123456789abcdef";
-      for (unsigned char c : v.AsBlob()) {
-        out += kHex[c >> 4];
-        out += kHex[c & 15];
-      }
-      return out + "'::bytea";
-    }
-    case Value::Type::kText:
-      return QuotedText(v.AsText());
-    case Value::Type::kTime:
-      return QuotedText(FormatTimestamp(v.AsTime()));
-  }
-  return "NULL";
-}
+std::string Literal(const Value& v) { return RenderLiteral(v, kPostgresLiteral); }
 
 // FieldLiteral is `v` as stored in `f`'s column.
 std::string FieldLiteral(const Field& f, const Value& v) {
@@ -264,12 +232,6 @@ std::string ColumnOf(const Model& m, const std::string& field) {
   return f != nullptr ? f->column() : field;
 }
 
-Statements Raw(const std::vector<std::string>& sql) {
-  Statements out;
-  for (const auto& s : sql) out.push_back({s, {}});
-  return out;
-}
-
 Statements Change(const Operation& op, const Model& from, const Model& to, bool forward) {
   using Kind = Operation::Kind;
   switch (op.kind) {
@@ -303,9 +265,8 @@ class Postgres final : public Dialect {
       case Kind::kRenameModel:
         return RenameTable(before.Get(op.model), after.Get(op.new_name));
       case Kind::kRunSql:
-        return Raw(op.sql);
       case Kind::kRunCode:
-        return {};
+        return RawStatements(op, false);
       default:
         return Change(op, before.Get(op.model), after.Get(op.model), true);
     }
@@ -321,15 +282,8 @@ class Postgres final : public Dialect {
       case Kind::kRenameModel:
         return RenameTable(after.Get(op.new_name), before.Get(op.model));
       case Kind::kRunSql:
-        if (!op.reverse_sql) {
-          throw FailedPrecondition("the RunSQL operation has no reverse_sql: it cannot be undone");
-        }
-        return Raw(*op.reverse_sql);
       case Kind::kRunCode:
-        if (!op.reverse_code) {
-          throw FailedPrecondition("the RunCode operation has no reverse: it cannot be undone");
-        }
-        return {};
+        return RawStatements(op, true);
       default:
         return Change(op, after.Get(op.model), before.Get(op.model), false);
     }

@@ -80,12 +80,6 @@ Statements Create(const Model& m) {
 
 Statements Drop(const Model& m) { return {{"DROP TABLE " + sql::Quote(m.table()), {}}}; }
 
-Statements Raw(const std::vector<std::string>& sql) {
-  Statements out;
-  for (const auto& s : sql) out.push_back({s, {}});
-  return out;
-}
-
 const Model& RenamedTarget(const Operation& op, const SchemaState& s) { return s.Get(op.new_name); }
 
 std::vector<SchemaStatement> Forward(const Operation& op, const SchemaState& before,
@@ -111,9 +105,8 @@ std::vector<SchemaStatement> Forward(const Operation& op, const SchemaState& bef
     case Kind::kRemoveIndex:
       return IndexDiff(before.Get(op.model), after.Get(op.model));
     case Kind::kRunSql:
-      return Raw(op.sql);
     case Kind::kRunCode:
-      return {};
+      return RawStatements(op, false);
   }
   return {};
 }
@@ -141,52 +134,13 @@ std::vector<SchemaStatement> Backward(const Operation& op, const SchemaState& be
     case Kind::kRemoveIndex:
       return IndexDiff(after.Get(op.model), before.Get(op.model));
     case Kind::kRunSql:
-      if (!op.reverse_sql) {
-        throw FailedPrecondition("the RunSQL operation has no reverse_sql: it cannot be undone");
-      }
-      return Raw(*op.reverse_sql);
     case Kind::kRunCode:
-      if (!op.reverse_code) {
-        throw FailedPrecondition("the RunCode operation has no reverse: it cannot be undone");
-      }
-      return {};
+      return RawStatements(op, true);
   }
   return {};
 }
 
-std::string Literal(const Value& v) {
-  switch (v.type()) {
-    case Value::Type::kNull:
-      return "NULL";
-    case Value::Type::kInt:
-      return std::to_string(v.AsInt());
-    case Value::Type::kBool:
-      return v.AsBool() ? "1" : "0";
-    case Value::Type::kDouble: {
-      char buf[32];
-      std::snprintf(buf, sizeof buf, "%.17g", v.AsDouble());
-      return buf;
-    }
-    case Value::Type::kBlob: {
-      std::string out = "X'";
-      static const char* const kHex = "0123456789ABCDEF";
-      for (unsigned char c : v.AsBlob()) {
-        out += kHex[c >> 4];
-        out += kHex[c & 15];
-      }
-      return out + "'";
-    }
-    case Value::Type::kText:
-    case Value::Type::kTime: {
-      const std::string text =
-          v.type() == Value::Type::kText ? v.AsText() : FormatTimestamp(v.AsTime());
-      std::string out = "'";
-      for (char c : text) out += c == '\'' ? std::string("''") : std::string(1, c);
-      return out + "'";
-    }
-  }
-  return "NULL";
-}
+constexpr LiteralStyle kSqliteLiteral{"1", "0", "X'", "'", "0123456789ABCDEF"};
 
 class Sqlite final : public Dialect {
  public:
@@ -198,7 +152,7 @@ class Sqlite final : public Dialect {
                                         const SchemaState& after) const override {
     return db_internal::Backward(op, before, after);
   }
-  std::string Literal(const Value& v) const override { return db_internal::Literal(v); }
+  std::string Literal(const Value& v) const override { return RenderLiteral(v, kSqliteLiteral); }
 
   // SQLite cannot drop a column that others reference without a table rebuild, and a
   // rebuild drops the old table: enforcement is off around it (a no-op inside a
