@@ -41,7 +41,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr auto kHeartbeat = 200ms;
+constexpr auto kHeartbeat = 300ms;
 
 // The retry policy a client of several instances should use: a call the dying
 // instance refuses (UNAVAILABLE) goes to another one, at most 4 attempts.
@@ -120,7 +120,8 @@ std::unique_ptr<FakeTimeProcess> Serve(const SharedDatabase& db, const std::stri
   FakeTimeProcess::Options options;
   options.argv = {ECHO_APP_BIN,  "--config", config,  "--database", db.url(),
                   "--log-level", "warn",     "serve", "--address",  address};
-  options.env = {{"RPCFORGE_SERVER_STATUS_HEARTBEAT_INTERVAL", "200ms"}};
+  options.env = {
+      {"RPCFORGE_SERVER_STATUS_HEARTBEAT_INTERVAL", std::to_string(kHeartbeat.count()) + "ms"}};
   auto server = std::make_unique<FakeTimeProcess>(options);
   server->Start();
   return server;
