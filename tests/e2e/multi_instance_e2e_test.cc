@@ -68,10 +68,7 @@ class SharedDatabase {
     admin_ = rpcforge::db::Database::Open(url);
     admin_->Execute("DROP DATABASE IF EXISTS \"" + name_ + "\" WITH (FORCE)");
     admin_->Execute("CREATE DATABASE \"" + name_ + "\"");
-    const size_t slash = url.find('/', url.find("://") + 3);
-    const size_t query = url.find('?');
-    url_ =
-        url.substr(0, slash) + "/" + name_ + (query == std::string::npos ? "" : url.substr(query));
+    url_ = rpcforge::db::WithPostgresDatabase(url, name_);
     rpcforge::e2e::RunOnce({ECHO_APP_BIN, "--database", url_, "--log-level", "warn", "migrate"});
     auto db = rpcforge::db::Database::Open(url_);
     auto user = rpcforge::auth::CreateUser(*db, {"load", ""});

@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "db/dialect.h"
-#include "db/postgres_connection.h"
+#include "db/postgres_sql.h"
 #include "db/test_backends.h"
 #include "rpcforge/db/fixture_data.h"
 #include "rpcforge/db/migrate.h"
@@ -277,10 +277,15 @@ TEST(PostgresPlaceholders, QuestionMarksOutsideLiteralsBecomeNumbered) {
   EXPECT_EQ(n, 0);
 }
 
-TEST(PostgresUrl, RedactsThePassword) {
+TEST(PostgresUrl, RedactsThePasswordAndNamesAnotherDatabase) {
   EXPECT_EQ(db::db_internal::RedactUrl("postgresql://bob:s3cret@db:5432/app"),
             "postgresql://bob@db:5432/app");
   EXPECT_EQ(db::db_internal::RedactUrl("postgresql://bob@db/app"), "postgresql://bob@db/app");
+  EXPECT_EQ(db::WithPostgresDatabase("postgresql://u@h:5432/postgres?sslmode=disable", "app"),
+            "postgresql://u@h:5432/app?sslmode=disable");
+  EXPECT_EQ(db::WithPostgresDatabase("postgresql://u@h:5432", "app"), "postgresql://u@h:5432/app");
+  EXPECT_EQ(db::WithPostgresDatabase("postgresql://u@h/x?options=-ca%3Db/c", "app"),
+            "postgresql://u@h/app?options=-ca%3Db/c");
   EXPECT_TRUE(db::IsPostgresUrl("postgres://x"));
   EXPECT_FALSE(db::IsPostgresUrl("app.sqlite3"));
 }

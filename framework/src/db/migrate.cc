@@ -7,7 +7,6 @@
 #include <utility>
 
 #include "core/logging.h"
-#include "db/postgres_connection.h"
 #include "db/schema_postgres.h"
 #include "db/schema_sqlite.h"
 #include "db/sql.h"

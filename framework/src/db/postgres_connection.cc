@@ -20,7 +20,9 @@
 #include <utility>
 #include <vector>
 
+#include "db/postgres_sql.h"
 #include "db/schema_postgres.h"
+#include "db/statement_cache.h"
 #include "rpcforge/db/errors.h"
 #include "rpcforge/errors.h"
 
@@ -64,99 +66,6 @@ std::string TrimMessage(const char* text) {
   std::string out = text != nullptr ? text : "";
   while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
   return out;
-}
-
-// FirstWord is the statement's first keyword, upper-cased.
-std::string FirstWord(std::string_view sql) {
-  size_t i = 0;
-  while (i < sql.size() && (std::isspace(static_cast<unsigned char>(sql[i])) || sql[i] == '(')) {
-    ++i;
-  }
-  std::string word;
-  while (i < sql.size() && std::isalpha(static_cast<unsigned char>(sql[i]))) {
-    word += static_cast<char>(std::toupper(static_cast<unsigned char>(sql[i++])));
-  }
-  return word;
-}
-
-// HasWord is true when `sql`, outside literals, has `word` (upper case) as a keyword.
-bool HasWord(std::string_view sql, std::string_view word) {
-  std::string token;
-  auto flush = [&] {
-    const bool match = token == word;
-    token.clear();
-    return match;
-  };
-  for (size_t i = 0; i < sql.size(); ++i) {
-    const char c = sql[i];
-    if (c == '\'' || c == '"') {
-      if (flush()) return true;
-      for (++i; i < sql.size() && sql[i] != c; ++i) {
-      }
-      continue;
-    }
-    if (std::isalnum(static_cast<unsigned char>(c)) || c == '_') {
-      token += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    } else if (flush()) {
-      return true;
-    }
-  }
-  return flush();
-}
-
-bool IsReadOnly(std::string_view sql) {
-  const std::string word = FirstWord(sql);
-  if (word == "SELECT" || word == "VALUES" || word == "SHOW" || word == "EXPLAIN" ||
-      word == "TABLE") {
-    return true;
-  }
-  if (word == "WITH") {
-    return !HasWord(sql, "INSERT") && !HasWord(sql, "UPDATE") && !HasWord(sql, "DELETE");
-  }
-  return false;
-}
-
-// IsDml is true for the statements that run prepared (and may take parameters).
-bool IsDml(const std::string& word) {
-  return word == "SELECT" || word == "INSERT" || word == "UPDATE" || word == "DELETE" ||
-         word == "WITH" || word == "VALUES";
-}
-
-// InsertTable is the table an INSERT writes (unquoted), or empty.
-std::string InsertTable(std::string_view sql) {
-  size_t i = 0;
-  auto skip_space = [&] {
-    while (i < sql.size() && std::isspace(static_cast<unsigned char>(sql[i]))) ++i;
-  };
-  auto word = [&] {
-    skip_space();
-    std::string w;
-    while (i < sql.size() && std::isalpha(static_cast<unsigned char>(sql[i]))) {
-      w += static_cast<char>(std::toupper(static_cast<unsigned char>(sql[i++])));
-    }
-    return w;
-  };
-  if (word() != "INSERT" || word() != "INTO") return "";
-  skip_space();
-  std::string table;
-  if (i < sql.size() && sql[i] == '"') {
-    for (++i; i < sql.size(); ++i) {
-      if (sql[i] == '"') {
-        if (i + 1 < sql.size() && sql[i + 1] == '"') {
-          table += '"';
-          ++i;
-          continue;
-        }
-        break;
-      }
-      table += sql[i];
-    }
-    return table;
-  }
-  while (i < sql.size() && (std::isalnum(static_cast<unsigned char>(sql[i])) || sql[i] == '_')) {
-    table += static_cast<char>(std::tolower(static_cast<unsigned char>(sql[i++])));
-  }
-  return table;
 }
 
 class PostgresConnection;
@@ -215,7 +124,7 @@ class PostgresConnection final : public Connection {
  public:
   explicit PostgresConnection(const std::string& url);
   ~PostgresConnection() override {
-    cache_.clear();
+    cache_.Clear();
     if (conn_ != nullptr) PQfinish(conn_);
   }
 
@@ -258,12 +167,7 @@ class PostgresConnection final : public Connection {
   int64_t last_insert_id_ = 0;
   std::string last_error_;
   int next_name_ = 0;
-  struct Cached {
-    std::string sql;
-    std::unique_ptr<PostgresStatement> stmt;
-    bool busy;
-  };
-  std::unordered_map<std::string_view, std::unique_ptr<Cached>> cache_;
+  StatementCache<PostgresStatement> cache_;
   // Tables known to have (or to lack) a generated "id" column; cleared by DDL.
   std::unordered_map<std::string, bool> generated_id_;
 };
@@ -306,13 +210,11 @@ void PostgresConnection::EnsureConnected() {
                         "PostgreSQL connection lost inside a transaction", 0);
   }
   // The server forgot this session's prepared statements with the session.
-  for (auto& [sql, cached] : cache_) {
-    if (cached->busy) {
-      throw DatabaseError(DatabaseErrorKind::kConnectionLost,
-                          "PostgreSQL connection lost with a statement running", 0);
-    }
+  if (cache_.busy()) {
+    throw DatabaseError(DatabaseErrorKind::kConnectionLost,
+                        "PostgreSQL connection lost with a statement running", 0);
   }
-  cache_.clear();
+  cache_.Clear();
   generated_id_.clear();
   PGconn* fresh = nullptr;
   try {
@@ -530,11 +432,7 @@ Value PostgresStatement::column(int i) const {
 }
 
 Statement* PostgresConnection::Take(std::string_view sql) {
-  auto it = cache_.find(sql);
-  if (it != cache_.end() && !it->second->busy) {
-    it->second->busy = true;
-    return it->second->stmt.get();
-  }
+  if (PostgresStatement* cached = cache_.Take(sql)) return cached;
   int count = 0;
   std::string text = ToDollarPlaceholders(sql, &count);
   const std::string word = FirstWord(text);
@@ -549,7 +447,7 @@ Statement* PostgresConnection::Take(std::string_view sql) {
     }
   }
   std::string name;
-  if (!simple && it == cache_.end() && cache_.size() < 256) {
+  if (!simple && cache_.CanKeep(sql)) {
     name = "rpcforge_" + std::to_string(++next_name_);
     EnsureConnected();
     PGresult* r = PQprepare(conn_, name.c_str(), text.c_str(), count, nullptr);
@@ -563,20 +461,15 @@ Statement* PostgresConnection::Take(std::string_view sql) {
 void PostgresConnection::Give(std::string_view sql, Statement* given) {
   auto* stmt = static_cast<PostgresStatement*>(given);
   stmt->Reset();
-  auto it = cache_.find(sql);
-  if (it != cache_.end()) {
-    if (it->second->stmt.get() == stmt) {
-      it->second->busy = false;
-      return;
-    }
-  } else if (stmt->prepared()) {
-    auto cached = std::make_unique<Cached>(
-        Cached{std::string(sql), std::unique_ptr<PostgresStatement>(stmt), false});
-    const std::string_view key = cached->sql;
-    cache_.emplace(key, std::move(cached));
-    return;
+  // Only a prepared statement is worth keeping; the others run unnamed (simple, a
+  // duplicate of a running one, or past the cache's size).
+  if (cache_.Give(sql, stmt, /*keep=*/stmt->prepared())) return;
+  if (stmt->prepared() && PQstatus(conn_) == CONNECTION_OK) {
+    // Prepared, then not kept (the cache filled meanwhile): the server frees it too.
+    PGresult* r = PQexec(conn_, ("DEALLOCATE " + stmt->name()).c_str());
+    if (r != nullptr) PQclear(r);
   }
-  delete stmt;  // run unnamed (simple, a duplicate, or the cache is full)
+  delete stmt;
 }
 
 class PostgresBackend final : public Backend {
@@ -596,74 +489,8 @@ class PostgresBackend final : public Backend {
 
 }  // namespace
 
-std::string ToDollarPlaceholders(std::string_view sql, int* count) {
-  std::string out;
-  out.reserve(sql.size() + 16);
-  int n = 0;
-  for (size_t i = 0; i < sql.size(); ++i) {
-    const char c = sql[i];
-    if (c == '\'' || c == '"') {  // a literal or a quoted identifier ('' and "" stay inside)
-      out += c;
-      for (++i; i < sql.size(); ++i) {
-        out += sql[i];
-        if (sql[i] == c) {
-          if (i + 1 < sql.size() && sql[i + 1] == c) {
-            out += sql[++i];
-            continue;
-          }
-          break;
-        }
-      }
-      continue;
-    }
-    if (c == '-' && i + 1 < sql.size() && sql[i + 1] == '-') {
-      while (i < sql.size() && sql[i] != '\n') out += sql[i++];
-      if (i < sql.size()) out += sql[i];
-      continue;
-    }
-    if (c == '/' && i + 1 < sql.size() && sql[i + 1] == '*') {
-      const size_t end = sql.find("*/", i + 2);
-      const size_t stop = end == std::string_view::npos ? sql.size() : end + 2;
-      out.append(sql.substr(i, stop - i));
-      i = stop - 1;
-      continue;
-    }
-    if (c == '?') {
-      out += '$';
-      out += std::to_string(++n);
-      continue;
-    }
-    out += c;
-  }
-  *count = n;
-  return out;
-}
-
-std::string RedactUrl(std::string_view url) {
-  // postgresql://user:password@host:port/db -> postgresql://user@host:port/db
-  const size_t scheme = url.find("://");
-  if (scheme == std::string_view::npos) return std::string(url);
-  const size_t start = scheme + 3;
-  const size_t at = url.find('@', start);
-  const size_t slash = url.find('/', start);
-  if (at == std::string_view::npos || (slash != std::string_view::npos && at > slash)) {
-    return std::string(url);
-  }
-  const size_t colon = url.find(':', start);
-  if (colon == std::string_view::npos || colon > at) return std::string(url);
-  return std::string(url.substr(0, colon)) + std::string(url.substr(at));
-}
-
 std::unique_ptr<Backend> NewPostgresBackend(const DatabaseOptions& options) {
   return std::make_unique<PostgresBackend>(options);
 }
 
 }  // namespace rpcforge::db::db_internal
-
-namespace rpcforge::db {
-
-bool IsPostgresUrl(std::string_view path) {
-  return path.rfind("postgresql://", 0) == 0 || path.rfind("postgres://", 0) == 0;
-}
-
-}  // namespace rpcforge::db

@@ -22,8 +22,6 @@
 #define RPCFORGE_SRC_DB_POSTGRES_CONNECTION_H_
 
 #include <memory>
-#include <string>
-#include <string_view>
 
 #include "db/backend.h"
 #include "rpcforge/db/database.h"
@@ -34,13 +32,6 @@ namespace rpcforge::db::db_internal {
 // URL), at most options.max_connections, each with TimeZone UTC and DateStyle ISO.
 // Throws rpcforge::Unavailable naming host and port when the server cannot be reached.
 std::unique_ptr<Backend> NewPostgresBackend(const DatabaseOptions& options);
-
-// ToDollarPlaceholders rewrites `?` placeholders as $1, $2, ...; `*count` gets their
-// number. Exposed for its test.
-std::string ToDollarPlaceholders(std::string_view sql, int* count);
-
-// RedactUrl is `url` without its password, for messages.
-std::string RedactUrl(std::string_view url);
 
 }  // namespace rpcforge::db::db_internal
 

@@ -9,6 +9,7 @@ rpcforge_framework_module(db
     src/db/transaction.cc
     src/db/sqlite_connection.cc
     src/db/postgres_connection.cc
+    src/db/postgres_sql.cc
     src/db/errors.cc
     src/db/value.cc
     src/db/model.cc

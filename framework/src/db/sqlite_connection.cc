@@ -10,11 +10,11 @@
 #include <chrono>
 #include <string>
 #include <thread>
-#include <unordered_map>
 #include <utility>
 
 #include "db/postgres_connection.h"
 #include "db/schema_sqlite.h"
+#include "db/statement_cache.h"
 #include "rpcforge/db/errors.h"
 #include "rpcforge/errors.h"
 
@@ -136,7 +136,7 @@ class SqliteConnection final : public Connection {
  public:
   SqliteConnection(const std::string& path, int busy_timeout_ms, bool memory, int cache_kib);
   ~SqliteConnection() override {
-    cache_.clear();  // finalizes the statements before SQLite::Database closes the handle
+    cache_.Clear();  // finalizes the statements before SQLite::Database closes the handle
   }
 
   Statement* Take(std::string_view sql) override;
@@ -166,15 +166,7 @@ class SqliteConnection final : public Connection {
   sqlite3* handle() const { return db_.getHandle(); }
 
   SQLite::Database db_;
-  struct Cached {
-    std::string sql;
-    std::unique_ptr<SqliteStatement> stmt;
-    bool busy;  // handed out by Take, not yet given back
-  };
-  // The cache keeps each statement while it runs (marked busy) and is searched by a
-  // view of `sql`: taking it out and putting it back copied the SQL into a new key
-  // every time, 20 KiB twice for each of the request log's 64-row INSERTs.
-  std::unordered_map<std::string_view, std::unique_ptr<Cached>> cache_;
+  StatementCache<SqliteStatement> cache_;
 };
 
 SqliteConnection::SqliteConnection(const std::string& path, int busy_timeout_ms, bool memory,
@@ -217,11 +209,7 @@ SqliteConnection::SqliteConnection(const std::string& path, int busy_timeout_ms,
 }
 
 Statement* SqliteConnection::Take(std::string_view sql) {
-  auto it = cache_.find(sql);
-  if (it != cache_.end() && !it->second->busy) {
-    it->second->busy = true;
-    return it->second->stmt.get();
-  }
+  if (SqliteStatement* cached = cache_.Take(sql)) return cached;
   sqlite3_stmt* stmt = nullptr;
   const int rc =
       sqlite3_prepare_v2(handle(), sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
@@ -235,20 +223,7 @@ Statement* SqliteConnection::Take(std::string_view sql) {
 void SqliteConnection::Give(std::string_view sql, Statement* given) {
   auto* stmt = static_cast<SqliteStatement*>(given);
   stmt->Reset();
-  auto it = cache_.find(sql);
-  if (it != cache_.end()) {
-    if (it->second->stmt.get() == stmt) {
-      it->second->busy = false;
-      return;
-    }
-  } else if (cache_.size() < 256) {
-    auto cached = std::make_unique<Cached>(
-        Cached{std::string(sql), std::unique_ptr<SqliteStatement>(stmt), false});
-    const std::string_view key = cached->sql;  // stable: the string lives in the node
-    cache_.emplace(key, std::move(cached));
-    return;
-  }
-  delete stmt;  // another statement for `sql` is kept, or the cache is full
+  if (!cache_.Give(sql, stmt, /*keep=*/true)) delete stmt;
 }
 
 bool SqliteConnection::CanWrapInTransaction(std::string_view sql) const {

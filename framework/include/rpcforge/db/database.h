@@ -50,6 +50,11 @@ const Dialect& DialectOf(const Database& db);
 // a path the PostgreSQL backend opens, not a file.
 RPCFORGE_EXPORT bool IsPostgresUrl(std::string_view path);
 
+// WithPostgresDatabase is PostgreSQL `url` naming database `name` instead of its own,
+// its parameters kept: ("postgresql://u@h:5432/postgres?sslmode=disable", "app") is
+// "postgresql://u@h:5432/app?sslmode=disable".
+RPCFORGE_EXPORT std::string WithPostgresDatabase(std::string_view url, std::string_view name);
+
 // DatabaseOptions configures `Database`.
 struct DatabaseOptions {
   // A file path ("sqlite:" before it is allowed), ":memory:" for a private in-memory
