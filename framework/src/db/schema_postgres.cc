@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <map>
 #include <set>
+#include <vector>
 
 #include "db/sql.h"
 #include "rpcforge/db/database.h"
@@ -167,14 +168,17 @@ Statements ChangeTable(const Model& from, const Model& to,
                        const std::map<std::string, std::string>& renamed) {
   Statements out;
   const std::string& table = to.table();
+  // was[i] is the field of `from` that field i of `to` was (null: a new column).
+  std::vector<const Field*> was;
   std::set<std::string> kept;  // columns of `from` that `to` keeps (under any name)
   for (const Field& f : to.fields()) {
     auto r = renamed.find(f.column());
-    const std::string source = r != renamed.end() ? r->second : f.column();
+    const std::string& source = r != renamed.end() ? r->second : f.column();
     const Field* old = nullptr;
     for (const Field& o : from.fields()) {
       if (o.column() == source) old = &o;
     }
+    was.push_back(old);
     if (old == nullptr) continue;
     kept.insert(source);
     if (source != f.column()) {
@@ -189,15 +193,10 @@ Statements ChangeTable(const Model& from, const Model& to,
       out.push_back({AlterTable(table) + "DROP COLUMN " + sql::Quote(o.column()), {}});
     }
   }
-  for (const Field& f : to.fields()) {
-    auto r = renamed.find(f.column());
-    const std::string source = r != renamed.end() ? r->second : f.column();
-    const Field* old = nullptr;
-    for (const Field& o : from.fields()) {
-      if (o.column() == source) old = &o;
-    }
-    if (old != nullptr) {
-      AlterColumn(table, *old, f, out);
+  for (size_t i = 0; i < to.fields().size(); ++i) {
+    const Field& f = to.fields()[i];
+    if (was[i] != nullptr) {
+      AlterColumn(table, *was[i], f, out);
       continue;
     }
     std::string add = AlterTable(table) + "ADD COLUMN " + ColumnSql(table, f);
@@ -232,61 +231,49 @@ std::string ColumnOf(const Model& m, const std::string& field) {
   return f != nullptr ? f->column() : field;
 }
 
-Statements Change(const Operation& op, const Model& from, const Model& to, bool forward) {
+// Between runs `op` from state `from` to state `to`: forwards (from = before the
+// operation, to = after) or, `backward`, undoing it (from = after, to = before).
+Statements Between(const Operation& op, const SchemaState& from, const SchemaState& to,
+                   bool backward) {
   using Kind = Operation::Kind;
   switch (op.kind) {
+    case Kind::kCreateModel:
+      return backward ? Drop(from.Get(op.model)) : Create(to.Get(op.model));
+    case Kind::kDeleteModel:
+      return backward ? Create(to.Get(op.model)) : Drop(from.Get(op.model));
+    case Kind::kRenameModel:
+      return backward ? RenameTable(from.Get(op.new_name), to.Get(op.model))
+                      : RenameTable(from.Get(op.model), to.Get(op.new_name));
+    case Kind::kRunSql:
+    case Kind::kRunCode:
+      return RawStatements(op, backward);
     case Kind::kAddField:
     case Kind::kRemoveField:
     case Kind::kAlterField:
-      return ChangeTable(from, to, {});
+      return ChangeTable(from.Get(op.model), to.Get(op.model), {});
     case Kind::kRenameField: {
-      const std::string& old_name = forward ? op.name : op.new_name;
-      const std::string& new_name = forward ? op.new_name : op.name;
-      return ChangeTable(from, to, {{ColumnOf(to, new_name), ColumnOf(from, old_name)}});
+      const Model& a = from.Get(op.model);
+      const Model& b = to.Get(op.model);
+      const std::string& old_name = backward ? op.new_name : op.name;
+      const std::string& new_name = backward ? op.name : op.new_name;
+      return ChangeTable(a, b, {{ColumnOf(b, new_name), ColumnOf(a, old_name)}});
     }
     case Kind::kAddIndex:
     case Kind::kRemoveIndex:
-      return IndexDiff(from, to);
-    default:
-      return {};
+      return IndexDiff(from.Get(op.model), to.Get(op.model));
   }
+  return {};
 }
 
 class Postgres final : public Dialect {
  public:
   std::vector<SchemaStatement> Forward(const Operation& op, const SchemaState& before,
                                        const SchemaState& after) const override {
-    using Kind = Operation::Kind;
-    switch (op.kind) {
-      case Kind::kCreateModel:
-        return Create(after.Get(op.model));
-      case Kind::kDeleteModel:
-        return Drop(before.Get(op.model));
-      case Kind::kRenameModel:
-        return RenameTable(before.Get(op.model), after.Get(op.new_name));
-      case Kind::kRunSql:
-      case Kind::kRunCode:
-        return RawStatements(op, false);
-      default:
-        return Change(op, before.Get(op.model), after.Get(op.model), true);
-    }
+    return Between(op, before, after, /*backward=*/false);
   }
   std::vector<SchemaStatement> Backward(const Operation& op, const SchemaState& before,
                                         const SchemaState& after) const override {
-    using Kind = Operation::Kind;
-    switch (op.kind) {
-      case Kind::kCreateModel:
-        return Drop(after.Get(op.model));
-      case Kind::kDeleteModel:
-        return Create(before.Get(op.model));
-      case Kind::kRenameModel:
-        return RenameTable(after.Get(op.new_name), before.Get(op.model));
-      case Kind::kRunSql:
-      case Kind::kRunCode:
-        return RawStatements(op, true);
-      default:
-        return Change(op, after.Get(op.model), before.Get(op.model), false);
-    }
+    return Between(op, after, before, /*backward=*/true);
   }
   std::string Literal(const Value& v) const override { return db_internal::Literal(v); }
 
