@@ -26,9 +26,10 @@ std::unique_ptr<db::Database> OpenDatabase(const CommandEnv& env, OpenMode mode)
   options.busy_timeout_ms = static_cast<int>(config::DatabaseBusyTimeout(env.config).count());
   options.max_connections = config::DatabaseMaxConnections(env.config);
   options.cache_kib = config::DatabaseCacheKib(env.config);
-  const bool memory =
-      options.path.empty() || options.path == ":memory:" || db::IsPostgresUrl(options.path);
-  if (mode == OpenMode::kExisting && !memory && !std::filesystem::exists(options.path)) {
+  // Only a database file can be missing: a server's database is there or the open fails.
+  const bool file =
+      !options.path.empty() && options.path != ":memory:" && !db::IsPostgresUrl(options.path);
+  if (mode == OpenMode::kExisting && file && !std::filesystem::exists(options.path)) {
     throw FailedPrecondition("no database at '" + options.path +
                              "' (database.path, or --database); to create it, " + MigrateHint(env));
   }
