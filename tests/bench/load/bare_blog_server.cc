@@ -6,16 +6,13 @@
 //   bare_blog_server DB_PATH   # prints "listening on 127.0.0.1:PORT"; SIGTERM stops it
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
-#include <grpcpp/server.h>
-#include <grpcpp/server_builder.h>
-#include <signal.h>
 
 #include <chrono>
 #include <ctime>
 #include <iostream>
 #include <mutex>
 
+#include "bare_server_main.h"
 #include "blog/v1/post.grpc.pb.h"
 
 namespace {
@@ -85,25 +82,6 @@ int main(int argc, char** argv) {
     std::cerr << "usage: bare_blog_server DB_PATH\n";
     return 2;
   }
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   BarePosts service(argv[1]);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();  // so `invoke` can check it
-  int port = 0;
-  grpc::ServerBuilder builder;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&service);
-  auto server = builder.BuildAndStart();
-  if (!server || port == 0) {
-    std::cerr << "cannot listen\n";
-    return 1;
-  }
-  std::cout << "listening on 127.0.0.1:" << port << std::endl;
-  int sig = 0;
-  sigwait(&signals, &sig);
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  return 0;
+  return rpcforge::bench::ServeUntilSignal(service);
 }
