@@ -370,6 +370,29 @@ TEST_F(PostgresOnly, AFailedStatementAbortsTheTransactionUntilItEnds) {
   EXPECT_EQ(d.Query("SELECT 3 AS three")[0]["three"].AsInt(), 3);
 }
 
+TEST_F(PostgresOnly, FlushTruncatesEveryTableAndRestartsTheirIds) {
+  db::Database& d = *database_;
+  db::Registry registry;
+  tmodels::AddBlogApp(registry);
+  std::ostringstream out;
+  db::Migrate(d, registry, out);
+  tmodels::Author().Objects(d).Create({{"name", "A"}, {"email", "a@example.com"}});
+  auto filenode = [&] {
+    return d.Query("SELECT pg_relation_filenode('blog_author') AS f")[0]["f"].AsInt();
+  };
+  const int64_t before = filenode();
+  db::Flush(d);
+  // Only TRUNCATE gives a table a new file; a DELETE visits and keeps the old one.
+  EXPECT_NE(filenode(), before);
+  EXPECT_EQ(tmodels::Author().Objects(d).Count(), 0);
+  EXPECT_EQ(tmodels::Author()
+                .Objects(d)
+                .Create({{"name", "B"}, {"email", "b@example.com"}})["id"]
+                .AsInt(),
+            1);
+  EXPECT_FALSE(d.Query("SELECT 1 FROM rpcforge_migrations").empty());  // records kept
+}
+
 TEST(PostgresDialect, SqlmigratePrintsPostgresDdlForAUrl) {
   db::Registry registry;
   tmodels::AddBlogApp(registry);

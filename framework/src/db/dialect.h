@@ -68,9 +68,12 @@ class Dialect {
   virtual std::vector<std::string> TableNames(Database& db) const = 0;
   // ColumnNames lists the columns of `table`.
   virtual std::set<std::string> ColumnNames(Database& db, const std::string& table) const = 0;
-  // ResetIds makes the generated ids of every table but `keep` start again (after
-  // their rows were deleted).
-  virtual void ResetIds(Database& db, const std::string& keep) const = 0;
+  // EmptyTables deletes every row of `tables` (which hold every table that references
+  // one of them) and makes their generated ids start again at 1, in the open transaction
+  // whose foreign-key checks are deferred: DELETE and sqlite_sequence on SQLite, one
+  // TRUNCATE ... RESTART IDENTITY on PostgreSQL (which drops the tables' files instead of
+  // visiting their rows).
+  virtual void EmptyTables(Database& db, const std::vector<std::string>& tables) const = 0;
   // SyncIds makes the next generated id of each of `tables` follow its largest id (after
   // rows were written with explicit ids, as loaddata does); a no-op where the engine
   // tracks it itself.

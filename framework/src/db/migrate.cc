@@ -329,8 +329,7 @@ int Flush(Database& db) {
   }
   Transaction tx = db.Atomic();
   db.Execute(dialect.DeferForeignKeysSql(true));
-  for (const auto& t : tables) db.Execute("DELETE FROM " + sql::Quote(t));
-  dialect.ResetIds(db, kMigrationsTable);
+  dialect.EmptyTables(db, tables);
   db.Execute(dialect.DeferForeignKeysSql(false));  // in case the caller's transaction goes on
   tx.Commit();
   return static_cast<int>(tables.size());

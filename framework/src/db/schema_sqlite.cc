@@ -189,9 +189,12 @@ class Sqlite final : public Dialect {
   }
   // AUTOINCREMENT keeps each table's last id in sqlite_sequence (which exists once such
   // a table does).
-  void ResetIds(Database& db, const std::string& keep) const override {
+  void EmptyTables(Database& db, const std::vector<std::string>& tables) const override {
+    for (const std::string& t : tables) db.Execute("DELETE FROM " + sql::Quote(t));
     if (db.Query("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").empty()) return;
-    db.Execute("DELETE FROM sqlite_sequence WHERE name != ?", {keep});
+    for (const std::string& t : tables) {
+      db.Execute("DELETE FROM sqlite_sequence WHERE name = ?", {t});
+    }
   }
   // AUTOINCREMENT follows the largest id written, explicit ones included.
   void SyncIds(Database&, const std::vector<std::string>&) const override {}

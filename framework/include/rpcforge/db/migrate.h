@@ -87,9 +87,10 @@ RPCFORGE_EXPORT std::vector<MigrationStatus> ListMigrations(Database& db, const 
 // PrintMigrations writes ListMigrations as "app\n [X] 0001_initial\n [ ] 0002_x\n".
 RPCFORGE_EXPORT void PrintMigrations(Database& db, const Registry& registry, std::ostream& out);
 
-// Flush deletes every row of every table except the migration records and resets the
-// AUTOINCREMENT sequences, in one transaction (foreign keys deferred). Returns how many
-// tables it emptied.
+// Flush deletes every row of every table except the migration records and makes the
+// generated ids start again at 1, in one transaction (foreign keys deferred): DELETE and
+// sqlite_sequence on SQLite, one TRUNCATE ... RESTART IDENTITY on PostgreSQL. Returns how
+// many tables it emptied.
 RPCFORGE_EXPORT int Flush(Database& db);
 
 }  // namespace rpcforge::db
