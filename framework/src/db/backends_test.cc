@@ -5,8 +5,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <exception>
+#include <functional>
 #include <sstream>
+#include <string>
 #include <thread>
 
 #include "db/dialect.h"
@@ -391,6 +395,161 @@ TEST_F(PostgresOnly, FlushTruncatesEveryTableAndRestartsTheirIds) {
                 .AsInt(),
             1);
   EXPECT_FALSE(d.Query("SELECT 1 FROM rpcforge_migrations").empty());  // records kept
+}
+
+// Deadlock makes a deadlock between `retrying`, which runs `statement_or_scope` (it
+// updates row 1 then row 2 of t in one statement or scope), and a transaction of a
+// second Database (another process) that holds row 2 and then asks for row 1, once
+// the first waits for row 2. The first one's deadlock check fires after 200 ms, the
+// other's after 20 s: the first is the one the server aborts, every time.
+class PostgresDeadlock : public PostgresOnly {
+ protected:
+  void SetUp() override {
+    PostgresOnly::SetUp();
+    if (IsSkipped()) return;
+    database_ = scratch_->Open(1);  // one connection: the SET below holds for every statement
+    database_->Execute("SET deadlock_timeout = '200ms'");
+    other_ = scratch_->Open(1);
+    other_->Execute("SET deadlock_timeout = '20s'");
+    database_->Execute("CREATE TABLE t (id BIGINT PRIMARY KEY, n BIGINT NOT NULL)");
+    database_->Execute("INSERT INTO t (id, n) VALUES (1, 0), (2, 0)");
+    pid_ = database_->Query("SELECT pg_backend_pid() AS pid")[0]["pid"].AsInt();
+    database_->AddQueryObserver([this](const db::QueryEvent& e) {
+      if (!e.ok) failures_.fetch_add(1);
+    });
+  }
+
+  // Run runs `fn` on a thread while this one deadlocks it, `times` times at most.
+  // Returns what `fn` threw (nullptr when it succeeded).
+  std::exception_ptr Run(const std::function<void()>& fn, int times) {
+    std::exception_ptr error;
+    for (int round = 0; round < times; ++round) {
+      db::Transaction tx = other_->Atomic();
+      other_->Execute("UPDATE t SET n = n + 10 WHERE id = 2");
+      std::atomic<bool> done{false};
+      std::thread t([&] {
+        try {
+          fn();
+        } catch (...) {
+          error = std::current_exception();
+        }
+        done = true;
+      });
+      // Until the first waits for row 2 (bounded: 10 s).
+      bool waiting = false;
+      for (int i = 0; i < 2000 && !waiting && !done; ++i) {
+        waiting = !scratch_->admin()
+                       ->Query(
+                           "SELECT 1 FROM pg_stat_activity WHERE pid = ? AND "
+                           "wait_event_type = 'Lock'",
+                           {pid_})
+                       .empty();
+        if (!waiting) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      if (waiting) other_->Execute("UPDATE t SET n = n + 10 WHERE id = 1");
+      tx.Commit();
+      t.join();
+      if (!waiting) ADD_FAILURE() << "the statement never waited for row 2";
+      if (error) break;
+    }
+    return error;
+  }
+  int64_t N(int id) {
+    return database_->Query("SELECT n FROM t WHERE id = ?", {id})[0]["n"].AsInt();
+  }
+
+  std::unique_ptr<db::Database> other_;
+  int64_t pid_ = 0;
+  std::atomic<int> failures_{0};
+};
+
+TEST_F(PostgresDeadlock, AStatementOfItsOwnIsRetriedAndSucceeds) {
+  // The sequential scan locks row 1, then waits for row 2.
+  EXPECT_EQ(Run([&] { database_->Execute("UPDATE t SET n = n + 1 WHERE id IN (1, 2)"); }, 1),
+            nullptr);
+  EXPECT_GE(failures_.load(), 1);  // the deadlocked attempt, then the one that committed
+  EXPECT_EQ(N(1), 11);
+  EXPECT_EQ(N(2), 11);
+}
+
+TEST_F(PostgresDeadlock, AStatementInsideAnAtomicScopeIsNotRetried) {
+  std::exception_ptr error = Run(
+      [&] {
+        db::Transaction tx = database_->Atomic();
+        database_->Execute("UPDATE t SET n = n + 1 WHERE id IN (1, 2)");
+        tx.Commit();
+      },
+      1);
+  ASSERT_NE(error, nullptr);
+  try {
+    std::rethrow_exception(error);
+  } catch (const db::DatabaseError& e) {
+    EXPECT_EQ(e.kind(), db::DatabaseErrorKind::kConflict);
+    EXPECT_EQ(e.code(), grpc::StatusCode::ABORTED);
+  }
+  EXPECT_EQ(N(1), 10);  // only the other transaction's
+  EXPECT_EQ(N(2), 10);
+}
+
+TEST_F(PostgresDeadlock, RunInTransactionStartsTheTransactionOver) {
+  int runs = 0;
+  EXPECT_EQ(Run(
+                [&] {
+                  database_->RunInTransaction([&] {
+                    ++runs;
+                    database_->Execute("UPDATE t SET n = n + 1 WHERE id = 1");
+                    database_->Execute("UPDATE t SET n = n + 1 WHERE id = 2");
+                  });
+                },
+                1),
+            nullptr);
+  EXPECT_EQ(runs, 2);
+  EXPECT_EQ(N(1), 11);
+  EXPECT_EQ(N(2), 11);
+}
+
+// conflict() fails with a serialization failure on its first `fail` calls; the
+// sequence counts the calls (nextval is never rolled back).
+void CreateConflictFunction(db::Database& d, int fail) {
+  d.Execute("CREATE SEQUENCE calls");
+  d.Execute(
+      "CREATE FUNCTION conflict() RETURNS BIGINT LANGUAGE plpgsql AS $$ DECLARE n BIGINT; "
+      "BEGIN n := nextval('calls'); IF n <= " +
+      std::to_string(fail) +
+      " THEN RAISE EXCEPTION 'conflict' USING ERRCODE = 'serialization_failure'; END IF; "
+      "RETURN n; END $$");
+}
+int64_t Calls(db::Database& d) {
+  return d.Query("SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS n FROM calls")[0]["n"]
+      .AsInt();
+}
+
+TEST_F(PostgresOnly, ConflictsPastTheBoundAreAbortedAfterFourAttempts) {
+  db::Database& d = *database_;
+  CreateConflictFunction(d, 100);
+  try {
+    d.Query("SELECT conflict() AS n");
+    FAIL() << "no conflict";
+  } catch (const db::DatabaseError& e) {
+    EXPECT_EQ(e.kind(), db::DatabaseErrorKind::kConflict);
+    EXPECT_EQ(e.code(), grpc::StatusCode::ABORTED);
+  }
+  EXPECT_EQ(Calls(d), 4);
+  int runs = 0;
+  EXPECT_THROW(d.RunInTransaction([&] {
+    ++runs;
+    d.Query("SELECT conflict() AS n");
+  }),
+               db::DatabaseError);
+  EXPECT_EQ(runs, 4);
+  EXPECT_EQ(Calls(d), 8);
+}
+
+TEST_F(PostgresOnly, AConflictThatClearsIsRetriedAndTheRowsAreTheLastAttempts) {
+  db::Database& d = *database_;
+  CreateConflictFunction(d, 2);
+  EXPECT_EQ(d.Query("SELECT conflict() AS n")[0]["n"].AsInt(), 3);
+  EXPECT_EQ(Calls(d), 3);
 }
 
 TEST(PostgresDialect, SqlmigratePrintsPostgresDdlForAUrl) {

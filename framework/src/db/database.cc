@@ -2,13 +2,19 @@
 // The Database facade and statement execution (Run).
 #include "rpcforge/db/database.h"
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <functional>
 #include <memory>
+#include <random>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "core/logging.h"
 #include "db/pool.h"
+#include "rpcforge/db/errors.h"
 #include "rpcforge/errors.h"
 
 namespace rpcforge::db {
@@ -45,13 +51,16 @@ void Notify(State& s, std::string_view sql, std::chrono::nanoseconds duration, b
   for (const auto& fn : observers) fn(event);
 }
 
-ExecResult Run(State& s, std::string_view sql, const std::vector<Value>& params,
-               const std::function<void(const Row&)>* on_row, bool control) {
-  // `control` statements (BEGIN/SAVEPOINT/COMMIT/...) are issued by the scopes, which
-  // check access and take the writer lock themselves.
-  if (!control) CheckAccess(s, sql);
+namespace {
+
+// RunOnce runs the statement once. `*retryable` says whether a failure of it may be
+// retried as it stands: it ran in a transaction of its own (no Atomic() scope, no pinned
+// connection) and delivered no row to the caller.
+ExecResult RunOnce(State& s, std::string_view sql, const std::vector<Value>& params,
+                   const std::function<void(const Row&)>* on_row, bool control, bool* retryable) {
   LeaseGuard lease(s);
   Connection& conn = *lease.tl.conn;
+  *retryable = !control && !lease.tl.pinned && conn.scopes.empty() && !conn.in_transaction();
   const auto start = std::chrono::steady_clock::now();
   bool ok = false;
   bool holds_writer = false;
@@ -90,6 +99,7 @@ ExecResult Run(State& s, std::string_view sql, const std::vector<Value>& params,
       std::vector<Value> values;
       values.reserve(static_cast<size_t>(n));
       for (int i = 0; i < n; ++i) values.push_back(stmt->column(i));
+      *retryable = false;
       (*on_row)(Row(columns, std::move(values)));
     }
     result.changes = conn.changes();
@@ -115,6 +125,51 @@ ExecResult Run(State& s, std::string_view sql, const std::vector<Value>& params,
   if (holds_writer) s.writer.Release();
   Notify(s, sql, std::chrono::steady_clock::now() - start, ok);
   return result;
+}
+
+// ConflictBackoff is how long to wait before attempt `attempt` + 1 after a conflict:
+// 2, 4, 8 ms times a random factor in [0.5, 1.5), so the transactions that deadlocked do
+// not meet again in step; never past the call's deadline.
+std::chrono::microseconds ConflictBackoff(int attempt) {
+  thread_local std::minstd_rand rng(static_cast<unsigned>(
+      std::hash<std::thread::id>()(std::this_thread::get_id()) ^
+      static_cast<size_t>(std::chrono::steady_clock::now().time_since_epoch().count())));
+  std::uniform_real_distribution<double> jitter(0.5, 1.5);
+  return std::chrono::microseconds(
+      static_cast<int64_t>(1000.0 * static_cast<double>(1 << attempt) * jitter(rng)));
+}
+
+}  // namespace
+
+void WaitBeforeRetry(int attempt) {
+  auto until = std::chrono::steady_clock::now() + ConflictBackoff(attempt);
+  if (auto deadline = CallInterrupt::CurrentDeadline()) until = std::min(until, *deadline);
+  std::this_thread::sleep_until(until);
+  CallInterrupt::Check();  // a call that ended meanwhile stops here, not in the statement
+}
+
+ExecResult Run(State& s, std::string_view sql, const std::vector<Value>& params,
+               const std::function<void(const Row&)>* on_row, bool control) {
+  // `control` statements (BEGIN/SAVEPOINT/COMMIT/...) are issued by the scopes, which
+  // check access and take the writer lock themselves.
+  if (!control) CheckAccess(s, sql);
+  // A serialization failure or deadlock (PostgreSQL) undid the statement and only it
+  // when it ran in a transaction of its own: run it again, a bounded number of times.
+  // Inside an Atomic() scope the whole transaction is lost; Database::RunInTransaction
+  // retries that.
+  for (int attempt = 1;; ++attempt) {
+    bool retryable = false;
+    try {
+      return RunOnce(s, sql, params, on_row, control, &retryable);
+    } catch (const DatabaseError& e) {
+      if (!retryable || attempt >= kConflictAttempts || e.kind() != DatabaseErrorKind::kConflict) {
+        throw;
+      }
+      RPCFORGE_LOG_INFO("db", "a conflict (attempt {} of {}); retrying: {}", attempt,
+                        kConflictAttempts, e.backend_message());
+    }
+    WaitBeforeRetry(attempt);
+  }
 }
 
 }  // namespace db_internal

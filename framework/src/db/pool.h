@@ -118,9 +118,16 @@ void CheckAccess(State& s, std::string_view sql);
 // CheckNotRolledBack throws when SQLite rolled back the transaction of the connection's
 // open Atomic() scopes on its own (see transaction.cc).
 void CheckNotRolledBack(Connection& conn);
-// Run executes one statement on this thread's connection (leasing one if needed).
-// `control` statements (BEGIN/SAVEPOINT/COMMIT/...) are issued by the scopes, which
-// check access and take the writer lock themselves.
+// kConflictAttempts bounds the attempts at a statement or transaction that failed with
+// a serialization failure or deadlock (DatabaseErrorKind::kConflict).
+inline constexpr int kConflictAttempts = 4;
+// WaitBeforeRetry sleeps the jittered backoff after failed attempt `attempt` (1-based),
+// no longer than the call's deadline, then throws if the call ended (CallInterrupt).
+void WaitBeforeRetry(int attempt);
+// Run executes one statement on this thread's connection (leasing one if needed),
+// again (up to kConflictAttempts in all) when it failed with a conflict in a
+// transaction of its own. `control` statements (BEGIN/SAVEPOINT/COMMIT/...) are issued
+// by the scopes, which check access and take the writer lock themselves.
 ExecResult Run(State& s, std::string_view sql, const std::vector<Value>& params,
                const std::function<void(const Row&)>* on_row, bool control = false);
 // EndScope commits or rolls back `scope` (innermost first) and runs or drops its

@@ -2,6 +2,7 @@
 // Atomic() scopes: transactions, savepoints, their end and their on-commit callbacks.
 #include "core/logging.h"
 #include "db/pool.h"
+#include "rpcforge/db/errors.h"
 #include "rpcforge/errors.h"
 
 namespace rpcforge::db {
@@ -182,6 +183,26 @@ Transaction Database::Atomic() {
   conn.scopes.push_back(scope);
   ++Lease(s).scope_depth;
   return Transaction(this, std::move(scope));
+}
+
+void Database::RunInTransaction(const std::function<void()>& fn) {
+  const bool outermost = !in_atomic() && !pinned();
+  for (int attempt = 1;; ++attempt) {
+    try {
+      Transaction tx = Atomic();
+      fn();
+      tx.Commit();
+      return;
+    } catch (const DatabaseError& e) {
+      if (!outermost || attempt >= db_internal::kConflictAttempts ||
+          e.kind() != DatabaseErrorKind::kConflict) {
+        throw;
+      }
+      RPCFORGE_LOG_INFO("db", "a transaction conflicted (attempt {} of {}); retrying: {}", attempt,
+                        db_internal::kConflictAttempts, e.backend_message());
+    }
+    db_internal::WaitBeforeRetry(attempt);
+  }
 }
 
 void Database::AtomicSchemaChange(const std::function<void()>& fn) {

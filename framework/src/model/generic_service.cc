@@ -309,10 +309,12 @@ void GenericService::UpdateObject(Call& call, Message* response, bool partial) c
   db::Values values = partial ? serializer.ToValues(resource, WriteMode::kPartialUpdate, mask)
                               : serializer.ToValues(resource, WriteMode::kUpdate, std::nullopt);
   serializer.Validate(values, /*partial=*/true);
-  db::Transaction tx = call.ctx.db().Atomic();
-  call.instance = GetObject(call);
-  const db::Row row = PerformUpdate(call, *call.instance, values);
-  tx.Commit();
+  // A deadlock (PostgreSQL) loses the whole transaction: read and write again.
+  db::Row row;
+  call.ctx.db().RunInTransaction([&] {
+    call.instance = GetObject(call);
+    row = PerformUpdate(call, *call.instance, values);
+  });
   serializer.ToMessage(row, response);
 }
 
@@ -332,10 +334,10 @@ void GenericService::CheckUpdateMask(Call& call, const std::vector<std::string>&
 }
 
 void GenericService::DestroyObject(Call& call) const {
-  db::Transaction tx = call.ctx.db().Atomic();
-  call.instance = GetObject(call);
-  PerformDestroy(call, *call.instance);
-  tx.Commit();
+  call.ctx.db().RunInTransaction([&] {
+    call.instance = GetObject(call);
+    PerformDestroy(call, *call.instance);
+  });
 }
 
 // --- ApplyFilter (AIP-160 subset) --------------------------------------------------------

@@ -253,6 +253,17 @@ class RPCFORGE_EXPORT Database {
   // when no connection or writer lock frees up within `lease_timeout`.
   Transaction Atomic();
 
+  // RunInTransaction runs `fn` in an Atomic() scope and commits it. When the scope is
+  // the outermost one (no Atomic() open on this thread, the database not pinned) and it
+  // fails with a serialization failure or deadlock (DatabaseErrorKind::kConflict, which
+  // PostgreSQL reports), it is rolled back and `fn` runs again: up to 4 attempts in all,
+  // 2-8 ms apart (jittered, within the call's deadline); then the conflict propagates
+  // (ABORTED). Inside another scope it is Atomic() alone: the conflict lost the whole
+  // outer transaction, which only its owner can start over. `fn` may run more than
+  // once: keep effects outside the database in OnCommit callbacks. A statement run
+  // outside any scope is retried the same way by Execute/Query themselves.
+  void RunInTransaction(const std::function<void()>& fn);
+
   // OnCommit registers `fn` to run after the outermost transaction on this thread
   // commits (dropped if it rolls back); outside any scope it runs at once. While the
   // database is pinned the test owns the outermost transaction, which never commits:

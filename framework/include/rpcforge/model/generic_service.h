@@ -170,7 +170,9 @@ class RPCFORGE_EXPORT GenericService {
   void ListPage(Call& call, google::protobuf::Message* response) const;
   void CreateObject(Call& call, google::protobuf::Message* response) const;
   void RetrieveObject(Call& call, google::protobuf::Message* response) const;
-  // UpdateObject runs Update (`partial` false) or PartialUpdate.
+  // UpdateObject runs Update (`partial` false) or PartialUpdate; it and DestroyObject
+  // run GetObject and PerformUpdate / PerformDestroy in one Database::RunInTransaction
+  // (started over after a deadlock or serialization failure, up to 4 attempts).
   void UpdateObject(Call& call, google::protobuf::Message* response, bool partial) const;
   void DestroyObject(Call& call) const;
 
