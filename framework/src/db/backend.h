@@ -118,6 +118,11 @@ class Backend {
   virtual bool in_memory() const = 0;
   // failed_statement_aborts_transaction: see Database's.
   virtual bool failed_statement_aborts_transaction() const = 0;
+  // one_writer is true for an engine that lets one transaction write at a time
+  // (SQLite): the Database then serializes its writers in-process with the writer
+  // lock, so they wait their turn instead of failing with SQLITE_BUSY. An engine with
+  // row locks (PostgreSQL) runs them concurrently and says false.
+  virtual bool one_writer() const = 0;
   // dialect is the engine's SQL for migrations, foreign keys and the catalog.
   virtual const Dialect& dialect() const = 0;
 };

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <exception>
 #include <functional>
+#include <future>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -506,6 +507,30 @@ TEST_F(PostgresDeadlock, RunInTransactionStartsTheTransactionOver) {
   EXPECT_EQ(runs, 2);
   EXPECT_EQ(N(1), 11);
   EXPECT_EQ(N(2), 11);
+}
+
+TEST_F(PostgresOnly, WritersOfOneProcessRunConcurrently) {
+  // SQLite's writers take turns under the in-process writer lock; PostgreSQL's row
+  // locks let a second writer go on while a first transaction is open.
+  db::Database& d = *database_;
+  d.Execute("CREATE TABLE a (id BIGINT PRIMARY KEY)");
+  d.Execute("CREATE TABLE b (id BIGINT PRIMARY KEY)");
+  db::Transaction tx = d.Atomic();
+  d.Execute("INSERT INTO a (id) VALUES (1)");
+  std::promise<void> wrote;
+  std::thread other([&] {
+    db::Transaction mine = d.Atomic();
+    d.Execute("INSERT INTO b (id) VALUES (1)");
+    mine.Commit();
+    d.Execute("INSERT INTO b (id) VALUES (2)");
+    wrote.set_value();
+  });
+  const bool done =
+      wrote.get_future().wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  tx.Commit();
+  other.join();
+  EXPECT_TRUE(done) << "the second writer waited for the first transaction";
+  EXPECT_EQ(d.Query("SELECT id FROM b").size(), 2u);
 }
 
 // conflict() fails with a serialization failure on its first `fail` calls; the

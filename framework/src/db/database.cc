@@ -75,7 +75,7 @@ ExecResult RunOnce(State& s, std::string_view sql, const std::vector<Value>& par
     }
     stmt->Bind(params);
     if (!control && writes) CheckNotRolledBack(conn);
-    if (!control && writes && !lease.tl.pinned && !conn.in_transaction()) {
+    if (!control && writes && s.one_writer && !lease.tl.pinned && !conn.in_transaction()) {
       if (!s.writer.Acquire(s.options.lease_timeout)) {
         throw Unavailable("database: timed out waiting for the writer lock");
       }
@@ -183,6 +183,7 @@ Database::Database(DatabaseOptions options) : state_(std::make_unique<State>()) 
   state_->options = std::move(options);
   state_->options.path = db_internal::CanonicalDatabasePath(state_->options.path);
   state_->backend = db_internal::OpenBackend(state_->options);
+  state_->one_writer = state_->backend->one_writer();
   if (state_->backend->in_memory()) state_->options.path = ":memory:";
   state_->id = g_next_db_id.fetch_add(1);
   // Open one connection now so a bad path fails here, not at the first query.

@@ -34,7 +34,11 @@ namespace {
 // `s.writes_on` unless the pool has one connection, so with the pool full they wait
 // for one of the others (under concurrent Creates, reads that took it moved the
 // writes to another connection, which then prepared the request log's INSERTs too).
+// An engine with concurrent writers (Backend::one_writer false) gets no such
+// affinity: a write waiting for `s.writes_on` would serialize what the engine runs
+// side by side.
 Connection* Pick(State& s, Use use) {
+  if (!s.one_writer) use = Use::kAny;
   auto take = [&s](std::vector<Connection*>::iterator it) {
     Connection* conn = *it;
     s.idle.erase(it);

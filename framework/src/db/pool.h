@@ -75,7 +75,10 @@ struct State {
   bool writing_on_writes_on = false;  // guarded by mu
   bool pin_busy = false;              // guarded by mu
 
+  // writer serializes the writes of an engine with one writer (Backend::one_writer,
+  // copied to one_writer at open); unused otherwise.
   WriterLock writer;
+  bool one_writer = true;
 
   std::mutex hooks_mu;
   std::map<int, Database::QueryObserver> observers;  // guarded by hooks_mu

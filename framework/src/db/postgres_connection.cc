@@ -480,6 +480,7 @@ class PostgresBackend final : public Backend {
   int max_connections() const override { return max_connections_; }
   bool in_memory() const override { return false; }
   bool failed_statement_aborts_transaction() const override { return true; }
+  bool one_writer() const override { return false; }
   const Dialect& dialect() const override { return PostgresDialect(); }
 
  private:

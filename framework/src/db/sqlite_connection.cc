@@ -265,6 +265,7 @@ class SqliteBackend final : public Backend {
   int max_connections() const override { return max_connections_; }
   bool in_memory() const override { return memory_; }
   bool failed_statement_aborts_transaction() const override { return false; }
+  bool one_writer() const override { return true; }
   const Dialect& dialect() const override { return SqliteDialect(); }
 
  private:

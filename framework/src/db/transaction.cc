@@ -163,7 +163,7 @@ Transaction Database::Atomic() {
   try {
     CheckNotRolledBack(conn);
     if (!conn.in_transaction()) {
-      if (!tl.pinned) {
+      if (!tl.pinned && s.one_writer) {
         if (!s.writer.Acquire(s.options.lease_timeout)) {
           throw Unavailable("database: timed out waiting for the writer lock");
         }

@@ -208,8 +208,10 @@ class RPCFORGE_EXPORT Transaction {
 // Units of work: each statement run outside an `Atomic()` scope leases a connection
 // for its duration; an `Atomic()` scope leases one for its whole extent, and every
 // statement and nested `Atomic()` on the same thread inside it uses that connection.
-// Writes are serialized in-process by a writer lock (the outermost scope runs BEGIN
-// IMMEDIATE under it), so concurrent writers wait instead of failing.
+// On SQLite, writes are serialized in-process by a writer lock (the outermost scope
+// runs BEGIN IMMEDIATE under it), so concurrent writers wait instead of failing; on
+// PostgreSQL they run concurrently under its row locks (a deadlock is retried: see
+// RunInTransaction).
 //
 // Thread-safety: all methods are thread-safe. The Database must outlive every
 // Transaction, RequestScope and PinnedConnection made from it. Errors from the database
