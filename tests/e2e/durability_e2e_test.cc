@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // What a real server process keeps when it is killed: kill -9 under load loses no
 // request-log row and no API-key count of an answered call (durable mode, the
-// default: journaled before the answer, replayed by the next process), and SIGTERM with a handler
+// default: journaled before the answer, replayed by the next process; on SQLite beside the
+// file, on PostgreSQL in database.journal_dir), and SIGTERM with a handler
 // that ignores cancellation still exits within the grace period plus one second with the rows of
 // every answered call written.
 #include <gmock/gmock.h>
@@ -12,7 +13,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
+#include <map>
+#include <memory>
 #include <regex>
 #include <string>
 #include <thread>
@@ -35,26 +39,67 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// A migrated database in its own directory, with one user and API key.
+// A migrated database with one user and API key: a SQLite file in a directory of its
+// own, or (backend "postgres") a database of its own on the RPCFORGE_TEST_POSTGRES
+// server, whose journals go to a directory named by database.journal_dir (what a
+// PostgreSQL deployment sets for durable calls that do not wait for their commit).
 class AppDatabase {
  public:
-  AppDatabase() {
+  explicit AppDatabase(const std::string& backend = "sqlite") {
     std::string tmpl = (std::filesystem::temp_directory_path() / "rpcforge_e2e_XXXXXX").string();
     dir_ = mkdtemp(tmpl.data());
-    path_ = (dir_ / "app.sqlite3").string();
-    FakeTimeProcess migrate({ECHO_APP_BIN, "--database", path_, "--log-level", "warn", "migrate"});
-    migrate.Start();
-    auto status = migrate.Wait(60s);
+    if (backend == "postgres") {
+      const char* base = std::getenv("RPCFORGE_TEST_POSTGRES");
+      if (base == nullptr || *base == '\0') return;
+      name_ = "rpcforge_durability_" + std::to_string(::getpid());
+      admin_ = rpcforge::db::Database::Open(base);
+      admin_->Execute("DROP DATABASE IF EXISTS \"" + name_ + "\" WITH (FORCE)");
+      admin_->Execute("CREATE DATABASE \"" + name_ + "\"");
+      path_ = rpcforge::db::WithPostgresDatabase(base, name_);
+      env_["RPCFORGE_DATABASE_JOURNAL_DIR"] = (dir_ / "journals").string();
+    } else {
+      path_ = (dir_ / "app.sqlite3").string();
+    }
+    FakeTimeProcess::Options migrate;
+    migrate.argv = {ECHO_APP_BIN, "--database", path_, "--log-level", "warn", "migrate"};
+    migrate.env = env_;
+    FakeTimeProcess process(migrate);
+    process.Start();
+    auto status = process.Wait(60s);
     EXPECT_TRUE(status && status->success());
     auto db = rpcforge::db::Database::Open(path_);
     auto user = rpcforge::auth::CreateUser(*db, {"load", ""});
     key_ =
         rpcforge::auth::CreateApiKey(*db, user, "load", std::nullopt, rpcforge::Clock::Real()).key;
   }
-  ~AppDatabase() { std::filesystem::remove_all(dir_); }
+  ~AppDatabase() {
+    if (admin_ != nullptr) {
+      try {
+        admin_->Execute("DROP DATABASE IF EXISTS \"" + name_ + "\" WITH (FORCE)");
+      } catch (const std::exception&) {
+      }
+    }
+    std::filesystem::remove_all(dir_);
+  }
 
+  bool available() const { return !path_.empty(); }
   const std::string& path() const { return path_; }
   const std::string& key() const { return key_; }
+  // env is what every process of this database gets (the journal directory).
+  const std::map<std::string, std::string>& env() const { return env_; }
+  // JournalFiles counts the files in the journal directory (SQLite: beside the file).
+  size_t JournalFiles() const {
+    const auto it = env_.find("RPCFORGE_DATABASE_JOURNAL_DIR");
+    const std::filesystem::path d =
+        std::filesystem::path(it != env_.end() ? it->second : path_ + "-rpcforge-journal");
+    std::error_code ec;
+    size_t n = 0;
+    for (auto e = std::filesystem::directory_iterator(d, ec);
+         !ec && e != std::filesystem::directory_iterator(); ++e) {
+      ++n;
+    }
+    return n;
+  }
 
   // Counts of what the killed server left in its database.
   int64_t OkEchoRows() const {
@@ -73,6 +118,9 @@ class AppDatabase {
   std::filesystem::path dir_;
   std::string path_;
   std::string key_;
+  std::map<std::string, std::string> env_;
+  std::unique_ptr<rpcforge::db::Database> admin_;  // PostgreSQL: creates and drops it
+  std::string name_;
 };
 
 std::unique_ptr<FakeTimeProcess> Serve(const AppDatabase& db,
@@ -81,6 +129,7 @@ std::unique_ptr<FakeTimeProcess> Serve(const AppDatabase& db,
   options.argv = {ECHO_APP_BIN, "--database", db.path(),   "--log-level",
                   "warn",       "serve",      "--address", "127.0.0.1:0"};
   options.env = std::move(env);
+  for (const auto& [k, v] : db.env()) options.env[k] = v;
   auto server = std::make_unique<FakeTimeProcess>(options);
   server->Start();
   return server;
@@ -97,8 +146,11 @@ grpc::Status Echo(EchoService::Stub& stub, const std::string& key, const EchoReq
 
 }  // namespace
 
-TEST(Durability, KillNineUnderLoadLosesNoAnsweredCall) {
-  AppDatabase db;
+class DurabilityOn : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(DurabilityOn, KillNineUnderLoadLosesNoAnsweredCall) {
+  AppDatabase db(GetParam());
+  if (!db.available()) GTEST_SKIP() << "RPCFORGE_TEST_POSTGRES is unset";
   auto server = Serve(db);
   auto match = server->WaitForMatch(kListening, 30s);
   ASSERT_TRUE(match) << Joined(server->output());
@@ -131,13 +183,19 @@ TEST(Durability, KillNineUnderLoadLosesNoAnsweredCall) {
   EXPECT_FALSE(exit.exited) << exit.ToString();
   ASSERT_GT(answered.load(), 100);
 
-  // The rows of the last batches are in the killed server's journal: the next
+  // The rows of the last batches are in the killed server's journal (on PostgreSQL
+  // too: database.journal_dir), and nowhere else yet: the next
   // process that opens the database (here `logs tail`) puts them in.
-  FakeTimeProcess reader(
-      {ECHO_APP_BIN, "--database", db.path(), "--log-level", "warn", "logs", "tail", "-n", "1"});
+  FakeTimeProcess::Options tail;
+  tail.argv = {ECHO_APP_BIN, "--database", db.path(), "--log-level", "warn", "logs",
+               "tail",       "-n",         "1"};
+  tail.env = db.env();
+  EXPECT_EQ(db.JournalFiles(), 1u);
+  FakeTimeProcess reader(tail);
   reader.Start();
   auto read = reader.Wait(60s);
   ASSERT_TRUE(read && read->success());
+  EXPECT_EQ(db.JournalFiles(), 0u);  // replayed, then removed
 
   // Every answered call has its row and its count; at most the calls in flight at
   // the kill (one per client) may have been written without being answered.
@@ -148,6 +206,9 @@ TEST(Durability, KillNineUnderLoadLosesNoAnsweredCall) {
   EXPECT_GE(count, answered.load());
   EXPECT_LE(count, answered.load() + kClients);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, DurabilityOn, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return info.param; });
 
 TEST(Durability, SigtermWithAStuckHandlerExitsWithinTheGracePeriodPlusOneSecond) {
   for (const char* mode : {"durable", "write_behind"}) {

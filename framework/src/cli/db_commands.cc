@@ -26,6 +26,7 @@ std::unique_ptr<db::Database> OpenDatabase(const CommandEnv& env, OpenMode mode)
   options.busy_timeout_ms = static_cast<int>(config::DatabaseBusyTimeout(env.config).count());
   options.max_connections = config::DatabaseMaxConnections(env.config);
   options.cache_kib = config::DatabaseCacheKib(env.config);
+  options.journal_dir = config::DatabaseJournalDir(env.config);
   // Only a database file can be missing: a server's database is there or the open fails.
   const bool file =
       !options.path.empty() && options.path != ":memory:" && !db::IsPostgresUrl(options.path);

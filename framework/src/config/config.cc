@@ -138,6 +138,7 @@ Ms DatabaseBusyTimeout(const v1::Config& c) {
 int DatabaseMaxConnections(const v1::Config& c) {
   return c.database().has_max_connections() ? static_cast<int>(c.database().max_connections()) : 8;
 }
+std::string DatabaseJournalDir(const v1::Config& c) { return c.database().journal_dir(); }
 int DatabaseCacheKib(const v1::Config& c) {
   return c.database().has_cache_size_kib() ? static_cast<int>(c.database().cache_size_kib()) : 1024;
 }

@@ -207,6 +207,7 @@ Database::~Database() {
 }
 
 const std::string& Database::path() const noexcept { return state_->options.path; }
+const std::string& Database::journal_dir() const noexcept { return state_->options.journal_dir; }
 bool Database::in_memory() const noexcept { return state_->backend->in_memory(); }
 bool Database::failed_statement_aborts_transaction() const noexcept {
   return state_->backend->failed_statement_aborts_transaction();

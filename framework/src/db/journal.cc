@@ -74,8 +74,8 @@ uint64_t GetLe(const unsigned char* in, int bytes) {
 void WriteMark(Database& db, const std::string& name, uint64_t seq) {
   db.Execute(
       "INSERT INTO \"rpcforge_journal\" (\"name\", \"applied_seq\") VALUES (?, ?) "
-      "ON CONFLICT(\"name\") DO UPDATE SET \"applied_seq\" = "
-      "MAX(\"applied_seq\", excluded.\"applied_seq\")",
+      "ON CONFLICT(\"name\") DO UPDATE SET \"applied_seq\" = excluded.\"applied_seq\" "
+      "WHERE \"rpcforge_journal\".\"applied_seq\" < excluded.\"applied_seq\"",
       {name, static_cast<int64_t>(seq)});
 }
 
@@ -131,14 +131,24 @@ std::vector<JournalRecord> ReadRecords(const std::string& path, uint64_t after) 
 // Not "<db>-journal": that is SQLite's own rollback journal.
 std::string Journal::Directory(const std::string& db_path) { return db_path + "-rpcforge-journal"; }
 
+std::string Journal::DirectoryOf(const Database& db) {
+  if (!db.journal_dir().empty()) return db.journal_dir();
+  // No default journal beside a database that is not a local file: an in-memory one
+  // dies with the process anyway, and a PostgreSQL server is shared by instances on
+  // other machines, so only its operator can name a local directory (journal_dir).
+  if (db.in_memory() || IsPostgresUrl(db.path())) return "";
+  return Directory(db.path());
+}
+
 std::unique_ptr<Journal> Journal::Open(Database& db) {
-  // No journal beside a database that is not a local file: an in-memory one dies with
-  // the process anyway, and a PostgreSQL server is shared by instances on other
-  // machines (docs/database.md: what a crash can lose there).
-  if (db.in_memory() || IsPostgresUrl(db.path())) return nullptr;
-  const std::string dir = Directory(db.path());
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    throw Unavailable("cannot create the journal directory " + dir + ": " + std::strerror(errno));
+  if (db.in_memory()) return nullptr;
+  const std::string dir = DirectoryOf(db);
+  if (dir.empty()) return nullptr;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec || !std::filesystem::is_directory(dir, ec)) {
+    throw Unavailable("cannot create the journal directory " + dir + ": " +
+                      (ec ? ec.message() : std::string("not a directory")));
   }
   const auto now = std::chrono::system_clock::now().time_since_epoch();
   const std::string name =
@@ -286,9 +296,9 @@ void Journal::Applied(uint64_t seq) {
 }
 
 int64_t Journal::ReplayJournals(Database& db, const Apply& apply) {
-  if (db.in_memory()) return 0;
+  if (db.in_memory() || DirectoryOf(db).empty()) return 0;
   namespace fs = std::filesystem;
-  const fs::path dir = Directory(db.path());
+  const fs::path dir = DirectoryOf(db);
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return 0;
   int64_t total = 0;

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "db/test_backends.h"
 #include "rpcforge/db/database.h"
 #include "rpcforge/db/migrate.h"
 #include "rpcforge/db/registry.h"
@@ -216,6 +217,45 @@ TEST_F(JournalTest, ReplayedRecordsAndTheMarkCommitTogether) {
 TEST_F(JournalTest, AnInMemoryDatabaseHasNoJournal) {
   auto memory = Database::Open(":memory:");
   EXPECT_EQ(Journal::Open(*memory), nullptr);
+}
+
+// A PostgreSQL database has no journal beside it (it is not a local file) unless
+// DatabaseOptions::journal_dir names one; with one, it works as beside a file.
+TEST(PostgresJournal, NoneByDefaultAndReplayedFromTheDirectoryNamed) {
+  namespace tmodels = ::rpcforge::db::testmodels;
+  if (tmodels::PostgresUrl().empty()) GTEST_SKIP() << "RPCFORGE_TEST_POSTGRES is unset";
+  tmodels::ScratchDatabase scratch("postgres");
+  tmodels::TempDir tmp;
+  rpcforge::db::DatabaseOptions options;
+  options.path = scratch.path();
+  {
+    Database plain(options);
+    std::ostringstream ignored;
+    rpcforge::db::Migrate(plain, rpcforge::db::Registry::Global(), ignored);
+    EXPECT_EQ(Journal::Open(plain), nullptr);
+    EXPECT_EQ(Journal::DirectoryOf(plain), "");
+  }
+  options.journal_dir = tmp.File("journals/blog");  // made, parents too
+  Database db(options);
+  EXPECT_EQ(Journal::DirectoryOf(db), options.journal_dir);
+  {
+    auto journal = Journal::Open(db);
+    ASSERT_NE(journal, nullptr);
+    EXPECT_EQ(std::filesystem::path(journal->path()).parent_path(), options.journal_dir);
+    journal->Append(1, "applied");
+    journal->Append(1, "not yet");
+    auto tx = db.Atomic();
+    journal->RecordApplied(db, 1);
+    tx.Commit();
+    journal->Applied(1);
+  }  // killed with one record unapplied
+  std::vector<std::string> seen;
+  Journal::ReplayJournals(db, [&](Database&, const std::vector<JournalRecord>& records) {
+    for (const auto& r : records) seen.push_back(r.payload);
+  });
+  EXPECT_THAT(seen, ElementsAre("not yet"));
+  EXPECT_TRUE(std::filesystem::is_empty(options.journal_dir));
+  EXPECT_EQ(db.Query("SELECT COUNT(*) FROM rpcforge_journal")[0].at(0).AsInt(), 0);
 }
 
 }  // namespace

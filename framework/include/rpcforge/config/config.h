@@ -181,6 +181,8 @@ RPCFORGE_EXPORT std::string DatabasePath(const v1::Config& c);
 RPCFORGE_EXPORT std::chrono::milliseconds DatabaseBusyTimeout(const v1::Config& c);
 RPCFORGE_EXPORT int DatabaseMaxConnections(const v1::Config& c);
 RPCFORGE_EXPORT int DatabaseCacheKib(const v1::Config& c);
+// DatabaseJournalDir is database.journal_dir (empty: the default, db::Journal).
+RPCFORGE_EXPORT std::string DatabaseJournalDir(const v1::Config& c);
 
 // DefaultMiddlewares is the chain used when `middlewares` is empty.
 RPCFORGE_EXPORT const std::vector<std::string>& DefaultMiddlewares();

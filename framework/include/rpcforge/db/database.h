@@ -74,6 +74,13 @@ struct DatabaseOptions {
   // How long a unit of work waits for a connection, the pinned connection or the
   // writer lock before failing with rpcforge::Unavailable.
   std::chrono::milliseconds lease_timeout{30000};
+  // journal_dir is the local directory of this database's journals
+  // (rpcforge/db/journal.h: what the durable request log writes before a call is
+  // answered). Empty: `<path>-rpcforge-journal` beside a database file, and none for a
+  // PostgreSQL server or an in-memory database (durable calls then wait for their
+  // commit). One directory per database; the instances of one database on a machine
+  // may share it.
+  std::string journal_dir;
 };
 
 // ExecResult is what a statement changed.
@@ -228,6 +235,8 @@ class RPCFORGE_EXPORT Database {
   Database& operator=(const Database&) = delete;
 
   const std::string& path() const noexcept;
+  // journal_dir is DatabaseOptions::journal_dir as given (empty: the default).
+  const std::string& journal_dir() const noexcept;
   bool in_memory() const noexcept;
   // failed_statement_aborts_transaction is true on PostgreSQL, where a statement that
   // fails inside a transaction leaves it refusing every statement until it ends (run

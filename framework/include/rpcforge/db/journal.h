@@ -3,9 +3,9 @@
 // rows, API-key usage counts) survive a kill -9 for the price of a memcpy per call: the
 // file is mapped shared, so what is copied into it belongs to the kernel at once.
 // Each serving process appends its records to its own file in
-// `<database>-rpcforge-journal/`
-// before answering; the batches that put them in the database record, in the same
-// transaction, how far the file is applied (table `rpcforge_journal`). When a process
+// `<database>-rpcforge-journal/` (or DatabaseOptions::journal_dir, which a PostgreSQL
+// database needs for a journal) before answering; the batches that put them in the database record,
+// in the same transaction, how far the file is applied (table `rpcforge_journal`). When a process
 // dies, the next one to open the database replays what its file holds past that mark
 // (ReplayJournals), exactly once.
 //
@@ -56,8 +56,9 @@ struct JournalRecord {
 
 class RPCFORGE_EXPORT Journal {
  public:
-  // Open creates this process's journal file for `db` and locks it (flock) for the
-  // life of the Journal. Returns null when `db` is in memory or on PostgreSQL. Throws
+  // Open creates this process's journal file for `db` in DirectoryOf(db) (made if
+  // missing) and locks it (flock) for the life of the Journal. Returns null when that
+  // is empty (in memory, or PostgreSQL without DatabaseOptions::journal_dir). Throws
   // rpcforge::Unavailable naming the directory when it cannot be created.
   static std::unique_ptr<Journal> Open(Database& db);
   // The destructor closes the file, and removes it when every record it holds was
@@ -85,8 +86,12 @@ class RPCFORGE_EXPORT Journal {
   const std::string& name() const { return name_; }
   const std::string& path() const { return path_; }
 
-  // Directory is where the journals of the database at `db_path` live.
+  // Directory is where the journals of the database file at `db_path` live by
+  // default. DirectoryOf is where those of `db` live: DatabaseOptions::journal_dir when
+  // set, else Directory(path) for a file, else empty (no journal: in memory, or a
+  // PostgreSQL server without journal_dir).
   static std::string Directory(const std::string& db_path);
+  static std::string DirectoryOf(const Database& db);
 
   // ReplayJournals applies the journals of `db` whose processes are gone: for each,
   // `apply` gets the records past its applied mark, in order, inside a transaction
