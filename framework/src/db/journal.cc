@@ -132,16 +132,16 @@ std::vector<JournalRecord> ReadRecords(const std::string& path, uint64_t after) 
 std::string Journal::Directory(const std::string& db_path) { return db_path + "-rpcforge-journal"; }
 
 std::string Journal::DirectoryOf(const Database& db) {
+  // An in-memory database dies with the process, so nothing is worth a journal.
+  if (db.in_memory()) return "";
   if (!db.journal_dir().empty()) return db.journal_dir();
-  // No default journal beside a database that is not a local file: an in-memory one
-  // dies with the process anyway, and a PostgreSQL server is shared by instances on
+  // No default journal beside a PostgreSQL database: its server is shared by instances on
   // other machines, so only its operator can name a local directory (journal_dir).
-  if (db.in_memory() || IsPostgresUrl(db.path())) return "";
+  if (IsPostgresUrl(db.path())) return "";
   return Directory(db.path());
 }
 
 std::unique_ptr<Journal> Journal::Open(Database& db) {
-  if (db.in_memory()) return nullptr;
   const std::string dir = DirectoryOf(db);
   if (dir.empty()) return nullptr;
   std::error_code ec;
@@ -296,9 +296,10 @@ void Journal::Applied(uint64_t seq) {
 }
 
 int64_t Journal::ReplayJournals(Database& db, const Apply& apply) {
-  if (db.in_memory() || DirectoryOf(db).empty()) return 0;
   namespace fs = std::filesystem;
-  const fs::path dir = DirectoryOf(db);
+  const std::string dir_name = DirectoryOf(db);
+  if (dir_name.empty()) return 0;
+  const fs::path dir = dir_name;
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return 0;
   int64_t total = 0;

@@ -217,6 +217,16 @@ TEST_F(JournalTest, ReplayedRecordsAndTheMarkCommitTogether) {
 TEST_F(JournalTest, AnInMemoryDatabaseHasNoJournal) {
   auto memory = Database::Open(":memory:");
   EXPECT_EQ(Journal::Open(*memory), nullptr);
+  // Not even when a directory is named: nothing in memory outlives the process.
+  ::rpcforge::db::testmodels::TempDir tmp;
+  rpcforge::db::DatabaseOptions options;
+  options.path = ":memory:";
+  options.journal_dir = tmp.File("journals");
+  Database named(options);
+  EXPECT_EQ(Journal::DirectoryOf(named), "");
+  EXPECT_EQ(Journal::Open(named), nullptr);
+  EXPECT_EQ(Journal::ReplayJournals(named, [](Database&, const std::vector<JournalRecord>&) {}), 0);
+  EXPECT_FALSE(std::filesystem::exists(options.journal_dir));
 }
 
 // A PostgreSQL database has no journal beside it (it is not a local file) unless

@@ -87,9 +87,9 @@ class RPCFORGE_EXPORT Journal {
   const std::string& path() const { return path_; }
 
   // Directory is where the journals of the database file at `db_path` live by
-  // default. DirectoryOf is where those of `db` live: DatabaseOptions::journal_dir when
-  // set, else Directory(path) for a file, else empty (no journal: in memory, or a
-  // PostgreSQL server without journal_dir).
+  // default. DirectoryOf is where those of `db` live: empty in memory (no journal), else
+  // DatabaseOptions::journal_dir when set, else Directory(path) for a file, else empty
+  // (a PostgreSQL server without journal_dir).
   static std::string Directory(const std::string& db_path);
   static std::string DirectoryOf(const Database& db);
 
