@@ -191,10 +191,17 @@ class Sqlite final : public Dialect {
   // a table does).
   void EmptyTables(Database& db, const std::vector<std::string>& tables) const override {
     for (const std::string& t : tables) db.Execute("DELETE FROM " + sql::Quote(t));
+    if (tables.empty()) return;
     if (db.Query("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").empty()) return;
+    // One statement for all of them: this runs in every TransactionTestCase teardown.
+    std::string in;
+    std::vector<Value> names;
+    names.reserve(tables.size());
     for (const std::string& t : tables) {
-      db.Execute("DELETE FROM sqlite_sequence WHERE name = ?", {t});
+      in += in.empty() ? "?" : ", ?";
+      names.emplace_back(t);
     }
+    db.Execute("DELETE FROM sqlite_sequence WHERE name IN (" + in + ")", names);
   }
   // AUTOINCREMENT follows the largest id written, explicit ones included.
   void SyncIds(Database&, const std::vector<std::string>&) const override {}
