@@ -141,6 +141,15 @@ std::chrono::microseconds ConflictBackoff(int attempt) {
 
 }  // namespace
 
+bool RetryConflict(const DatabaseError& e, bool retryable, int attempt, const char* what) {
+  if (!retryable || attempt >= kConflictAttempts || e.kind() != DatabaseErrorKind::kConflict) {
+    return false;
+  }
+  RPCFORGE_LOG_INFO("db", "{} conflicted (attempt {} of {}); retrying: {}", what, attempt,
+                    kConflictAttempts, e.backend_message());
+  return true;
+}
+
 void WaitBeforeRetry(int attempt) {
   auto until = std::chrono::steady_clock::now() + ConflictBackoff(attempt);
   if (auto deadline = CallInterrupt::CurrentDeadline()) until = std::min(until, *deadline);
@@ -162,11 +171,7 @@ ExecResult Run(State& s, std::string_view sql, const std::vector<Value>& params,
     try {
       return RunOnce(s, sql, params, on_row, control, &retryable);
     } catch (const DatabaseError& e) {
-      if (!retryable || attempt >= kConflictAttempts || e.kind() != DatabaseErrorKind::kConflict) {
-        throw;
-      }
-      RPCFORGE_LOG_INFO("db", "a conflict (attempt {} of {}); retrying: {}", attempt,
-                        kConflictAttempts, e.backend_message());
+      if (!RetryConflict(e, retryable, attempt, "a statement")) throw;
     }
     WaitBeforeRetry(attempt);
   }

@@ -124,6 +124,11 @@ void CheckNotRolledBack(Connection& conn);
 // kConflictAttempts bounds the attempts at a statement or transaction that failed with
 // a serialization failure or deadlock (DatabaseErrorKind::kConflict).
 inline constexpr int kConflictAttempts = 4;
+// RetryConflict is the one retry rule of Run and Database::RunInTransaction: true (and
+// logged) when failed attempt `attempt` (1-based) of `what` may run again, that is when
+// `e` is a conflict, the attempt was `retryable` (it ran the whole transaction) and
+// attempts remain. The caller then calls WaitBeforeRetry and runs it again.
+bool RetryConflict(const DatabaseError& e, bool retryable, int attempt, const char* what);
 // WaitBeforeRetry sleeps the jittered backoff after failed attempt `attempt` (1-based),
 // no longer than the call's deadline, then throws if the call ended (CallInterrupt).
 void WaitBeforeRetry(int attempt);

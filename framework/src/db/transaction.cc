@@ -194,12 +194,7 @@ void Database::RunInTransaction(const std::function<void()>& fn) {
       tx.Commit();
       return;
     } catch (const DatabaseError& e) {
-      if (!outermost || attempt >= db_internal::kConflictAttempts ||
-          e.kind() != DatabaseErrorKind::kConflict) {
-        throw;
-      }
-      RPCFORGE_LOG_INFO("db", "a transaction conflicted (attempt {} of {}); retrying: {}", attempt,
-                        db_internal::kConflictAttempts, e.backend_message());
+      if (!db_internal::RetryConflict(e, outermost, attempt, "a transaction")) throw;
     }
     db_internal::WaitBeforeRetry(attempt);
   }
