@@ -118,6 +118,52 @@ TEST_F(RequestLogTest, ARowWhoseUserIsGoneIsKeptUnlinkedAndTheRestStayLinked) {
   }
 }
 
+// A batch written by the log's writer: on PostgreSQL, where a failed statement aborts
+// the transaction, it pays no savepoint per statement for the rare row whose user is
+// gone. That row fails the batch, and BatchFailed writes the rows again one by one
+// (a lone row too), the orphan unlinked: every row is kept, none twice.
+TEST_F(RequestLogCommitTest, BatchesTakeNoSavepointAndARowWhoseUserIsGoneStillLands) {
+  const int64_t user_id =
+      rpcforge::db::UserModel().Objects(db()).Create({{"username", "alice"}})["id"].AsInt();
+  std::mutex mu;
+  int savepoints = 0;
+  const int observer = db().AddQueryObserver([&](const rpcforge::db::QueryEvent& e) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (e.sql.find("SAVEPOINT") == 0) ++savepoints;
+  });
+  FakeClock clock;
+  RequestLogWriter writer(db(), clock);
+  auto linked = [&](const std::string& method, int64_t user) {
+    RequestLogEntry e = Entry(method, "success", 1, clock.Now());
+    e.user_id = user;
+    e.is_authenticated = true;
+    return e;
+  };
+  for (int i = 0; i < 9; ++i) writer.Enqueue(linked("/a.S/Clean", user_id));
+  writer.Flush();
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_EQ(savepoints, 0);
+  }
+  for (int i = 0; i < 9; ++i)
+    writer.Enqueue(linked("/a.S/Mixed", i == 4 ? user_id + 1000 : user_id));
+  writer.Flush();
+  writer.Enqueue(linked("/a.S/Lone", user_id + 1000));
+  writer.Flush();
+  db().RemoveQueryObserver(observer);
+
+  EXPECT_EQ(writer.written(), 19u);
+  EXPECT_EQ(writer.dropped(), 0u);
+  auto count = [&](const std::string& where) {
+    return db().Query("SELECT COUNT(*) FROM rpcforge_requestlog WHERE " + where)[0].at(0).AsInt();
+  };
+  EXPECT_EQ(count("user_id IS NOT NULL"), 17);
+  EXPECT_EQ(count("user_id IS NULL AND method IN ('Mixed', 'Lone')"), 2);
+  EXPECT_EQ(count("method = 'Clean'"), 9);
+  EXPECT_EQ(count("method = 'Mixed'"), 9);
+  EXPECT_EQ(count("method = 'Lone'"), 1);
+}
+
 // ---------------------------------------------------------------- write-behind
 
 TEST(RequestLogWriter, FullQueueMakesProducersWaitAndLosesNothing) {
