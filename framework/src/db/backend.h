@@ -123,6 +123,10 @@ class Backend {
   // lock, so they wait their turn instead of failing with SQLITE_BUSY. An engine with
   // row locks (PostgreSQL) runs them concurrently and says false.
   virtual bool one_writer() const = 0;
+  // control_scripts is true for an engine that runs a transaction-control text of
+  // several statements ("ROLLBACK TO SAVEPOINT x; RELEASE SAVEPOINT x") in one round
+  // trip (PostgreSQL's simple protocol). SQLite compiles the first statement only.
+  virtual bool control_scripts() const = 0;
   // dialect is the engine's SQL for migrations, foreign keys and the catalog.
   virtual const Dialect& dialect() const = 0;
 };

@@ -196,9 +196,7 @@ Database::PinnedConnection::BeginSavepoint() {
 
 Database::PinnedConnection::Savepoint::~Savepoint() {
   try {
-    db_internal::Run(*db_->state_, "ROLLBACK TO SAVEPOINT " + name_, {}, nullptr,
-                     /*control=*/true);
-    db_internal::Run(*db_->state_, "RELEASE SAVEPOINT " + name_, {}, nullptr, /*control=*/true);
+    db_internal::RollBackToSavepoint(*db_->state_, name_);
   } catch (const std::exception& e) {
     RPCFORGE_LOG_ERROR("db", "cannot roll back to savepoint {}: {}", name_, e.what());
   }

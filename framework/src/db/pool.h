@@ -138,6 +138,10 @@ void WaitBeforeRetry(int attempt);
 // by the scopes, which check access and take the writer lock themselves.
 ExecResult Run(State& s, std::string_view sql, const std::vector<Value>& params,
                const std::function<void(const Row&)>* on_row, bool control = false);
+// RollBackToSavepoint rolls the connection back to `savepoint` and releases it: in one
+// round trip where the engine takes a control script (Backend::control_scripts), which
+// saves one per rolled-back test on PostgreSQL.
+void RollBackToSavepoint(State& s, const std::string& savepoint);
 // EndScope commits or rolls back `scope` (innermost first) and runs or drops its
 // on-commit callbacks.
 void EndScope(State& s, const std::shared_ptr<Scope>& scope, bool commit);

@@ -481,6 +481,7 @@ class PostgresBackend final : public Backend {
   bool in_memory() const override { return false; }
   bool failed_statement_aborts_transaction() const override { return true; }
   bool one_writer() const override { return false; }
+  bool control_scripts() const override { return true; }
   const Dialect& dialect() const override { return PostgresDialect(); }
 
  private:

@@ -303,14 +303,44 @@ class Postgres final : public Dialect {
   }
   // One statement for all of them: TRUNCATE refuses a referenced table without its
   // referrers, and RESTART IDENTITY resets the identity columns' sequences.
+  // TRUNCATE gives each table and index it names new files, which cost several
+  // milliseconds per table however empty it is (fixtures benchmark: 15-46 ms per
+  // TransactionTestCase test when it named all of them). So one query first finds the
+  // tables with a row or with an identity sequence that has handed out an id (rows
+  // since deleted still moved it), and only those (and the tables referring to them)
+  // are truncated.
   void EmptyTables(Database& db, const std::vector<std::string>& tables) const override {
     if (tables.empty()) return;
-    std::string sql = "TRUNCATE ";
-    for (size_t i = 0; i < tables.size(); ++i) {
-      if (i > 0) sql += ", ";
-      sql += sql::Quote(tables[i]);
+    std::string find;
+    std::vector<Value> names;
+    for (const std::string& t : tables) {
+      if (!find.empty()) find += " UNION ALL ";
+      find += "SELECT CAST(? AS TEXT) AS name WHERE EXISTS (SELECT 1 FROM " + sql::Quote(t) + ")";
+      names.emplace_back(t);
     }
-    db.Execute(sql + " RESTART IDENTITY");
+    std::string in;
+    for (const std::string& t : tables) {
+      in += in.empty() ? "?" : ", ?";
+      names.emplace_back(t);
+    }
+    // An identity column's or serial's sequence depends on its table (deptype 'i' or
+    // 'a'); pg_sequence_last_value is NULL until the sequence first hands out a value,
+    // and again after RESTART IDENTITY. The CASE keeps the planner from calling it on
+    // a relation that is no sequence.
+    find +=
+        " UNION SELECT t.relname AS name FROM pg_class t JOIN pg_depend d ON d.refobjid = "
+        "t.oid AND d.classid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') JOIN pg_class "
+        "s ON s.oid = d.objid AND s.relkind = 'S' WHERE t.relnamespace = "
+        "current_schema()::regnamespace AND t.relname IN (" +
+        in + ") AND CASE WHEN s.relkind = 'S' THEN pg_sequence_last_value(s.oid) END IS NOT NULL";
+    std::string sql;
+    for (const Row& row : db.Query(find, names)) {
+      sql += sql.empty() ? "TRUNCATE " : ", ";
+      sql += sql::Quote(row["name"].AsText());
+    }
+    // CASCADE: PostgreSQL refuses to truncate a table that others refer to unless they
+    // go too, rows or not.
+    if (!sql.empty()) db.Execute(sql + " RESTART IDENTITY CASCADE");
   }
   void SyncIds(Database& db, const std::vector<std::string>& tables) const override {
     std::set<std::string> generated;

@@ -266,6 +266,7 @@ class SqliteBackend final : public Backend {
   bool in_memory() const override { return memory_; }
   bool failed_statement_aborts_transaction() const override { return false; }
   bool one_writer() const override { return true; }
+  bool control_scripts() const override { return false; }
   const Dialect& dialect() const override { return SqliteDialect(); }
 
  private:

@@ -43,6 +43,17 @@ void CheckNotRolledBack(Connection& conn) {
                            "; end the Atomic() scope");
 }
 
+void RollBackToSavepoint(State& s, const std::string& savepoint) {
+  const std::string rollback = "ROLLBACK TO SAVEPOINT " + savepoint;
+  const std::string release = "RELEASE SAVEPOINT " + savepoint;
+  if (s.backend->control_scripts()) {
+    Run(s, rollback + "; " + release, {}, nullptr, /*control=*/true);
+  } else {
+    Run(s, rollback, {}, nullptr, /*control=*/true);
+    Run(s, release, {}, nullptr, /*control=*/true);
+  }
+}
+
 void EndScope(State& s, const std::shared_ptr<Scope>& scope, bool commit) {
   if (!scope->active) throw FailedPrecondition("database: transaction is not active");
   Connection& conn = *scope->conn;
@@ -58,8 +69,7 @@ void EndScope(State& s, const std::shared_ptr<Scope>& scope, bool commit) {
     if (scope->is_transaction) {
       Run(s, "ROLLBACK", {}, nullptr, true);
     } else {
-      Run(s, "ROLLBACK TO SAVEPOINT " + scope->savepoint, {}, nullptr, true);
-      Run(s, "RELEASE SAVEPOINT " + scope->savepoint, {}, nullptr, true);
+      RollBackToSavepoint(s, scope->savepoint);
     }
   };
   try {
