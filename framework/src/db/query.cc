@@ -92,12 +92,8 @@ QuerySet QuerySet::AddCondition(bool negate, std::string_view lookup, std::vecto
     if (values.empty()) {
       c.sql = "1 = 0";  // a boolean on every engine (PostgreSQL refuses WHERE 0)
     } else {
-      c.sql = col + " IN (";
-      for (size_t i = 0; i < values.size(); ++i) {
-        c.sql += i == 0 ? "?" : ", ?";
-        c.params.push_back(stored(values[i]));
-      }
-      c.sql += ")";
+      c.sql = col + " IN (" + sql::Placeholders(values.size()) + ")";
+      for (const auto& v : values) c.params.push_back(stored(v));
     }
   } else if (op == "isnull") {
     c.sql = col + (values[0].AsBool() ? " IS NULL" : " IS NOT NULL");

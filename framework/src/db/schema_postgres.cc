@@ -301,8 +301,6 @@ class Postgres final : public Dialect {
     }
     return out;
   }
-  // One statement for all of them: TRUNCATE refuses a referenced table without its
-  // referrers, and RESTART IDENTITY resets the identity columns' sequences.
   // TRUNCATE gives each table and index it names new files, which cost several
   // milliseconds per table however empty it is (fixtures benchmark: 15-46 ms per
   // TransactionTestCase test when it named all of them). So one query first finds the
@@ -312,17 +310,13 @@ class Postgres final : public Dialect {
   void EmptyTables(Database& db, const std::vector<std::string>& tables) const override {
     if (tables.empty()) return;
     std::string find;
-    std::vector<Value> names;
     for (const std::string& t : tables) {
       if (!find.empty()) find += " UNION ALL ";
       find += "SELECT CAST(? AS TEXT) AS name WHERE EXISTS (SELECT 1 FROM " + sql::Quote(t) + ")";
-      names.emplace_back(t);
     }
-    std::string in;
-    for (const std::string& t : tables) {
-      in += in.empty() ? "?" : ", ?";
-      names.emplace_back(t);
-    }
+    // The names twice: once for the rows above, once for the sequences below.
+    std::vector<Value> names(tables.begin(), tables.end());
+    names.insert(names.end(), tables.begin(), tables.end());
     // An identity column's or serial's sequence depends on its table (deptype 'i' or
     // 'a'); pg_sequence_last_value is NULL until the sequence first hands out a value,
     // and again after RESTART IDENTITY. The CASE keeps the planner from calling it on
@@ -332,14 +326,16 @@ class Postgres final : public Dialect {
         "t.oid AND d.classid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') JOIN pg_class "
         "s ON s.oid = d.objid AND s.relkind = 'S' WHERE t.relnamespace = "
         "current_schema()::regnamespace AND t.relname IN (" +
-        in + ") AND CASE WHEN s.relkind = 'S' THEN pg_sequence_last_value(s.oid) END IS NOT NULL";
+        sql::Placeholders(tables.size()) +
+        ") AND CASE WHEN s.relkind = 'S' THEN pg_sequence_last_value(s.oid) END IS NOT NULL";
     std::string sql;
     for (const Row& row : db.Query(find, names)) {
       sql += sql.empty() ? "TRUNCATE " : ", ";
       sql += sql::Quote(row["name"].AsText());
     }
-    // CASCADE: PostgreSQL refuses to truncate a table that others refer to unless they
-    // go too, rows or not.
+    // One statement for them all. RESTART IDENTITY resets their sequences; CASCADE:
+    // PostgreSQL refuses to truncate a table that others refer to unless they go too,
+    // rows or not.
     if (!sql.empty()) db.Execute(sql + " RESTART IDENTITY CASCADE");
   }
   void SyncIds(Database& db, const std::vector<std::string>& tables) const override {

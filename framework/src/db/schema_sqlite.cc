@@ -194,14 +194,10 @@ class Sqlite final : public Dialect {
     if (tables.empty()) return;
     if (db.Query("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").empty()) return;
     // One statement for all of them: this runs in every TransactionTestCase teardown.
-    std::string in;
-    std::vector<Value> names;
-    names.reserve(tables.size());
-    for (const std::string& t : tables) {
-      in += in.empty() ? "?" : ", ?";
-      names.emplace_back(t);
-    }
-    db.Execute("DELETE FROM sqlite_sequence WHERE name IN (" + in + ")", names);
+    const std::vector<Value> names(tables.begin(), tables.end());
+    db.Execute(
+        "DELETE FROM sqlite_sequence WHERE name IN (" + sql::Placeholders(names.size()) + ")",
+        names);
   }
   // AUTOINCREMENT follows the largest id written, explicit ones included.
   void SyncIds(Database&, const std::vector<std::string>&) const override {}

@@ -3,6 +3,7 @@
 #ifndef RPCFORGE_SRC_DB_SQL_H_
 #define RPCFORGE_SRC_DB_SQL_H_
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -17,6 +18,14 @@ inline std::string Quote(std::string_view name) {
     out += c;
   }
   return out + "\"";
+}
+
+// Placeholders is "?, ?, ..." with `n` marks, for an IN list or a VALUES row.
+inline std::string Placeholders(size_t n) {
+  std::string out;
+  out.reserve(n * 3);
+  for (size_t i = 0; i < n; ++i) out += i == 0 ? "?" : ", ?";
+  return out;
 }
 
 // TableForLabel maps "app.model" to "app_model".
