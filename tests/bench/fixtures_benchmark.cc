@@ -10,8 +10,8 @@
 #include <cstdlib>
 #include <functional>
 #include <string>
-#include <string_view>
 
+#include "rpcforge/db/database.h"
 #include "rpcforge/db/model.h"
 #include "rpcforge/db/query.h"
 #include "rpcforge/db/registry.h"
@@ -53,7 +53,7 @@ void InsertOne() {
 // ROLLBACK TO in an open transaction, two round trips.
 bool OnPostgres() {
   const char* url = std::getenv("RPCFORGE_TEST_DATABASE");
-  return url != nullptr && std::string_view(url).rfind("postgresql://", 0) == 0;
+  return url != nullptr && db::IsPostgresUrl(url);
 }
 
 void EmptyBodyBaseline(benchmark::State& state) {

@@ -60,13 +60,8 @@ class AppDatabase {
     } else {
       path_ = (dir_ / "app.sqlite3").string();
     }
-    FakeTimeProcess::Options migrate;
-    migrate.argv = {ECHO_APP_BIN, "--database", path_, "--log-level", "warn", "migrate"};
-    migrate.env = env_;
-    FakeTimeProcess process(migrate);
-    process.Start();
-    auto status = process.Wait(60s);
-    EXPECT_TRUE(status && status->success());
+    rpcforge::e2e::RunOnce({ECHO_APP_BIN, "--database", path_, "--log-level", "warn", "migrate"},
+                           env_);
     auto db = rpcforge::db::Database::Open(path_);
     auto user = rpcforge::auth::CreateUser(*db, {"load", ""});
     key_ =

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <regex>
 #include <string>
 #include <vector>
@@ -29,12 +30,14 @@ inline std::string Joined(const std::vector<std::string>& lines) {
   return all;
 }
 
-// RunOnce runs `argv` to its end (at most 60 s), expects it to succeed, and returns its
-// output (stdout and stderr).
-inline std::string RunOnce(std::vector<std::string> argv) {
+// RunOnce runs `argv` (with `env` added to its environment) to its end (at most 60 s),
+// expects it to succeed, and returns its output (stdout and stderr).
+inline std::string RunOnce(std::vector<std::string> argv,
+                           std::map<std::string, std::string> env = {}) {
   using namespace std::chrono_literals;
   rpcforge::testing::FakeTimeProcess::Options options;
   options.argv = std::move(argv);
+  options.env = std::move(env);
   options.capture_stderr = true;
   rpcforge::testing::FakeTimeProcess proc(options);
   proc.Start();
