@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "rpcforge/db/query.h"
 
+#include <limits>
 #include <utility>
 
 #include "core/logging.h"
@@ -225,8 +226,10 @@ std::string QuerySet::SelectSql(std::vector<Value>* params, const std::string& c
     }
   }
   if (limit_ || offset_) {
+    // An offset alone still needs a LIMIT on SQLite, and PostgreSQL refuses SQLite's
+    // "no limit" (-1) as negative: the largest bigint means none on both.
     sql += " LIMIT ?";
-    params->emplace_back(limit_ ? *limit_ : int64_t{-1});
+    params->emplace_back(limit_ ? *limit_ : std::numeric_limits<int64_t>::max());
     if (offset_) {
       sql += " OFFSET ?";
       params->emplace_back(*offset_);
@@ -291,7 +294,8 @@ int64_t QuerySet::Count() const {
   std::vector<Value> params;
   std::string sql;
   if (limit_ || offset_) {
-    sql = "SELECT COUNT(*) FROM (" + SelectSql(&params, "1", false) + ")";
+    // PostgreSQL wants a subquery in FROM named.
+    sql = "SELECT COUNT(*) FROM (" + SelectSql(&params, "1", false) + ") AS \"page\"";
   } else {
     sql = "SELECT COUNT(*) FROM " + sql::Quote(model_->table()) + WhereSql(&params);
   }
@@ -303,7 +307,7 @@ bool QuerySet::Exists() const {
   std::string sql = "SELECT 1 FROM " + sql::Quote(model_->table()) + WhereSql(&params) + " LIMIT 1";
   if (offset_ || limit_) {
     params.clear();
-    sql = "SELECT 1 FROM (" + SelectSql(&params, "1", false) + ") LIMIT 1";
+    sql = "SELECT 1 FROM (" + SelectSql(&params, "1", false) + ") AS \"page\" LIMIT 1";
   }
   return !db_->Query(sql, params).empty();
 }

@@ -6,6 +6,7 @@
 
 #include <sstream>
 
+#include "db/test_backends.h"
 #include "db/test_models.h"
 #include "rpcforge/db/migrate.h"
 #include "rpcforge/errors.h"
@@ -27,21 +28,26 @@ class FixedClock : public rpcforge::Clock {
   TimePoint now = TimePoint(std::chrono::seconds(1'700'000'000));
 };
 
-class QueryTest : public ::testing::Test {
+// On every backend (test_backends.h): SQLite always, PostgreSQL when
+// RPCFORGE_TEST_POSTGRES names a server.
+class QueryTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    db_.SetClock(clock_);
+    scratch_ = std::make_unique<tmodels::ScratchDatabase>(GetParam());
+    database_ = scratch_->Open();
+    Db().SetClock(clock_);
     tmodels::AddBlogApp(registry_);
     std::ostringstream out;
-    db::Migrate(db_, registry_, out);
+    db::Migrate(Db(), registry_, out);
     ada_ = Authors().Create({{"name", "Ada"}, {"email", "ada@example.com"}})["id"].AsInt();
     bob_ = Authors().Create({{"name", "Bob"}, {"email", "bob@example.com"}})["id"].AsInt();
     Posts().Create({{"title", "Hello gRPC"}, {"views", 10}, {"author", ada_}, {"published", true}});
     Posts().Create({{"title", "SQLite 100%"}, {"views", 5}, {"author", bob_}});
     Posts().Create({{"title", "hello again"}, {"views", 7}, {"author", nullptr}});
   }
-  db::QuerySet Posts() { return tmodels::Post().Objects(db_); }
-  db::QuerySet Authors() { return tmodels::Author().Objects(db_); }
+  db::Database& Db() { return *database_; }
+  db::QuerySet Posts() { return tmodels::Post().Objects(Db()); }
+  db::QuerySet Authors() { return tmodels::Author().Objects(Db()); }
   std::vector<std::string> Titles(const db::QuerySet& q) {
     std::vector<std::string> out;
     for (const Row& r : q.All()) out.push_back(r["title"].AsText());
@@ -49,7 +55,8 @@ class QueryTest : public ::testing::Test {
   }
 
   FixedClock clock_;
-  db::Database db_{db::DatabaseOptions{}};
+  std::unique_ptr<tmodels::ScratchDatabase> scratch_;
+  std::unique_ptr<db::Database> database_;
   db::Registry registry_;
   int64_t ada_ = 0;
   int64_t bob_ = 0;
@@ -57,7 +64,7 @@ class QueryTest : public ::testing::Test {
 
 }  // namespace
 
-TEST_F(QueryTest, CreateFillsDefaultsAutoNowAndReturnsTypedRow) {
+TEST_P(QueryTest, CreateFillsDefaultsAutoNowAndReturnsTypedRow) {
   Row row = Posts().Create({{"title", "New"}});
   EXPECT_EQ(row["id"].AsInt(), 4);
   EXPECT_EQ(row["body"].AsText(), "");
@@ -72,14 +79,14 @@ TEST_F(QueryTest, CreateFillsDefaultsAutoNowAndReturnsTypedRow) {
   EXPECT_EQ(fetched.columns(), row.columns());
 }
 
-TEST_F(QueryTest, CreateValidatesAndTranslatesConstraints) {
+TEST_P(QueryTest, CreateValidatesAndTranslatesConstraints) {
   EXPECT_THROW(Posts().Create({{"title", ""}, {"views", -2}}), rpcforge::ValidationError);
   try {
     Authors().Create({{"name", "Ada 2"}, {"email", "ada@example.com"}});
     FAIL();
   } catch (const rpcforge::AlreadyExists& e) {
     EXPECT_THAT(e.what(), HasSubstr("blog.author"));
-    // The client sees the model, never SQLite's text with table and column names.
+    // The client sees the model, never the engine's text with table and column names.
     EXPECT_THAT(e.what(), Not(HasSubstr("constraint")));
     EXPECT_THAT(e.what(), Not(HasSubstr("email")));
   }
@@ -88,13 +95,14 @@ TEST_F(QueryTest, CreateValidatesAndTranslatesConstraints) {
     FAIL();
   } catch (const rpcforge::FailedPrecondition& e) {
     EXPECT_THAT(e.what(), HasSubstr("blog.post"));
-    EXPECT_THAT(e.what(), Not(HasSubstr("FOREIGN KEY constraint")));
+    EXPECT_THAT(e.what(), Not(HasSubstr("constraint")));
+    EXPECT_THAT(e.what(), Not(HasSubstr("author_id")));
   }
   EXPECT_THROW(Posts().Create({{"title", "x"}, {"bogus", 1}}), rpcforge::InvalidArgument);
   EXPECT_EQ(Posts().Count(), 3);
 }
 
-TEST_F(QueryTest, Lookups) {
+TEST_P(QueryTest, Lookups) {
   EXPECT_THAT(Titles(Posts().Filter("title", "Hello gRPC")), ElementsAre("Hello gRPC"));
   EXPECT_THAT(Titles(Posts().Filter("title__iexact", "HELLO AGAIN")), ElementsAre("hello again"));
   EXPECT_THAT(Titles(Posts().Filter("views__gt", 5).OrderBy({"views"})),
@@ -125,7 +133,7 @@ TEST_F(QueryTest, Lookups) {
   EXPECT_THAT(Titles(Posts().Filter("created_at__lte", Value(clock_.now))).size(), 3u);
 }
 
-TEST_F(QueryTest, OrderLimitOffsetSelect) {
+TEST_P(QueryTest, OrderLimitOffsetSelect) {
   EXPECT_THAT(Titles(Posts().OrderBy({"-views"})),
               ElementsAre("Hello gRPC", "hello again", "SQLite 100%"));
   EXPECT_THAT(Titles(Posts().OrderBy({"published", "-id"})),
@@ -134,13 +142,18 @@ TEST_F(QueryTest, OrderLimitOffsetSelect) {
   EXPECT_THAT(Titles(Posts().OrderBy({"id"}).Offset(1)), ElementsAre("SQLite 100%", "hello again"));
   EXPECT_THAT(Titles(Posts().OrderBy({"id"}).Limit(1).Offset(2)), ElementsAre("hello again"));
   EXPECT_EQ(Posts().Limit(2).Count(), 2);
+  // An offset without a limit, in a count, a check and a write too.
+  EXPECT_EQ(Posts().OrderBy({"id"}).Offset(1).Count(), 2);
+  EXPECT_FALSE(Posts().OrderBy({"id"}).Offset(3).Exists());
+  EXPECT_EQ(Posts().OrderBy({"id"}).Offset(2).Update({{"views", 42}}), 1);
+  EXPECT_EQ(Posts().Get("id", 3)["views"].AsInt(), 42);
   auto rows = Posts().Select({"title", "views"}).OrderBy({"id"}).All();
   ASSERT_EQ(rows.size(), 3u);
   EXPECT_THAT(rows[0].columns(), ElementsAre("title", "views"));
   EXPECT_EQ(rows[0]["views"].AsInt(), 10);
 }
 
-TEST_F(QueryTest, GetFirstCountExists) {
+TEST_P(QueryTest, GetFirstCountExists) {
   EXPECT_EQ(Posts().Get("title__startswith", "SQL")["views"].AsInt(), 5);
   try {
     Posts().Get("title", "missing");
@@ -157,7 +170,7 @@ TEST_F(QueryTest, GetFirstCountExists) {
   EXPECT_FALSE(Posts().Filter("views", 6).Exists());
 }
 
-TEST_F(QueryTest, UnknownFieldsAndLookupsAreRefusedByName) {
+TEST_P(QueryTest, UnknownFieldsAndLookupsAreRefusedByName) {
   try {
     Posts().Filter("title\" OR 1=1 --", 1);
     FAIL();
@@ -175,7 +188,7 @@ TEST_F(QueryTest, UnknownFieldsAndLookupsAreRefusedByName) {
   EXPECT_THROW(Posts().Filter("id__in", 1), rpcforge::InvalidArgument);
 }
 
-TEST_F(QueryTest, UpdateValidatesAndRefreshesAutoNow) {
+TEST_P(QueryTest, UpdateValidatesAndRefreshesAutoNow) {
   clock_.now += std::chrono::hours(1);
   EXPECT_EQ(Posts().Filter("author__isnull", false).Update({{"views", 0}}), 2);
   EXPECT_EQ(Posts().Filter("views", 0).Count(), 2);
@@ -186,8 +199,8 @@ TEST_F(QueryTest, UpdateValidatesAndRefreshesAutoNow) {
   EXPECT_EQ(Posts().Get("id", 1)["views"].AsInt(), 99);
 }
 
-TEST_F(QueryTest, DeleteCascadesAndProtects) {
-  tmodels::Editor().Objects(db_).Create({{"author", bob_}});
+TEST_P(QueryTest, DeleteCascadesAndProtects) {
+  tmodels::Editor().Objects(Db()).Create({{"author", bob_}});
   EXPECT_THROW(Authors().Filter("id", bob_).Delete(), rpcforge::FailedPrecondition);
   EXPECT_EQ(Authors().Filter("id", ada_).Delete(), 1);
   EXPECT_EQ(Posts().Count(), 2);  // Ada's post cascaded
@@ -195,7 +208,7 @@ TEST_F(QueryTest, DeleteCascadesAndProtects) {
   EXPECT_EQ(Posts().Count(), 1);
 }
 
-TEST_F(QueryTest, BulkCreateIsAllOrNothing) {
+TEST_P(QueryTest, BulkCreateIsAllOrNothing) {
   EXPECT_THROW(Posts().BulkCreate({{{"title", "ok"}}, {{"title", ""}}}), rpcforge::ValidationError);
   EXPECT_EQ(Posts().Count(), 3);
   auto ids = Posts().BulkCreate({{{"title", "a"}}, {{"title", "b"}}});
@@ -210,13 +223,13 @@ TEST_F(QueryTest, BulkCreateIsAllOrNothing) {
   }
 }
 
-TEST_F(QueryTest, ForEachStreamsInOrder) {
+TEST_P(QueryTest, ForEachStreamsInOrder) {
   std::vector<int64_t> ids;
   Posts().OrderBy({"-id"}).ForEach([&](const Row& r) { ids.push_back(r["id"].AsInt()); });
   EXPECT_THAT(ids, ElementsAre(3, 2, 1));
 }
 
-TEST_F(QueryTest, ForEachDeliversRowsOneAtATime) {
+TEST_P(QueryTest, ForEachDeliversRowsOneAtATime) {
   std::vector<db::Values> rows(500, db::Values{{"title", "bulk"}});
   Posts().BulkCreate(rows);
   int calls = 0;
@@ -232,7 +245,7 @@ TEST_F(QueryTest, ForEachDeliversRowsOneAtATime) {
   EXPECT_EQ(Posts().Count(), 503);  // the connection is usable afterwards
 }
 
-TEST_F(QueryTest, AllTypesRoundTrip) {
+TEST_P(QueryTest, AllTypesRoundTrip) {
   Row row = Posts().Create({{"title", "types"},
                             {"rating", 4},
                             {"day", "2026-11-22"},
@@ -244,3 +257,6 @@ TEST_F(QueryTest, AllTypesRoundTrip) {
   EXPECT_EQ(back["data"].AsBlob(), (db::Blob{0, 255}));
   EXPECT_EQ(back["meta"].AsText(), R"({"k": [1, 2]})");
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, QueryTest, ::testing::ValuesIn(tmodels::TestBackends()),
+                         [](const auto& info) { return info.param; });
