@@ -5,6 +5,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <utility>
 
@@ -292,11 +293,21 @@ int LoadFixtures(Database& db, const Registry& registry, const std::vector<Fixtu
       sql += " ON CONFLICT(" + pk_col + ") DO " +
              (updates.empty() ? std::string("NOTHING") : "UPDATE SET " + updates);
     }
+    // Where a failed statement aborts the transaction (PostgreSQL), each object is
+    // written in a savepoint, so the load goes on and names every object that fails.
+    std::optional<Transaction> attempt;
+    if (db.failed_statement_aborts_transaction()) attempt.emplace(db.Atomic());
     try {
       const ExecResult r = db.Execute(sql, params);
+      if (attempt) attempt->Commit();
       origin[{p.model->table(), p.pk ? *p.pk : r.last_insert_id}] = p.where;
     } catch (const DatabaseError& e) {
-      error.Add(p.where, std::string("Could not load ") + p.model->label() + ": " + e.what());
+      if (attempt) attempt->Rollback();
+      const char* what = e.kind() == DatabaseErrorKind::kUniqueViolation
+                             ? "a value that must be unique is taken: "
+                             : "";
+      error.Add(p.where, std::string("Could not load ") + p.model->label() + ": " + what +
+                             e.what());
     }
   }
   // Name the objects whose references dangle instead of failing at COMMIT.
@@ -308,8 +319,9 @@ int LoadFixtures(Database& db, const Registry& registry, const std::vector<Fixtu
   }
   if (!error.empty()) {
     tx.Rollback();  // nothing is loaded
-    // Inside an outer transaction (a pinned test) the deferral would outlive the scope.
-    db.Execute(dialect.DeferForeignKeysSql(false));
+    // Inside an outer transaction (a pinned test) the deferral would outlive the scope;
+    // a transaction's end ends it on both engines.
+    if (db.in_atomic()) db.Execute(dialect.DeferForeignKeysSql(false));
     throw error;
   }
   db.Execute(dialect.DeferForeignKeysSql(false));

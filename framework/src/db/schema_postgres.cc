@@ -8,6 +8,7 @@
 
 #include "db/sql.h"
 #include "rpcforge/db/database.h"
+#include "rpcforge/db/errors.h"
 #include "rpcforge/errors.h"
 
 namespace rpcforge::db::db_internal {
@@ -282,7 +283,45 @@ class Postgres final : public Dialect {
   std::string DeferForeignKeysSql(bool on) const override {
     return on ? "SET CONSTRAINTS ALL DEFERRED" : "SET CONSTRAINTS ALL IMMEDIATE";
   }
-  std::vector<ForeignKeyViolation> ForeignKeyViolations(Database&) const override { return {}; }
+  // Checking the deferred references at once, in a savepoint, costs only the checks the
+  // transaction's rows queued. Only when one fails are the references of every table
+  // searched, to name each row that dangles.
+  std::vector<ForeignKeyViolation> ForeignKeyViolations(Database& db) const override {
+    try {
+      Transaction check = db.Atomic();
+      db.Execute("SET CONSTRAINTS ALL IMMEDIATE");
+      check.Rollback();  // and deferred again
+      return {};
+    } catch (const DatabaseError& e) {
+      if (e.kind() != DatabaseErrorKind::kForeignKeyViolation) throw;
+    }
+    std::vector<ForeignKeyViolation> out;
+    const std::vector<Row> keys = db.Query(
+        "SELECT ch.relname AS child, a.attname AS col, pa.relname AS parent, af.attname AS pcol, "
+        "(SELECT k.attname FROM pg_index i JOIN pg_attribute k ON k.attrelid = i.indrelid AND "
+        "k.attnum = i.indkey[0] WHERE i.indrelid = c.conrelid AND i.indisprimary) AS pk "
+        "FROM pg_constraint c JOIN pg_class ch ON ch.oid = c.conrelid "
+        "JOIN pg_class pa ON pa.oid = c.confrelid "
+        "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
+        "JOIN pg_attribute af ON af.attrelid = c.confrelid AND af.attnum = c.confkey[1] "
+        "WHERE c.contype = 'f' AND c.connamespace = current_schema()::regnamespace "
+        "ORDER BY ch.relname, a.attname");
+    for (const Row& k : keys) {
+      if (k["pk"].is_null()) continue;
+      const std::string child = sql::Quote(k["child"].AsText());
+      const std::string col = sql::Quote(k["col"].AsText());
+      for (const Row& r : db.Query("SELECT c." + sql::Quote(k["pk"].AsText()) + " AS id FROM " +
+                                   child + " c WHERE c." + col + " IS NOT NULL AND NOT EXISTS "
+                                   "(SELECT 1 FROM " + sql::Quote(k["parent"].AsText()) +
+                                   " p WHERE p." + sql::Quote(k["pcol"].AsText()) + " = c." +
+                                   col + ") ORDER BY 1")) {
+        const Value& id = r["id"];
+        out.push_back({k["child"].AsText(), id.type() == Value::Type::kInt ? id.AsInt() : 0,
+                       k["parent"].AsText()});
+      }
+    }
+    return out;
+  }
 
   std::vector<std::string> TableNames(Database& db) const override {
     std::vector<std::string> out;
