@@ -7,6 +7,8 @@
 #include <sstream>
 #include <thread>
 
+#include "db/dialect.h"
+#include "db/test_backends.h"
 #include "db/test_models.h"
 #include "rpcforge/db/framework_models.h"
 #include "rpcforge/db/query.h"
@@ -20,12 +22,7 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 std::vector<std::string> Tables(db::Database& d) {
-  std::vector<std::string> out;
-  for (const auto& r : d.Query("SELECT name FROM sqlite_master WHERE type = 'table' AND name "
-                               "NOT LIKE 'sqlite_%' ORDER BY name")) {
-    out.push_back(r["name"].AsText());
-  }
-  return out;
+  return db::db_internal::DialectOf(d).TableNames(d);
 }
 
 using ::rpcforge::db::testmodels::Columns;
@@ -38,10 +35,22 @@ std::string Statuses(db::Database& d, const db::Registry& r) {
   return out;
 }
 
+// On every backend (test_backends.h): SQLite always, PostgreSQL when
+// RPCFORGE_TEST_POSTGRES names a server.
+class Migrate : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    scratch_ = std::make_unique<tmodels::ScratchDatabase>(GetParam());
+    database_ = scratch_->Open();
+  }
+  std::unique_ptr<tmodels::ScratchDatabase> scratch_;
+  std::unique_ptr<db::Database> database_;
+};
+
 }  // namespace
 
-TEST(Migrate, AppliesMissingMigrationsOnceAndIsIdempotent) {
-  db::Database d(db::DatabaseOptions{});
+TEST_P(Migrate, AppliesMissingMigrationsOnceAndIsIdempotent) {
+  db::Database& d = *database_;
   db::Registry registry;
   tmodels::AddBlogApp(registry);
   std::ostringstream out;
@@ -54,8 +63,8 @@ TEST(Migrate, AppliesMissingMigrationsOnceAndIsIdempotent) {
   EXPECT_EQ(again.str(), "No migrations to apply.\n");
 }
 
-TEST(Migrate, ListShowsAppliedAndPending) {
-  db::Database d(db::DatabaseOptions{});
+TEST_P(Migrate, ListShowsAppliedAndPending) {
+  db::Database& d = *database_;
   db::Registry registry;
   registry.app("blog").AddModel(tmodels::Author()).AddInitialMigration();
   std::ostringstream out;
@@ -73,8 +82,8 @@ TEST(Migrate, ListShowsAppliedAndPending) {
   EXPECT_TRUE(list[0].applied_at.has_value());
 }
 
-TEST(Migrate, FailingMigrationLeavesSchemaAsBefore) {
-  db::Database d(db::DatabaseOptions{});
+TEST_P(Migrate, FailingMigrationLeavesSchemaAsBefore) {
+  db::Database& d = *database_;
   db::Registry registry;
   registry.app("blog")
       .AddModel(tmodels::Author())
@@ -98,8 +107,8 @@ TEST(Migrate, FailingMigrationLeavesSchemaAsBefore) {
   EXPECT_EQ(Statuses(d, registry), "blog.0001_initial=X blog.0002_broken=_ ");
 }
 
-TEST(Migrate, CodeMigrationsUseModels) {
-  db::Database d(db::DatabaseOptions{});
+TEST_P(Migrate, CodeMigrationsUseModels) {
+  db::Database& d = *database_;
   db::Registry registry;
   registry.app("blog")
       .AddModel(tmodels::Author())
@@ -112,8 +121,7 @@ TEST(Migrate, CodeMigrationsUseModels) {
   EXPECT_EQ(tmodels::Author().Objects(d).Get("name", "Root")["email"].AsText(), "root@example.com");
 }
 
-TEST(Migrate, ConcurrentMigrationsOfOneFileApplyOnce) {
-  tmodels::TempDir dir;
+TEST_P(Migrate, ConcurrentMigrationsOfOneDatabaseApplyOnce) {
   db::Registry registry;
   tmodels::AddBlogApp(registry);
   std::vector<std::thread> threads;
@@ -124,7 +132,7 @@ TEST(Migrate, ConcurrentMigrationsOfOneFileApplyOnce) {
       try {
         db::Database d([&] {
           db::DatabaseOptions o;
-          o.path = dir.File("m.sqlite3");
+          o.path = scratch_->path();
           return o;
         }());
         std::ostringstream out;
@@ -140,8 +148,8 @@ TEST(Migrate, ConcurrentMigrationsOfOneFileApplyOnce) {
   EXPECT_EQ(applied.load(), 1);
 }
 
-TEST(FrameworkApp, GlobalRegistryMigratesFrameworkTables) {
-  db::Database d(db::DatabaseOptions{});
+TEST_P(Migrate, GlobalRegistryMigratesFrameworkTables) {
+  db::Database& d = *database_;
   std::ostringstream out;
   db::Migrate(d, db::Registry::Global(), out);
   EXPECT_THAT(out.str(), HasSubstr("Applying rpcforge.0001_initial... OK"));
@@ -181,8 +189,8 @@ TEST(FrameworkApp, GlobalRegistryMigratesFrameworkTables) {
   EXPECT_EQ(db::Registry::Global().apps().front()->label(), "rpcforge");
 }
 
-TEST(Flush, EmptiesTablesAndResetsSequencesKeepingMigrations) {
-  db::Database d(db::DatabaseOptions{});
+TEST_P(Migrate, FlushEmptiesTablesAndResetsSequencesKeepingMigrations) {
+  db::Database& d = *database_;
   db::Registry registry;
   tmodels::AddBlogApp(registry);
   std::ostringstream out;
@@ -197,3 +205,6 @@ TEST(Flush, EmptiesTablesAndResetsSequencesKeepingMigrations) {
             1);
   EXPECT_EQ(Statuses(d, registry), "blog.0001_initial=X ");
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, Migrate, ::testing::ValuesIn(tmodels::TestBackends()),
+                         [](const auto& info) { return info.param; });

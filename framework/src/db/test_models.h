@@ -53,10 +53,15 @@ inline const Model& Editor() {
   return *m;
 }
 
-// Columns lists `table`'s columns in order (PRAGMA table_info).
+// Columns lists `table`'s columns in order (SQLite's table_info, PostgreSQL's catalog).
 inline std::vector<std::string> Columns(Database& d, const std::string& table) {
   std::vector<std::string> out;
-  for (const auto& r : d.Query("SELECT name FROM pragma_table_info(?)", {table})) {
+  const char* sql = IsPostgresUrl(d.path())
+                        ? "SELECT column_name AS name FROM information_schema.columns WHERE "
+                          "table_schema = current_schema() AND table_name = ? "
+                          "ORDER BY ordinal_position"
+                        : "SELECT name FROM pragma_table_info(?)";
+  for (const auto& r : d.Query(sql, {table})) {
     out.push_back(r["name"].AsText());
   }
   return out;
