@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <sstream>
 
+#include "db/dialect.h"
+#include "db/test_backends.h"
 #include "db/test_models.h"
 #include "rpcforge/db/framework_models.h"
 #include "rpcforge/db/migrate.h"
@@ -77,6 +79,7 @@ struct Files {
   }
 };
 
+namespace tmodels = ::rpcforge::db::testmodels;
 using ::rpcforge::db::testmodels::Columns;
 
 }  // namespace
@@ -176,19 +179,34 @@ TEST(MigrationFile, BadFilesNameTheFileAndTheOperation) {
 
 // The scenario end to end at the library level: rows written under v1 survive
 // every migration forwards and back.
-class MigrateRows : public ::testing::Test {
+// On every backend (test_backends.h): SQLite always, PostgreSQL when
+// RPCFORGE_TEST_POSTGRES names a server.
+class MigrateRows : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("rpcforge_schema_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    db_ = db::Database::Open((dir_ / "db.sqlite3").string());
+    scratch_ = std::make_unique<tmodels::ScratchDatabase>(GetParam());
+    db_ = scratch_->Open();
   }
-  void TearDown() override {
-    db_.reset();
-    std::filesystem::remove_all(dir_);
+  void TearDown() override { db_.reset(); }
+  // ForeignKeysOn: SQLite enforces them per connection (a table rebuild turns that off
+  // for its while); PostgreSQL always does.
+  bool ForeignKeysOn() {
+    return GetParam() != "sqlite" ||
+           db_->Query("PRAGMA foreign_keys")[0]["foreign_keys"].AsInt() == 1;
+  }
+  bool HasIndex(const std::string& name) {
+    const char* sql = GetParam() == "sqlite"
+                          ? "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?"
+                          : "SELECT 1 FROM pg_indexes WHERE schemaname = current_schema() AND "
+                            "indexname = ?";
+    return !db_->Query(sql, {name}).empty();
+  }
+  std::vector<std::string> NotesTables() {
+    std::vector<std::string> out;
+    for (const std::string& t : db::db_internal::DialectOf(*db_).TableNames(*db_)) {
+      if (t.rfind("notes_", 0) == 0) out.push_back(t);
+    }
+    return out;
   }
   void Register(const Files& files) {
     registry_ = std::make_unique<db::Registry>();
@@ -197,13 +215,13 @@ class MigrateRows : public ::testing::Test {
       app.AddMigrationFile("file" + std::to_string(i), files.texts[i]);
     }
   }
-  std::filesystem::path dir_;
+  std::unique_ptr<tmodels::ScratchDatabase> scratch_;
   std::unique_ptr<db::Database> db_;
   std::unique_ptr<db::Registry> registry_;
   std::ostringstream out_;
 };
 
-TEST_F(MigrateRows, ForwardsAndBackwardsKeepTheRows) {
+TEST_P(MigrateRows, ForwardsAndBackwardsKeepTheRows) {
   Files files;
   files.Add({}, {&NoteV1(), &Tag()}, nullptr);
   Register(files);
@@ -223,11 +241,10 @@ TEST_F(MigrateRows, ForwardsAndBackwardsKeepTheRows) {
   EXPECT_EQ(rows[1]["pinned"].AsInt(), 0);
   // Rebuilding notes_note neither cascaded to the tags nor broke their references.
   EXPECT_EQ(db_->Query("SELECT count(*) AS n FROM notes_tag")[0]["n"].AsInt(), 2);
-  EXPECT_EQ(db_->Query("PRAGMA foreign_key_check").size(), 0u);
-  EXPECT_EQ(db_->Query("PRAGMA foreign_keys")[0]["foreign_keys"].AsInt(), 1);
+  EXPECT_THAT(db::db_internal::DialectOf(*db_).ForeignKeyViolations(*db_), IsEmpty());
+  EXPECT_TRUE(ForeignKeysOn());
   // The pinned index came along.
-  EXPECT_EQ(db_->Query("SELECT 1 FROM sqlite_master WHERE name = 'notes_note_pinned_idx'").size(),
-            1u);
+  EXPECT_TRUE(HasIndex("notes_note_pinned_idx"));
 
   EXPECT_EQ(db::MigrateApp(*db_, *registry_, "notes", "0001", out_), 2);
   EXPECT_THAT(Columns(*db_, "notes_note"), ElementsAre("id", "title", "body", "views"));
@@ -242,10 +259,10 @@ TEST_F(MigrateRows, ForwardsAndBackwardsKeepTheRows) {
   EXPECT_EQ(db::MigrateApp(*db_, *registry_, "notes", "0003_alter_note_title_and_more", out_), 2);
   EXPECT_EQ(db_->Query("SELECT text FROM notes_note WHERE id = 2")[0]["text"].AsText(), "second");
   EXPECT_EQ(db::MigrateApp(*db_, *registry_, "notes", "zero", out_), 3);
-  EXPECT_EQ(db_->Query("SELECT 1 FROM sqlite_master WHERE name LIKE 'notes_%'").size(), 0u);
+  EXPECT_THAT(NotesTables(), IsEmpty());
 }
 
-TEST_F(MigrateRows, AFailingMigrationKeepsTheSchemaAndTheRecords) {
+TEST_P(MigrateRows, AFailingMigrationKeepsTheSchemaAndTheRecords) {
   static const db::Model required("notes.note",
                                   {db::CharField("title", 50), db::TextField("body"),
                                    db::IntegerField("views").Default(0), db::TextField("summary")});
@@ -264,10 +281,10 @@ TEST_F(MigrateRows, AFailingMigrationKeepsTheSchemaAndTheRecords) {
   }
   EXPECT_THAT(Columns(*db_, "notes_note"), ElementsAre("id", "title", "body", "views"));
   EXPECT_THAT(db::UnappliedMigrations(*db_, *registry_), ElementsAre("notes.0002_note_summary"));
-  EXPECT_EQ(db_->Query("PRAGMA foreign_keys")[0]["foreign_keys"].AsInt(), 1);
+  EXPECT_TRUE(ForeignKeysOn());
 }
 
-TEST_F(MigrateRows, IrreversibleMigrationsAndUnknownTargetsAreRefused) {
+TEST_P(MigrateRows, IrreversibleMigrationsAndUnknownTargetsAreRefused) {
   Files files;
   files.Add({}, {&NoteV1()}, nullptr);
   Register(files);
@@ -287,6 +304,9 @@ TEST_F(MigrateRows, IrreversibleMigrationsAndUnknownTargetsAreRefused) {
   EXPECT_THROW(db::MigrateApp(*db_, *registry_, "notes", "0009", out_), rpcforge::NotFound);
   EXPECT_THROW(db::MigrateApp(*db_, *registry_, "nope", "zero", out_), rpcforge::NotFound);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, MigrateRows, ::testing::ValuesIn(tmodels::TestBackends()),
+                         [](const auto& info) { return info.param; });
 
 TEST(MissingMigrations, NamesTheModelTheFieldAndTheCommand) {
   db::Registry registry;
