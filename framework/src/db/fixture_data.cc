@@ -306,8 +306,8 @@ int LoadFixtures(Database& db, const Registry& registry, const std::vector<Fixtu
       const char* what = e.kind() == DatabaseErrorKind::kUniqueViolation
                              ? "a value that must be unique is taken: "
                              : "";
-      error.Add(p.where, std::string("Could not load ") + p.model->label() + ": " + what +
-                             e.what());
+      error.Add(p.where,
+                std::string("Could not load ") + p.model->label() + ": " + what + e.what());
     }
   }
   // Name the objects whose references dangle instead of failing at COMMIT.

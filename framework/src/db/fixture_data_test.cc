@@ -129,7 +129,7 @@ TEST_P(FixtureDataTest, UniqueConflictLoadsNothing) {
   ASSERT_EQ(errors.size(), 2u);
   EXPECT_THAT(errors[1], HasSubstr("dup.json[2]: Could not load blog.author"));
   EXPECT_THAT(errors[0], HasSubstr("dup.json[1]: Could not load blog.author: a value that must "
-                                    "be unique is taken: "));
+                                   "be unique is taken: "));
   EXPECT_THAT(errors[0], HasSubstr("email"));
   EXPECT_EQ(tmodels::Author().Objects(Db()).Count(), 0);
 }

@@ -310,11 +310,13 @@ class Postgres final : public Dialect {
       if (k["pk"].is_null()) continue;
       const std::string child = sql::Quote(k["child"].AsText());
       const std::string col = sql::Quote(k["col"].AsText());
-      for (const Row& r : db.Query("SELECT c." + sql::Quote(k["pk"].AsText()) + " AS id FROM " +
-                                   child + " c WHERE c." + col + " IS NOT NULL AND NOT EXISTS "
-                                   "(SELECT 1 FROM " + sql::Quote(k["parent"].AsText()) +
-                                   " p WHERE p." + sql::Quote(k["pcol"].AsText()) + " = c." +
-                                   col + ") ORDER BY 1")) {
+      for (const Row& r :
+           db.Query("SELECT c." + sql::Quote(k["pk"].AsText()) + " AS id FROM " + child +
+                    " c WHERE c." + col +
+                    " IS NOT NULL AND NOT EXISTS "
+                    "(SELECT 1 FROM " +
+                    sql::Quote(k["parent"].AsText()) + " p WHERE p." +
+                    sql::Quote(k["pcol"].AsText()) + " = c." + col + ") ORDER BY 1")) {
         const Value& id = r["id"];
         out.push_back({k["child"].AsText(), id.type() == Value::Type::kInt ? id.AsInt() : 0,
                        k["parent"].AsText()});
