@@ -26,20 +26,20 @@ using rpcforge::db::Journal;
 using rpcforge::db::JournalRecord;
 using ::testing::ElementsAre;
 
-class JournalTest : public ::testing::Test {
+// On every backend (test_backends.h): SQLite always (the journal beside the file),
+// PostgreSQL when RPCFORGE_TEST_POSTGRES names a server (in DatabaseOptions::journal_dir).
+class JournalTest : public ::testing::TestWithParam<std::string> {
  protected:
-  JournalTest() {
-    std::string tmpl =
-        (std::filesystem::temp_directory_path() / "rpcforge_journal_XXXXXX").string();
-    dir_ = mkdtemp(tmpl.data());
-    db_ = Database::Open((dir_ / "app.sqlite3").string());
+  void SetUp() override {
+    scratch_ = std::make_unique<rpcforge::db::testmodels::ScratchDatabase>(GetParam());
+    rpcforge::db::DatabaseOptions options;
+    options.path = scratch_->path();
+    if (GetParam() != "sqlite") options.journal_dir = journals_.File("journals");
+    db_ = std::make_unique<Database>(options);
     std::ostringstream ignored;
     rpcforge::db::Migrate(*db_, rpcforge::db::Registry::Global(), ignored);
   }
-  ~JournalTest() override {
-    db_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { db_.reset(); }
 
   // Replay collects the payloads replayed.
   std::vector<std::string> Replay() {
@@ -50,18 +50,19 @@ class JournalTest : public ::testing::Test {
     return seen;
   }
   size_t Files() {
-    const std::filesystem::path d = Journal::Directory(db_->path());
+    const std::filesystem::path d = Journal::DirectoryOf(*db_);
     if (!std::filesystem::exists(d)) return 0;
     return static_cast<size_t>(std::distance(std::filesystem::directory_iterator(d),
                                              std::filesystem::directory_iterator()));
   }
   int64_t Marks() { return db_->Query("SELECT COUNT(*) FROM rpcforge_journal")[0].at(0).AsInt(); }
 
-  std::filesystem::path dir_;
+  rpcforge::db::testmodels::TempDir journals_;
+  std::unique_ptr<rpcforge::db::testmodels::ScratchDatabase> scratch_;
   std::unique_ptr<Database> db_;
 };
 
-TEST_F(JournalTest, WhatAGoneProcessLeftIsReplayedOnceFromItsMark) {
+TEST_P(JournalTest, WhatAGoneProcessLeftIsReplayedOnceFromItsMark) {
   {
     auto journal = Journal::Open(*db_);
     for (const char* p : {"a", "b", "c", "d", "e"}) EXPECT_GT(journal->Append(1, p), 0u);
@@ -78,14 +79,14 @@ TEST_F(JournalTest, WhatAGoneProcessLeftIsReplayedOnceFromItsMark) {
   EXPECT_THAT(Replay(), ElementsAre());
 }
 
-TEST_F(JournalTest, ALiveProcesssJournalIsLeftAlone) {
+TEST_P(JournalTest, ALiveProcesssJournalIsLeftAlone) {
   auto journal = Journal::Open(*db_);
   journal->Append(1, "live");
   EXPECT_THAT(Replay(), ElementsAre());  // still locked by its owner
   EXPECT_EQ(Files(), 1u);
 }
 
-TEST_F(JournalTest, ACleanStopRemovesTheFileAndItsMark) {
+TEST_P(JournalTest, ACleanStopRemovesTheFileAndItsMark) {
   {
     auto journal = Journal::Open(*db_);
     const uint64_t last = journal->Append(1, "x");
@@ -98,7 +99,7 @@ TEST_F(JournalTest, ACleanStopRemovesTheFileAndItsMark) {
   EXPECT_EQ(Marks(), 0);
 }
 
-TEST_F(JournalTest, ATornRecordEndsTheReplay) {
+TEST_P(JournalTest, ATornRecordEndsTheReplay) {
   std::string path;
   {
     auto journal = Journal::Open(*db_);
@@ -121,7 +122,7 @@ void ApplyAll(Database& db, Journal& journal, uint64_t last) {
   journal.Applied(last);
 }
 
-TEST_F(JournalTest, AfterStartingOverOnlyTheNewRecordsAreReplayed) {
+TEST_P(JournalTest, AfterStartingOverOnlyTheNewRecordsAreReplayed) {
   const std::string big(1000, 'x');
   {
     auto journal = Journal::Open(*db_);
@@ -135,7 +136,7 @@ TEST_F(JournalTest, AfterStartingOverOnlyTheNewRecordsAreReplayed) {
   EXPECT_THAT(Replay(), ElementsAre("new 1", "new 2"));
 }
 
-TEST_F(JournalTest, RecordsInBothRegionsAreReplayedInOrder) {
+TEST_P(JournalTest, RecordsInBothRegionsAreReplayedInOrder) {
   const std::string big(10000, 'y');
   std::vector<std::string> expected;
   {
@@ -150,7 +151,7 @@ TEST_F(JournalTest, RecordsInBothRegionsAreReplayedInOrder) {
   EXPECT_TRUE(replayed == expected);
 }
 
-TEST_F(JournalTest, AJournalFullOfUnappliedRecordsRefusesUntilTheyAreApplied) {
+TEST_P(JournalTest, AJournalFullOfUnappliedRecordsRefusesUntilTheyAreApplied) {
   const std::string big(10000, 'z');
   auto journal = Journal::Open(*db_);
   uint64_t last = 0;
@@ -176,7 +177,7 @@ struct WithoutMapping {
   ~WithoutMapping() { Journal::TEST_SetMapping(true); }
 };
 
-TEST_F(JournalTest, WithoutAMappingRecordsAreWrittenAndReplayedTheSame) {
+TEST_P(JournalTest, WithoutAMappingRecordsAreWrittenAndReplayedTheSame) {
   std::string path;
   {
     WithoutMapping fallback;
@@ -200,7 +201,7 @@ TEST_F(JournalTest, WithoutAMappingRecordsAreWrittenAndReplayedTheSame) {
   EXPECT_EQ(Marks(), 0);
 }
 
-TEST_F(JournalTest, ReplayedRecordsAndTheMarkCommitTogether) {
+TEST_P(JournalTest, ReplayedRecordsAndTheMarkCommitTogether) {
   {
     auto journal = Journal::Open(*db_);
     journal->Append(1, "boom");
@@ -214,7 +215,7 @@ TEST_F(JournalTest, ReplayedRecordsAndTheMarkCommitTogether) {
   EXPECT_THAT(Replay(), ElementsAre("boom", "fine"));
 }
 
-TEST_F(JournalTest, AnInMemoryDatabaseHasNoJournal) {
+TEST(Journal, AnInMemoryDatabaseHasNoJournal) {
   auto memory = Database::Open(":memory:");
   EXPECT_EQ(Journal::Open(*memory), nullptr);
   // Not even when a directory is named: nothing in memory outlives the process.
@@ -228,6 +229,10 @@ TEST_F(JournalTest, AnInMemoryDatabaseHasNoJournal) {
   EXPECT_EQ(Journal::ReplayJournals(named, [](Database&, const std::vector<JournalRecord>&) {}), 0);
   EXPECT_FALSE(std::filesystem::exists(options.journal_dir));
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, JournalTest,
+                         ::testing::ValuesIn(rpcforge::db::testmodels::TestBackends()),
+                         [](const auto& info) { return info.param; });
 
 // A PostgreSQL database has no journal beside it (it is not a local file) unless
 // DatabaseOptions::journal_dir names one; with one, it works as beside a file.
