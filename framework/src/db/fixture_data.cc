@@ -267,7 +267,9 @@ int LoadFixtures(Database& db, const Registry& registry, const std::vector<Fixtu
   Transaction tx = db.Atomic();
   const db_internal::Dialect& dialect = db_internal::DialectOf(db);
   db.Execute(dialect.DeferForeignKeysSql(true));
-  std::map<std::pair<std::string, int64_t>, std::string> origin;  // (table, pk) -> where
+  std::map<std::pair<std::string, int64_t>, std::string> origin;    // (table, pk) -> where
+  std::vector<std::pair<std::string, std::vector<Value>>> inserts;  // one per object
+  inserts.reserve(objects.size());
   for (const auto& p : objects) {
     std::string cols;
     std::string marks;
@@ -293,15 +295,20 @@ int LoadFixtures(Database& db, const Registry& registry, const std::vector<Fixtu
       sql += " ON CONFLICT(" + pk_col + ") DO " +
              (updates.empty() ? std::string("NOTHING") : "UPDATE SET " + updates);
     }
-    // Where a failed statement aborts the transaction (PostgreSQL), each object is
-    // written in a savepoint, so the load goes on and names every object that fails.
+    inserts.emplace_back(std::move(sql), std::move(params));
+  }
+  // write writes object i, in a savepoint of its own if `savepoint`; a failure is
+  // rethrown (`rethrow`) or named in `error`.
+  auto write = [&](size_t i, bool savepoint, bool rethrow) {
+    const Prepared& p = objects[i];
     std::optional<Transaction> attempt;
-    if (db.failed_statement_aborts_transaction()) attempt.emplace(db.Atomic());
+    if (savepoint) attempt.emplace(db.Atomic());
     try {
-      const ExecResult r = db.Execute(sql, params);
+      const ExecResult r = db.Execute(inserts[i].first, inserts[i].second);
       if (attempt) attempt->Commit();
       origin[{p.model->table(), p.pk ? *p.pk : r.last_insert_id}] = p.where;
     } catch (const DatabaseError& e) {
+      if (rethrow) throw;
       if (attempt) attempt->Rollback();
       const char* what = e.kind() == DatabaseErrorKind::kUniqueViolation
                              ? "a value that must be unique is taken: "
@@ -309,6 +316,25 @@ int LoadFixtures(Database& db, const Registry& registry, const std::vector<Fixtu
       error.Add(p.where,
                 std::string("Could not load ") + p.model->label() + ": " + what + e.what());
     }
+  };
+  // Where a failed statement aborts the transaction (PostgreSQL), the objects go in one
+  // savepoint first, so a clean load costs one round trip each. Only when one fails is
+  // the load written again object by object, each in a savepoint, so it goes on and
+  // names every object that fails (as SQLite, which undoes just the statement, does).
+  const bool aborts = db.failed_statement_aborts_transaction();
+  bool written = false;
+  if (aborts) {
+    try {
+      Transaction all = db.Atomic();
+      for (size_t i = 0; i < objects.size(); ++i) write(i, false, true);
+      all.Commit();
+      written = true;
+    } catch (const DatabaseError&) {
+      origin.clear();  // rolled back with the savepoint
+    }
+  }
+  if (!written) {
+    for (size_t i = 0; i < objects.size(); ++i) write(i, aborts, false);
   }
   // Name the objects whose references dangle instead of failing at COMMIT.
   for (const db_internal::ForeignKeyViolation& v : dialect.ForeignKeyViolations(db)) {

@@ -84,6 +84,25 @@ TEST_P(FixtureDataTest, LoadsObjectsInAnyOrderAndUpdatesExistingPks) {
   EXPECT_EQ(tmodels::Author().Objects(Db()).Count(), 2);
 }
 
+// A clean load pays no savepoint per object (on PostgreSQL the objects share one; they
+// are written one by one, each in its own, only after one has failed).
+TEST_P(FixtureDataTest, ACleanLoadTakesNoSavepointPerObject) {
+  int savepoints = 0;
+  const int observer = Db().AddQueryObserver([&](const db::QueryEvent& e) {
+    if (e.sql.find("SAVEPOINT") == 0) ++savepoints;
+  });
+  std::string text = "[";
+  for (int i = 1; i <= 20; ++i) {
+    text += std::string(i > 1 ? "," : "") + R"({"model": "blog.author", "pk": )" +
+            std::to_string(i) + R"(, "fields": {"name": "A", "email": "a)" + std::to_string(i) +
+            R"(@x.io"}})";
+  }
+  EXPECT_EQ(Load("many.json", text + "]"), 20);
+  Db().RemoveQueryObserver(observer);
+  EXPECT_LE(savepoints, 2);  // the load's shared one, and the dialect's reference check
+  EXPECT_EQ(tmodels::Author().Objects(Db()).Count(), 20);
+}
+
 TEST_P(FixtureDataTest, BadFileLoadsNothingAndNamesFileIndexAndField) {
   EXPECT_THAT(LoadErrors("bad.json", R"([
         {"model": "blog.author", "pk": 1, "fields": {"name": "Ok", "email": "ok@x.io"}},
